@@ -1,0 +1,166 @@
+// Package app builds a running hook from a loaded configuration: logger,
+// phone parser, guard, 8x8 client, authentication and routes.
+package app
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/telephony-hooks/okta-8x8/internal/config"
+	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight"
+	"github.com/telephony-hooks/okta-8x8/internal/guard"
+	"github.com/telephony-hooks/okta-8x8/internal/hook"
+	"github.com/telephony-hooks/okta-8x8/internal/logging"
+	"github.com/telephony-hooks/okta-8x8/internal/okta"
+	"github.com/telephony-hooks/okta-8x8/internal/okta/oauth"
+	"github.com/telephony-hooks/okta-8x8/internal/phone"
+	"github.com/telephony-hooks/okta-8x8/internal/receipts"
+)
+
+// App is one instance's hook.
+type App struct {
+	Config  *config.Config
+	Handler http.Handler
+	Logger  *slog.Logger
+	closers []func() error
+}
+
+// Options are process-level choices the configuration does not carry.
+type Options struct {
+	Stdout     io.Writer
+	Terminal   bool             // stdout is a terminal: text logs unless LOG_FORMAT says otherwise
+	HTTPClient *http.Client     // for 8x8; nil: eightbyeight.NewHTTPClient()
+	JWKSClient *http.Client     // for the issuer's keys; nil: default
+	Now        func() time.Time // nil: time.Now
+	ProjectID  func() string    // nil: logging.ProjectID with cfg's project
+}
+
+// NewLogger builds the configured logger.
+// The CloudSink, when LOG_SINK=cloudlogging, must be flushed before each
+// answer.
+func NewLogger(ctx context.Context, cfg *config.Config, opt Options) (*slog.Logger, *logging.CloudSink, error) {
+	format := logging.JSON
+	if cfg.LogFormat == "text" || (cfg.LogFormat == "" && opt.Terminal) {
+		format = logging.Text
+	}
+	project := cfg.ProjectID
+	if project == "" && opt.ProjectID != nil {
+		project = opt.ProjectID()
+	} else if project == "" {
+		project = logging.ProjectID(ctx, func(string) string { return "" })
+	}
+	lo := logging.Options{Level: cfg.LogLevel, Format: format, ProjectID: project}
+	if cfg.LogSink == "cloudlogging" {
+		if project == "" {
+			return nil, nil, errors.New("LOG_SINK=cloudlogging needs GOOGLE_CLOUD_PROJECT or the metadata server")
+		}
+		sink, err := logging.NewCloudSink(ctx, project, "okta-telephony-hook")
+		if err != nil {
+			return nil, nil, err
+		}
+		lo.Sink = sink
+		return slog.New(logging.NewHandler(opt.Stdout, lo)), sink, nil
+	}
+	return slog.New(logging.NewHandler(opt.Stdout, lo)), nil, nil
+}
+
+// Build assembles the hook. ctx bounds start-up work (the first JWKS
+// fetch); the 8x8 connection warm-up runs in the background.
+func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
+	a := &App{Config: cfg}
+	logger, sink, err := NewLogger(ctx, cfg, opt)
+	if err != nil {
+		return nil, err
+	}
+	a.Logger = logger
+	var flush func() error
+	if sink != nil {
+		flush = sink.Flush
+		a.closers = append(a.closers, sink.Close)
+	}
+	fail := func(err error) (*App, error) { a.Close(); return nil, err }
+
+	phones, err := phone.NewParser(cfg.DefaultRegion, 10000)
+	if err != nil {
+		return fail(err)
+	}
+	var primary guard.Store
+	if cfg.RedisURL != "" {
+		rs, err := guard.OpenRedis(cfg.RedisURL)
+		if err != nil {
+			return fail(err)
+		}
+		primary = rs
+		a.closers = append(a.closers, rs.Close)
+	}
+	g := guard.New(guard.Config{PerPhone: cfg.PerPhone, PerUser: cfg.PerUser}, primary, logger, opt.Now)
+
+	var sender hook.Sender
+	if !cfg.DryRun {
+		client, err := eightbyeight.New(eightbyeight.Config{
+			VoiceURL: cfg.VoiceURL, SMSURL: cfg.SMSURL,
+			SubaccountID: cfg.SubaccountID, APIKey: cfg.APIKey,
+			HTTPClient: opt.HTTPClient,
+		})
+		if err != nil {
+			return fail(err)
+		}
+		sender = client
+		// Open the TLS connections now, so the first Okta call does not
+		// pay for the handshakes.
+		go client.Warm(context.WithoutCancel(ctx))
+	}
+
+	auth := hook.Auth{Header: okta.NewHeaderAuth(cfg.AuthHeader, cfg.Secret), Open: cfg.OpenAuth}
+	if cfg.OAuth.Issuer != "" {
+		// The first JWKS fetch happens here, while the 8x8 warm-up runs.
+		v, err := oauth.New(ctx, oauth.Config{
+			Issuer: cfg.OAuth.Issuer, Audience: cfg.OAuth.Audience, Scope: cfg.OAuth.Scope,
+			ClientID: cfg.OAuth.ClientID, HTTPClient: opt.JWKSClient, Now: opt.Now,
+		}, logger)
+		if err != nil {
+			return fail(err)
+		}
+		auth.OAuth = v
+		a.closers = append(a.closers, func() error { v.Close(); return nil })
+	}
+
+	failure := hook.Fallback
+	if cfg.ErrorOnFailure {
+		failure = hook.ErrorObject
+	}
+	a.Handler = hook.New(hook.Options{
+		Deadline:      cfg.Deadline,
+		OnFailure:     failure,
+		DryRun:        cfg.DryRun,
+		PreviewDryRun: cfg.PreviewDryRun,
+		CallerID:      cfg.CallerID,
+		SMSSource:     cfg.SMSSource,
+		VoiceProfile:  cfg.VoiceProfile,
+		Repetitions:   cfg.Repetitions,
+		Policy:        cfg.Policy,
+	}, hook.Deps{
+		Auth:     auth,
+		Phones:   phones,
+		Guard:    g,
+		Sender:   sender,
+		Receipts: receipts.NewHandler(cfg.WebhookSecret, logger),
+		Logger:   logger,
+		Now:      opt.Now,
+		Flush:    flush,
+	})
+	return a, nil
+}
+
+// Close releases connections (Redis, the log client, the JWKS refresher).
+func (a *App) Close() error {
+	var errs []error
+	for _, c := range a.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,306 @@
+// Package config reads the hook's configuration from the environment once,
+// resolving Secret Manager references, into a typed Config. Nothing else
+// reads the environment.
+package config
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/telephony-hooks/okta-8x8/internal/guard"
+	"github.com/telephony-hooks/okta-8x8/internal/logging"
+	"github.com/telephony-hooks/okta-8x8/internal/phone"
+	"github.com/telephony-hooks/okta-8x8/internal/secrets"
+)
+
+// The environment variables (DESIGN.md §1), plus LOG_FORMAT, LOG_SINK and
+// REFUSED_NUMBER_TYPES.
+const (
+	Port              = "PORT"
+	OktaAuthHeader    = "OKTA_AUTH_HEADER"
+	OktaSecret        = "OKTA_SECRET"
+	OktaOAuthIssuer   = "OKTA_OAUTH_ISSUER"
+	OktaOAuthAudience = "OKTA_OAUTH_AUDIENCE"
+	OktaOAuthScope    = "OKTA_OAUTH_SCOPE"
+	OktaOAuthClientID = "OKTA_OAUTH_CLIENT_ID"
+	Subaccount        = "EIGHTYEIGHTX_SUBACCOUNT_ID"
+	APIKey            = "EIGHTYEIGHTX_API_KEY"
+	SourceNumber      = "EIGHTYEIGHTX_SOURCE_NUMBER"
+	SMSSource         = "EIGHTYEIGHTX_SMS_SOURCE"
+	VoiceURL          = "EIGHTYEIGHTX_VOICE_URL"
+	SMSURL            = "EIGHTYEIGHTX_SMS_URL"
+	WebhookSecret     = "EIGHTYEIGHTX_WEBHOOK_SECRET"
+	VoiceProfile      = "VOICE_PROFILE"
+	OTPRepetitions    = "OTP_REPETITIONS"
+	DefaultRegion     = "DEFAULT_REGION"
+	AllowedCountries  = "ALLOWED_COUNTRIES"
+	BlockedCountries  = "BLOCKED_COUNTRIES"
+	RefusedTypes      = "REFUSED_NUMBER_TYPES"
+	RatePerPhone      = "RATE_LIMIT_PER_PHONE"
+	RatePerUser       = "RATE_LIMIT_PER_USER"
+	RedisURL          = "REDIS_URL"
+	HookDeadline      = "HOOK_DEADLINE"
+	OnDeliveryFailure = "ON_DELIVERY_FAILURE"
+	PreviewMode       = "PREVIEW_MODE"
+	DryRun            = "DRY_RUN"
+	LogLevel          = "LOG_LEVEL"
+	LogFormat         = "LOG_FORMAT"
+	LogSink           = "LOG_SINK"
+	Project           = "GOOGLE_CLOUD_PROJECT"
+	EmulatorHost      = "SECRETMANAGER_EMULATOR_HOST"
+	// KService is set by Cloud Run: the instance is deployed.
+	KService = "K_SERVICE"
+)
+
+// Names lists every variable the loader reads.
+func Names() []string {
+	return []string{Port, OktaAuthHeader, OktaSecret, OktaOAuthIssuer, OktaOAuthAudience, OktaOAuthScope,
+		OktaOAuthClientID, Subaccount, APIKey, SourceNumber, SMSSource, VoiceURL, SMSURL, WebhookSecret,
+		VoiceProfile, OTPRepetitions, DefaultRegion, AllowedCountries, BlockedCountries, RefusedTypes,
+		RatePerPhone, RatePerUser, RedisURL, HookDeadline, OnDeliveryFailure, PreviewMode, DryRun,
+		LogLevel, LogFormat, LogSink, Project, EmulatorHost, KService}
+}
+
+// resolvable are the variables that may be Secret Manager references. The
+// rest configure Secret Manager itself or the process.
+func resolvable(name string) bool {
+	switch name {
+	case EmulatorHost, KService, Port, Project:
+		return false
+	}
+	return true
+}
+
+// OAuth is the OAuth 2.0 mode's settings (Issuer empty: off).
+type OAuth struct {
+	Issuer, Audience, Scope, ClientID string
+}
+
+// Config is the typed configuration.
+type Config struct {
+	Deployed bool // on Cloud Run (K_SERVICE set)
+	Port     string
+
+	AuthHeader string
+	Secret     string // OKTA_SECRET; empty: header auth off
+	OAuth      OAuth
+
+	SubaccountID, APIKey string
+	CallerID, SMSSource  string
+	VoiceURL, SMSURL     string
+	WebhookSecret        string
+
+	VoiceProfile  string
+	Repetitions   int
+	DefaultRegion string
+	Policy        guard.Policy
+	PerPhone      guard.Limit
+	PerUser       guard.Limit
+	RedisURL      string
+
+	Deadline       time.Duration
+	ErrorOnFailure bool // ON_DELIVERY_FAILURE=error
+	PreviewDryRun  bool // PREVIEW_MODE=dry-run
+	DryRun         bool
+	// DryRunReason says why the instance is in dry run ("DRY_RUN is set",
+	// "no 8x8 credentials: local dry run").
+	DryRunReason string
+	// OpenAuth: a local dry run with no Okta secret or OAuth configured
+	// accepts every request (nothing is ever sent).
+	OpenAuth bool
+
+	LogLevel  slog.Level
+	LogFormat string // "json", "text" or "" (cmd picks by terminal)
+	LogSink   string // "stdout" or "cloudlogging"
+	ProjectID string
+
+	// SecretRefs is how many values were Secret Manager references.
+	SecretRefs int
+}
+
+// NewAccessor opens the Secret Manager accessor; Load calls it only when
+// some value is a reference.
+type NewAccessor func(ctx context.Context, emulatorHost string) (secrets.Accessor, error)
+
+// SecretManager is the production NewAccessor.
+func SecretManager(ctx context.Context, emulatorHost string) (secrets.Accessor, error) {
+	return secrets.NewSecretManager(ctx, emulatorHost)
+}
+
+// Load reads the configuration. ctx bounds Secret Manager. The error lists
+// every problem found, naming variables, never their values.
+func Load(ctx context.Context, getenv func(string) string, newAccessor NewAccessor) (*Config, error) {
+	raw := make(map[string]string)
+	refs := make(map[string]string)
+	for _, n := range Names() {
+		v := strings.TrimSpace(getenv(n))
+		if v == "" {
+			continue
+		}
+		raw[n] = v
+		if _, ok, _ := secrets.ParseReference(v); ok && resolvable(n) {
+			refs[n] = v
+		} else if strings.HasPrefix(v, "sm://") && resolvable(n) {
+			refs[n] = v // malformed: let the resolver say why
+		}
+	}
+	if len(refs) > 0 {
+		if newAccessor == nil {
+			newAccessor = SecretManager
+		}
+		acc, err := newAccessor(ctx, raw[EmulatorHost])
+		if err != nil {
+			return nil, fmt.Errorf("secret manager: %w", err)
+		}
+		if c, ok := acc.(interface{ Close() error }); ok {
+			defer c.Close()
+		}
+		resolved, err := secrets.Resolve(ctx, acc, refs)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range resolved {
+			raw[k] = v
+		}
+	}
+	c, err := parse(raw)
+	if c != nil {
+		c.SecretRefs = len(refs)
+	}
+	return c, err
+}
+
+func parse(env map[string]string) (*Config, error) {
+	var errs []error
+	bad := func(name, why string) { errs = append(errs, fmt.Errorf("%s %s", name, why)) }
+	get := func(name, def string) string {
+		if v, ok := env[name]; ok {
+			return v
+		}
+		return def
+	}
+	c := &Config{
+		Deployed:      env[KService] != "",
+		Port:          get(Port, "8080"),
+		AuthHeader:    get(OktaAuthHeader, "Authorization"),
+		Secret:        env[OktaSecret],
+		SubaccountID:  env[Subaccount],
+		APIKey:        env[APIKey],
+		CallerID:      env[SourceNumber],
+		SMSSource:     get(SMSSource, env[SourceNumber]),
+		VoiceURL:      get(VoiceURL, "https://voice.8x8.com"),
+		SMSURL:        get(SMSURL, "https://sms.8x8.com"),
+		WebhookSecret: env[WebhookSecret],
+		VoiceProfile:  env[VoiceProfile],
+		DefaultRegion: strings.ToUpper(get(DefaultRegion, "US")),
+		RedisURL:      env[RedisURL],
+		LogFormat:     strings.ToLower(env[LogFormat]),
+		LogSink:       strings.ToLower(get(LogSink, "stdout")),
+		ProjectID:     env[Project],
+	}
+	c.OAuth = OAuth{Issuer: strings.TrimRight(env[OktaOAuthIssuer], "/"), Audience: get(OktaOAuthAudience, "api://default"),
+		Scope: env[OktaOAuthScope], ClientID: env[OktaOAuthClientID]}
+	if c.OAuth.Issuer != "" && !strings.HasPrefix(c.OAuth.Issuer, "https://") && !isLocalURL(c.OAuth.Issuer) {
+		bad(OktaOAuthIssuer, "must be an https:// URL (e.g. https://acme.okta.com/oauth2/default)")
+	}
+	if strings.ContainsAny(c.AuthHeader, " :\r\n\t") {
+		bad(OktaAuthHeader, "must be a header name")
+	}
+
+	var err error
+	if c.Repetitions, err = strconv.Atoi(get(OTPRepetitions, "2")); err != nil || c.Repetitions < 1 || c.Repetitions > 3 {
+		bad(OTPRepetitions, "must be 1, 2 or 3 (8x8's limit)")
+	}
+	if _, err := phone.NewParser(c.DefaultRegion, 0); err != nil {
+		bad(DefaultRegion, "must be an ISO 3166-1 alpha-2 region code such as US")
+	}
+	if c.Policy.Allowed, err = guard.ParseCountries(env[AllowedCountries]); err != nil {
+		bad(AllowedCountries, err.Error())
+	}
+	if c.Policy.Blocked, err = guard.ParseCountries(env[BlockedCountries]); err != nil {
+		bad(BlockedCountries, err.Error())
+	}
+	c.Policy.RefusedTypes = guard.DefaultRefusedTypes()
+	if v, ok := env[RefusedTypes]; ok {
+		if c.Policy.RefusedTypes, err = guard.ParseRefusedTypes(v); err != nil {
+			bad(RefusedTypes, err.Error())
+		}
+	}
+	if c.PerPhone, err = guard.ParseLimit(get(RatePerPhone, "5/15m")); err != nil {
+		bad(RatePerPhone, err.Error())
+	}
+	if c.PerUser, err = guard.ParseLimit(get(RatePerUser, "10/1h")); err != nil {
+		bad(RatePerUser, err.Error())
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		bad(RedisURL, "must be a redis:// or rediss:// URL")
+	}
+	// Okta waits 3 s in all, network included.
+	if c.Deadline, err = time.ParseDuration(get(HookDeadline, "2.5s")); err != nil || c.Deadline < 500*time.Millisecond || c.Deadline > 2900*time.Millisecond {
+		bad(HookDeadline, "must be a duration from 500ms to 2.9s (Okta waits 3s)")
+	}
+	switch strings.ToLower(get(OnDeliveryFailure, "fallback")) {
+	case "fallback":
+	case "error":
+		c.ErrorOnFailure = true
+	default:
+		bad(OnDeliveryFailure, "must be fallback or error")
+	}
+	switch strings.ToLower(get(PreviewMode, "deliver")) {
+	case "deliver":
+	case "dry-run", "dryrun", "dry_run":
+		c.PreviewDryRun = true
+	default:
+		bad(PreviewMode, "must be deliver or dry-run")
+	}
+	if v, ok := env[DryRun]; ok {
+		if c.DryRun, err = strconv.ParseBool(v); err != nil {
+			bad(DryRun, "must be true or false")
+		} else if c.DryRun {
+			c.DryRunReason = "DRY_RUN is set"
+		}
+	}
+	if c.LogLevel, err = logging.ParseLevel(get(LogLevel, "info")); err != nil {
+		bad(LogLevel, "must be debug, info, warn or error")
+	}
+	if c.LogFormat != "" {
+		if _, err := logging.ParseFormat(c.LogFormat); err != nil {
+			bad(LogFormat, "must be json or text")
+		}
+	}
+	if c.LogSink != "stdout" && c.LogSink != "cloudlogging" {
+		bad(LogSink, "must be stdout or cloudlogging")
+	}
+	if len(c.SMSSource) > 16 {
+		bad(SMSSource, "must be at most 16 characters (8x8's limit)")
+	}
+
+	// Credentials. A deployed instance never falls into dry run by itself.
+	haveCreds := c.SubaccountID != "" && c.APIKey != ""
+	switch {
+	case c.DryRun:
+	case !haveCreds && !c.Deployed:
+		c.DryRun, c.DryRunReason = true, "no 8x8 credentials: local dry run"
+	case !haveCreds:
+		bad(Subaccount+" and "+APIKey, "are required (or set DRY_RUN=true)")
+	case c.CallerID == "":
+		bad(SourceNumber, "is required: 8x8 needs a whitelisted caller id for voice calls")
+	}
+	if c.Secret == "" && c.OAuth.Issuer == "" {
+		if c.DryRun && !c.Deployed {
+			c.OpenAuth = true
+		} else {
+			bad(OktaSecret, "or "+OktaOAuthIssuer+" is required: with neither, nobody could be told apart from Okta")
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+func isLocalURL(s string) bool {
+	return strings.HasPrefix(s, "http://127.0.0.1") || strings.HasPrefix(s, "http://localhost") || strings.HasPrefix(s, "http://[::1]")
+}

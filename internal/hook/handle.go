@@ -1,0 +1,365 @@
+package hook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight"
+	"github.com/telephony-hooks/okta-8x8/internal/guard"
+	"github.com/telephony-hooks/okta-8x8/internal/logging"
+	"github.com/telephony-hooks/okta-8x8/internal/message"
+	"github.com/telephony-hooks/okta-8x8/internal/okta"
+	"github.com/telephony-hooks/okta-8x8/internal/phone"
+)
+
+// MaxBody is the largest request body read (Okta's are ~1.5 KiB).
+const MaxBody = 64 << 10
+
+// answerMargin is kept free at the end of the deadline to write the answer.
+const answerMargin = 100 * time.Millisecond
+
+// previewPlaceholder is the number Okta's Admin Console puts in a preview.
+const previewPlaceholder = "9876543210"
+
+// outcome is everything the request log line says about one hook call.
+type outcome struct {
+	status    int
+	result    string // SUCCESSFUL, PENDING, FAILED, or a refusal / error reason
+	req       *okta.Request
+	num       phone.Number
+	lang      message.Lang
+	auth      string
+	txID      string
+	code      string // 8x8's status code
+	attempts  int
+	duplicate bool
+	dryRun    bool
+	err       error
+}
+
+func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
+	start := s.Now()
+	ctx := logging.WithTrace(r.Context(), r.Header)
+	// Everything, 8x8 included, must finish before Okta's 3 s; the margin
+	// leaves time to write the answer.
+	ctx, cancel := context.WithDeadline(ctx, start.Add(s.opt.Deadline-answerMargin))
+	defer cancel()
+
+	o := &outcome{}
+	body := s.serveHook(ctx, r, o)
+	writeJSON(w, o.status, body)
+	s.logRequest(ctx, r, o, start, len(body))
+	if s.Flush != nil {
+		_ = s.Flush()
+	}
+}
+
+// serveHook decides the answer; it fills o for the log line.
+func (s *Server) serveHook(ctx context.Context, r *http.Request, o *outcome) []byte {
+	how, reason, ok := s.Auth.Authenticate(ctx, r)
+	if !ok {
+		o.status, o.result = http.StatusUnauthorized, "unauthorized"
+		o.err = errors.New(reason)
+		return bodyUnauthorized
+	}
+	o.auth = how
+
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && mt != "application/cloudevents+json") {
+			return o.badRequest("Content-Type", "must be application/json")
+		}
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			o.status, o.result = http.StatusRequestEntityTooLarge, "too_large"
+			return bodyTooLarge
+		}
+		return o.badRequest("body", "could not be read")
+	}
+	req, err := okta.Parse(raw)
+	if err != nil {
+		var fe *okta.FieldError
+		if errors.As(err, &fe) {
+			return o.badRequest(fe.Field, fe.Problem)
+		}
+		return o.badRequest("body", "is not a telephony hook request")
+	}
+	o.req = req
+	o.lang = message.Resolve(req.Locale)
+	o.status = http.StatusOK
+
+	num, err := s.Phones.Parse(req.Phone)
+	if err != nil {
+		if req.Phone == previewPlaceholder || req.Phone == "+1"+previewPlaceholder {
+			return o.refuse(message.PreviewPlaceholder, "preview_placeholder", "the phone number is Okta's preview placeholder", true)
+		}
+		return o.refuse(message.InvalidNumber, string(guard.ReasonInvalidNumber), "the phone number is not a valid number", true)
+	}
+	o.num = num
+	if !req.OTPExpires.IsZero() && !s.Now().Before(req.OTPExpires) {
+		return o.refuse(message.Expired, "otp_expired", "the code expired before it could be sent", false)
+	}
+	if ref := s.opt.Policy.Screen(num); ref != nil {
+		return o.refuseGuard(ref)
+	}
+
+	// Exactly once per eventId: a repeat gets the first answer again.
+	ticket, prior, err := s.Guard.Begin(ctx, req.EventID, ttl(req.OTPExpires, s.Now()))
+	switch {
+	case errors.Is(err, guard.ErrInFlight):
+		o.duplicate = true
+		return o.command(okta.Result{Status: okta.Pending, Provider: okta.Provider, TransactionMetadata: req.Channel.String()})
+	case err != nil:
+		// The guard falls back to memory by itself; an error here is a bug.
+		o.err = err
+	case prior != nil:
+		o.duplicate = true
+		o.result = "duplicate"
+		return prior
+	}
+	sent := false
+	defer func() {
+		// A panic between the claim and Finish: release the claim unless
+		// the message may be on its way (then the claim must hold).
+		if ticket != nil && !sent {
+			ticket.Abandon()
+		}
+	}()
+	answer := s.decide(ctx, req, num, o, &sent)
+	if ticket != nil {
+		sent = true
+		if err := ticket.Finish(answer); err != nil {
+			s.Logger.WarnContext(ctx, "could not record the answer for duplicate eventIds", "error", err)
+		}
+	}
+	return answer
+}
+
+// decide runs the rate limit and the delivery.
+func (s *Server) decide(ctx context.Context, req *okta.Request, num phone.Number, o *outcome, sent *bool) []byte {
+	if s.opt.DryRun || (req.Preview && s.opt.PreviewDryRun) {
+		// Dry runs are not deliveries: they do not count against limits.
+		o.dryRun = true
+		o.txID = "dry-run-" + req.EventID
+		s.logDryRun(ctx, req, num, o.lang)
+		return o.command(okta.Result{Status: okta.Successful, Provider: okta.Provider, TransactionID: o.txID, TransactionMetadata: req.Channel.String() + ";dry-run"})
+	}
+	if ref := s.Guard.Allow(ctx, num.E164(), req.UserID); ref != nil {
+		return o.refuseGuard(ref)
+	}
+	*sent = true
+	rec, err := s.send(ctx, req, num, o.lang)
+	o.txID, o.attempts, o.code = rec.TransactionID, rec.Attempts, rec.Code
+	if rec.Code == "" {
+		o.code = rec.Status
+	}
+	if err == nil {
+		return o.command(okta.Result{Status: okta.Successful, Provider: okta.Provider, TransactionID: rec.TransactionID, TransactionMetadata: req.Channel.String()})
+	}
+	o.err = err
+	var e *eightbyeight.Error
+	if !errors.As(err, &e) {
+		e = &eightbyeight.Error{Kind: eightbyeight.Unknown, Err: err}
+	}
+	o.attempts = e.Attempts
+	if e.Code != "" {
+		o.code = e.Code
+	}
+	switch e.Kind {
+	case eightbyeight.Unknown:
+		// The request may have reached 8x8: never FAILED, or Okta would
+		// send a second code.
+		return o.command(okta.Result{Status: okta.Pending, Provider: okta.Provider, TransactionMetadata: req.Channel.String()})
+	default: // Refused, Unreachable: no code is coming from us.
+		if s.opt.OnFailure == ErrorObject {
+			o.result = string(message.DeliveryFailed)
+			return okta.Marshal(okta.Error(o.lang.Refusal(message.DeliveryFailed), okta.ErrorCause{
+				ErrorSummary: "The telephony provider did not accept the message",
+				Reason:       "delivery_" + e.Kind.String(),
+				Domain:       "telephony-hook",
+			}))
+		}
+		return o.command(okta.Result{Status: okta.Failed, Provider: okta.Provider, TransactionID: rec.TransactionID, TransactionMetadata: req.Channel.String()})
+	}
+}
+
+func (s *Server) send(ctx context.Context, req *okta.Request, num phone.Number, lang message.Lang) (eightbyeight.Receipt, error) {
+	otp := req.OTP.Reveal()
+	if req.Channel == okta.SMS {
+		return s.Sender.SendSMS(ctx, eightbyeight.Message{
+			Destination:     num.E164(),
+			Source:          s.opt.SMSSource,
+			Text:            message.SMSBody(req.Template.Reveal(), otp, lang),
+			ClientMessageID: req.EventID,
+		})
+	}
+	return s.Sender.Call(ctx, s.call(req, num, lang))
+}
+
+func (s *Server) call(req *okta.Request, num phone.Number, lang message.Lang) eightbyeight.Call {
+	profile := s.opt.VoiceProfile
+	if profile == "" {
+		profile = lang.VoiceProfile()
+	}
+	return eightbyeight.Call{
+		Destination:  num.E164(),
+		Source:       s.opt.CallerID,
+		Text:         lang.VoiceText(req.OTP.Reveal()),
+		VoiceProfile: profile,
+		Repetition:   s.opt.Repetitions,
+		ValidUntil:   req.OTPExpires,
+	}
+}
+
+// ttl is how long an eventId is remembered: until the code expires.
+func ttl(expires, now time.Time) time.Duration {
+	if expires.IsZero() {
+		return guard.MaxEventTTL
+	}
+	return min(expires.Sub(now), guard.MaxEventTTL)
+}
+
+func (o *outcome) command(r okta.Result) []byte {
+	o.status = http.StatusOK
+	if o.result == "" {
+		o.result = string(r.Status)
+	}
+	return okta.Marshal(okta.Command(r))
+}
+
+// badRequest answers 400 with an error object naming the field (never its
+// value: the body holds a code and a phone number).
+func (o *outcome) badRequest(field, problem string) []byte {
+	o.status, o.result = http.StatusBadRequest, "bad_request"
+	o.err = fmt.Errorf("%s %s", field, problem)
+	return okta.Marshal(okta.Error("Invalid telephony hook request: "+field+" "+problem, okta.ErrorCause{
+		ErrorSummary: field + " " + problem,
+		Reason:       "INVALID_REQUEST",
+		LocationType: "body",
+		Location:     field,
+		Domain:       "telephony-hook",
+	}))
+}
+
+// refuse answers a policy refusal: 200 with an error object whose summary
+// the user can read in their language, and a cause for the admin.
+func (o *outcome) refuse(r message.Reason, reason, adminText string, atPhone bool) []byte {
+	o.status, o.result = http.StatusOK, reason
+	cause := okta.ErrorCause{ErrorSummary: adminText, Reason: reason, Domain: "telephony-hook"}
+	if atPhone {
+		cause.LocationType, cause.Location = "body", "data.messageProfile.phoneNumber"
+	}
+	return okta.Marshal(okta.Error(o.lang.Refusal(r), cause))
+}
+
+var guardMessages = map[guard.Reason]struct {
+	msg   message.Reason
+	admin string
+}{
+	guard.ReasonNumberType: {message.NumberType, "numbers of this type cannot receive codes"},
+	guard.ReasonCountry:    {message.Country, "codes are not sent to this country"},
+	guard.ReasonRatePhone:  {message.RateLimited, "too many codes sent to this phone number"},
+	guard.ReasonRateUser:   {message.RateLimited, "too many codes sent to this user"},
+}
+
+func (o *outcome) refuseGuard(ref *guard.Refusal) []byte {
+	m, ok := guardMessages[ref.Reason]
+	if !ok {
+		m.msg, m.admin = message.Unavailable, "refused by policy"
+	}
+	o.err = ref
+	return o.refuse(m.msg, string(ref.Reason), m.admin, ref.Reason == guard.ReasonNumberType || ref.Reason == guard.ReasonCountry)
+}
+
+func (s *Server) logDryRun(ctx context.Context, req *okta.Request, num phone.Number, lang message.Lang) {
+	if req.Channel == okta.SMS {
+		s.Logger.InfoContext(ctx, "dry run: would send SMS", "eventId", req.EventID, "to", num,
+			"source", s.opt.SMSSource, "textLength", len(message.SMSBody(req.Template.Reveal(), req.OTP.Reveal(), lang)))
+		return
+	}
+	c := s.call(req, num, lang)
+	s.Logger.InfoContext(ctx, "dry run: would place voice call", "eventId", req.EventID, "to", num,
+		"callerId", c.Source, "voiceProfile", c.VoiceProfile, "repetition", c.Repetition, "textLength", len(c.Text))
+}
+
+// logRequest writes the one request log line per hook call: enough for
+// log-based metrics on delivery rate and latency per channel and country.
+func (s *Server) logRequest(ctx context.Context, r *http.Request, o *outcome, start time.Time, size int) {
+	now := s.Now()
+	latency := now.Sub(start)
+	attrs := make([]slog.Attr, 0, 20)
+	attrs = append(attrs,
+		slog.String("outcome", o.result),
+		slog.Int("status", o.status),
+	)
+	if o.req != nil {
+		attrs = append(attrs,
+			slog.String("eventId", o.req.EventID),
+			slog.String("requestType", o.req.ShortRequestType()),
+			slog.String("channel", o.req.Channel.String()),
+			slog.String("locale", o.lang.Tag()),
+			slog.Bool("preview", o.req.Preview),
+		)
+		if o.req.UserID != "" {
+			attrs = append(attrs, slog.String("userId", o.req.UserID))
+		}
+	}
+	if !o.num.IsZero() {
+		attrs = append(attrs, slog.Any("phone", o.num), slog.String("country", o.num.Region()), slog.String("numberType", o.num.Type().String()))
+	}
+	if o.auth != "" {
+		attrs = append(attrs, slog.String("auth", o.auth))
+	}
+	if o.txID != "" {
+		attrs = append(attrs, slog.String("transactionId", o.txID))
+	}
+	if o.code != "" {
+		attrs = append(attrs, slog.String("providerCode", o.code))
+	}
+	if o.attempts > 0 {
+		attrs = append(attrs, slog.Int("attempts", o.attempts))
+	}
+	if o.duplicate {
+		attrs = append(attrs, slog.Bool("duplicate", true))
+	}
+	if o.dryRun {
+		attrs = append(attrs, slog.Bool("dryRun", true))
+	}
+	if o.err != nil {
+		attrs = append(attrs, slog.String("error", o.err.Error()), slog.String("errorKind", errorKind(o.err)))
+	}
+	attrs = append(attrs,
+		slog.Float64("latencyMs", float64(latency.Microseconds())/1000),
+		slog.Float64("budgetLeftMs", float64((s.opt.Deadline-latency).Microseconds())/1000),
+		slog.Any("httpRequest", logging.HTTPRequest{
+			Method: r.Method, URL: r.URL.Path, UserAgent: r.UserAgent(), RemoteIP: r.RemoteAddr,
+			Protocol: r.Proto, Status: o.status, RequestSize: r.ContentLength, ResponseSize: int64(size), Latency: latency,
+		}),
+	)
+	level := slog.LevelInfo
+	switch {
+	case o.status >= 500 || o.result == string(okta.Failed) || o.result == string(message.DeliveryFailed):
+		level = slog.LevelError
+	case o.status != http.StatusOK || o.result == string(okta.Pending):
+		level = slog.LevelWarn
+	}
+	s.Logger.LogAttrs(ctx, level, "okta telephony hook", attrs...)
+}
+
+func panicString(v any) string {
+	if err, ok := v.(error); ok {
+		return err.Error()
+	}
+	return fmt.Sprint(v)
+}
+
+func stack() string { return string(debug.Stack()) }

@@ -1,0 +1,217 @@
+// Package okta speaks Okta's telephony inline hook contract: it parses the
+// request Okta sends, builds the answers Okta understands, and checks that a
+// request comes from Okta.
+package okta
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+)
+
+// Channel is how the code is delivered.
+type Channel int
+
+const (
+	SMS Channel = iota
+	Voice
+)
+
+func (c Channel) String() string {
+	if c == SMS {
+		return "sms"
+	}
+	return "voice"
+}
+
+// ParseChannel reads deliveryChannel. Okta has sent "SMS", "CALL", "Voice"
+// and "voice call" over the years: "sms" in any case is SMS, anything else
+// is a voice call.
+func ParseChannel(s string) Channel {
+	if strings.EqualFold(strings.TrimSpace(s), "sms") {
+		return SMS
+	}
+	return Voice
+}
+
+// PreviewMarker is in data.context.request.url.value when an admin clicks
+// Preview in the Okta Admin Console.
+const PreviewMarker = "generatePreview"
+
+// Request is a parsed telephony hook request. Only what the hook needs is
+// kept; unknown fields are ignored.
+type Request struct {
+	EventID     string
+	EventType   string
+	RequestType string // "com.okta.user.telephony.mfa-verification", …; may be empty
+	Preview     bool
+	UserID      string
+	Channel     Channel
+	Locale      string // as Okta sent it; message.Resolve normalises it
+	Phone       string // raw; parse it with phone.Parser. Never log it.
+	OTP         Secret
+	Template    Secret // msgTemplate, Okta's rendered SMS text (contains the OTP)
+	OTPExpires  time.Time
+}
+
+// ShortRequestType is RequestType without Okta's "com.okta.user.telephony."
+// prefix ("mfa-verification").
+func (r *Request) ShortRequestType() string {
+	return strings.TrimPrefix(r.RequestType, "com.okta.user.telephony.")
+}
+
+// FieldError says which field of the body is wrong and how. It never
+// carries the field's value: the body holds an OTP and a phone number.
+type FieldError struct {
+	Field   string // JSON path, e.g. "data.messageProfile.phoneNumber"
+	Problem string // "is required", "must be a string", …
+}
+
+func (e *FieldError) Error() string { return e.Field + " " + e.Problem }
+
+// flexString accepts a JSON string, or a JSON integer (Okta's own OpenAPI
+// example sends phoneNumber and otpCode unquoted), or null.
+type flexString string
+
+// errNotString is a *json.UnmarshalTypeError so that encoding/json fills in
+// the path of the offending field.
+func errNotString(b []byte) error {
+	kind := "value"
+	switch b[0] {
+	case '{':
+		kind = "object"
+	case '[':
+		kind = "array"
+	case 't', 'f':
+		kind = "bool"
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		kind = "non-integer number"
+	}
+	return &json.UnmarshalTypeError{Value: kind, Type: reflect.TypeFor[string]()}
+}
+
+func (f *flexString) UnmarshalJSON(b []byte) error {
+	switch {
+	case len(b) > 0 && b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*f = flexString(s)
+	case bytes.Equal(b, []byte("null")):
+		*f = ""
+	case isDigits(b):
+		*f = flexString(b)
+	default:
+		return errNotString(b)
+	}
+	return nil
+}
+
+func isDigits(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+type wireRequest struct {
+	EventID     flexString `json:"eventId"`
+	EventType   flexString `json:"eventType"`
+	RequestType flexString `json:"requestType"`
+	Data        struct {
+		Context struct {
+			Request struct {
+				URL struct {
+					Value flexString `json:"value"`
+				} `json:"url"`
+			} `json:"request"`
+		} `json:"context"`
+		UserProfile struct {
+			UserID flexString `json:"userId"`
+		} `json:"userProfile"`
+		MessageProfile *struct {
+			MsgTemplate     flexString `json:"msgTemplate"`
+			PhoneNumber     flexString `json:"phoneNumber"`
+			OTPExpires      flexString `json:"otpExpires"`
+			DeliveryChannel flexString `json:"deliveryChannel"`
+			OTPCode         flexString `json:"otpCode"`
+			Locale          flexString `json:"locale"`
+		} `json:"messageProfile"`
+	} `json:"data"`
+}
+
+const mp = "data.messageProfile."
+
+// Parse decodes and checks a hook request body. Errors are *FieldError.
+func Parse(body []byte) (*Request, error) {
+	var w wireRequest
+	if err := json.Unmarshal(body, &w); err != nil {
+		return nil, decodeError(err)
+	}
+	if w.Data.MessageProfile == nil {
+		return nil, &FieldError{"data.messageProfile", "is required"}
+	}
+	m := w.Data.MessageProfile
+	r := &Request{
+		EventID:     strings.TrimSpace(string(w.EventID)),
+		EventType:   string(w.EventType),
+		RequestType: string(w.RequestType),
+		Preview:     strings.Contains(string(w.Data.Context.Request.URL.Value), PreviewMarker),
+		UserID:      string(w.Data.UserProfile.UserID),
+		Locale:      string(m.Locale),
+		Phone:       strings.TrimSpace(string(m.PhoneNumber)),
+		OTP:         Secret{strings.TrimSpace(string(m.OTPCode))},
+		Template:    Secret{string(m.MsgTemplate)},
+	}
+	switch {
+	case r.EventID == "":
+		return nil, &FieldError{"eventId", "is required"}
+	case len(r.EventID) > 128:
+		return nil, &FieldError{"eventId", "is too long"}
+	case r.Phone == "":
+		return nil, &FieldError{mp + "phoneNumber", "is required"}
+	case r.OTP.IsZero():
+		return nil, &FieldError{mp + "otpCode", "is required"}
+	case r.OTP.Len() > 16:
+		return nil, &FieldError{mp + "otpCode", "is too long"}
+	case strings.TrimSpace(string(m.DeliveryChannel)) == "":
+		return nil, &FieldError{mp + "deliveryChannel", "is required"}
+	}
+	r.Channel = ParseChannel(string(m.DeliveryChannel))
+	if s := strings.TrimSpace(string(m.OTPExpires)); s != "" {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return nil, &FieldError{mp + "otpExpires", "is not an RFC 3339 time"}
+		}
+		r.OTPExpires = t
+	}
+	return r, nil
+}
+
+func decodeError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if te.Field == "" {
+			return &FieldError{"body", "must be a JSON object"}
+		}
+		if te.Type.Kind() == reflect.String {
+			return &FieldError{te.Field, "must be a string"}
+		}
+		return &FieldError{te.Field, "must be a JSON object"}
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return &FieldError{"body", fmt.Sprintf("is not valid JSON (offset %d)", se.Offset)}
+	}
+	return &FieldError{"body", "is not valid JSON"}
+}
