@@ -1,6 +1,7 @@
 package eightbyeight_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"strings"
@@ -12,11 +13,16 @@ import (
 )
 
 func newClient(t *testing.T, fake *eightbyeighttest.Server) *eightbyeight.Client {
+	return newClientMin(t, fake, 50*time.Millisecond)
+}
+
+// newClientMin sets the least budget left for a retry to be tried.
+func newClientMin(t *testing.T, fake *eightbyeighttest.Server, minAttempt time.Duration) *eightbyeight.Client {
 	t.Helper()
 	c, err := eightbyeight.New(eightbyeight.Config{
 		VoiceURL: fake.VoiceURL(), SMSURL: fake.SMSURL(),
 		SubaccountID: "acme_otp", APIKey: "test-api-key-123",
-		MinAttempt: 50 * time.Millisecond, DefaultRetryAfter: time.Millisecond,
+		MinAttempt: minAttempt, DefaultRetryAfter: time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -46,21 +52,22 @@ func TestSendFaults(t *testing.T) {
 		name     string
 		faults   []eightbyeighttest.Fault // answers, in order
 		budget   time.Duration
+		minRetry time.Duration // least budget left to retry (0: 50ms)
 		wantKind eightbyeight.Kind // 0: success
 		wantReqs int               // requests that reached 8x8
 		wantCode string
 	}{
-		{"accepted", []eightbyeighttest.Fault{eightbyeighttest.OK}, time.Second, 0, 1, ""},
-		{"400 refused, not retried", []eightbyeighttest.Fault{eightbyeighttest.BadRequest}, time.Second, eightbyeight.Refused, 1, ""},
-		{"401 refused, not retried", []eightbyeighttest.Fault{eightbyeighttest.Unauthorized}, time.Second, eightbyeight.Refused, 1, ""},
-		{"200 but rejected", []eightbyeighttest.Fault{eightbyeighttest.Rejected}, time.Second, eightbyeight.Refused, 1, ""},
-		{"500 then ok: retried once", []eightbyeighttest.Fault{eightbyeighttest.ServerError, eightbyeighttest.OK}, time.Second, 0, 2, ""},
-		{"429 then ok: retried once", []eightbyeighttest.Fault{eightbyeighttest.TooMany, eightbyeighttest.OK}, time.Second, 0, 2, ""},
-		{"500 twice: refused after one retry", []eightbyeighttest.Fault{eightbyeighttest.ServerError, eightbyeighttest.ServerError, eightbyeighttest.OK}, time.Second, eightbyeight.Refused, 2, ""},
-		{"500 with no budget left for a retry", []eightbyeighttest.Fault{eightbyeighttest.ServerError, eightbyeighttest.OK}, 40 * time.Millisecond, eightbyeight.Refused, 1, ""},
-		{"hang: outcome unknown, not retried", []eightbyeighttest.Fault{eightbyeighttest.Hang, eightbyeighttest.OK}, 100 * time.Millisecond, eightbyeight.Unknown, 1, ""},
-		{"reset after the request was sent: unknown, not retried", []eightbyeighttest.Fault{eightbyeighttest.Reset, eightbyeighttest.OK}, time.Second, eightbyeight.Unknown, 1, ""},
-		{"garbled 200: unknown", []eightbyeighttest.Fault{eightbyeighttest.Garbled}, time.Second, eightbyeight.Unknown, 1, ""},
+		{"accepted", []eightbyeighttest.Fault{eightbyeighttest.OK}, time.Second, 0, 0, 1, ""},
+		{"400 refused, not retried", []eightbyeighttest.Fault{eightbyeighttest.BadRequest}, time.Second, 0, eightbyeight.Refused, 1, ""},
+		{"401 refused, not retried", []eightbyeighttest.Fault{eightbyeighttest.Unauthorized}, time.Second, 0, eightbyeight.Refused, 1, ""},
+		{"200 but rejected", []eightbyeighttest.Fault{eightbyeighttest.Rejected}, time.Second, 0, eightbyeight.Refused, 1, ""},
+		{"500 then ok: retried once", []eightbyeighttest.Fault{eightbyeighttest.ServerError, eightbyeighttest.OK}, time.Second, 0, 0, 2, ""},
+		{"429 then ok: retried once", []eightbyeighttest.Fault{eightbyeighttest.TooMany, eightbyeighttest.OK}, time.Second, 0, 0, 2, ""},
+		{"500 twice: refused after one retry", []eightbyeighttest.Fault{eightbyeighttest.ServerError, eightbyeighttest.ServerError, eightbyeighttest.OK}, time.Second, 0, eightbyeight.Refused, 2, ""},
+		{"500 with no budget left for a retry", []eightbyeighttest.Fault{eightbyeighttest.ServerError, eightbyeighttest.OK}, 2 * time.Second, time.Minute, eightbyeight.Refused, 1, ""},
+		{"hang: outcome unknown, not retried", []eightbyeighttest.Fault{eightbyeighttest.Hang, eightbyeighttest.OK}, 500 * time.Millisecond, 0, eightbyeight.Unknown, 1, ""},
+		{"reset after the request was sent: unknown, not retried", []eightbyeighttest.Fault{eightbyeighttest.Reset, eightbyeighttest.OK}, time.Second, 0, eightbyeight.Unknown, 1, ""},
+		{"garbled 200: unknown", []eightbyeighttest.Fault{eightbyeighttest.Garbled}, time.Second, 0, eightbyeight.Unknown, 1, ""},
 	}
 	for _, voice := range []bool{true, false} {
 		for _, tt := range tests {
@@ -71,7 +78,7 @@ func TestSendFaults(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				fake := eightbyeighttest.New(t)
 				fake.Queue(tt.faults...)
-				c := newClient(t, fake)
+				c := newClientMin(t, fake, cmp.Or(tt.minRetry, 50*time.Millisecond))
 				ctx, cancel := context.WithTimeout(context.Background(), tt.budget)
 				defer cancel()
 				rec, err := send(ctx, c, voice)

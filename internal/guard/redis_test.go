@@ -1,0 +1,136 @@
+package guard
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+)
+
+func countWarnings(logs string) int {
+	return strings.Count(logs, `msg="redis unavailable, using in-memory guard"`)
+}
+
+func TestRedisDown(t *testing.T) {
+	mr := miniredis.RunT(t)
+	st, err := OpenRedis("redis://" + mr.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	r := &rig{clock: newClock(), primary: st, logs: &syncBuffer{}}
+	g := r.guard(Config{PerPhone: Limit{2, time.Hour}, PerUser: Limit{10, time.Hour}})
+	ctx := t.Context()
+
+	// One send lands in Redis before it goes away: the fallback starts
+	// from an empty memory, which is the documented trade-off.
+	if ref := g.Allow(ctx, phoneA, "u1"); ref != nil {
+		t.Fatal(ref)
+	}
+	mr.Close()
+
+	for i := range 2 {
+		if ref := g.Allow(ctx, phoneA, "u1"); ref != nil {
+			t.Fatalf("send %d with Redis down: %v", i, ref)
+		}
+	}
+	if ref := g.Allow(ctx, phoneA, "u1"); ref == nil || ref.Reason != ReasonRatePhone {
+		t.Fatalf("third send in memory = %v, want %s", ref, ReasonRatePhone)
+	}
+	tk := mustClaim(t, g, "ev1", time.Minute)
+	_ = tk.Finish([]byte("answer"))
+	wantPrior(t, g, "ev1", []byte("answer"))
+
+	// Redis is retried each second; it still fails, still one warning.
+	r.clock.Advance(30 * time.Second)
+	mustClaim(t, g, "ev2", time.Minute).Abandon()
+	logs := r.logs.String()
+	if n := countWarnings(logs); n != 1 {
+		t.Fatalf("%d warnings within a minute, want 1:\n%s", n, logs)
+	}
+	if !strings.Contains(logs, "level=WARN") || !strings.Contains(logs, "error_class=connection_refused") {
+		t.Fatalf("warning lacks level or error class:\n%s", logs)
+	}
+	for _, secret := range []string{phoneA[1:], "okta8x8:", "ev1", "answer"} {
+		if strings.Contains(logs, secret) {
+			t.Fatalf("log holds %q:\n%s", secret, logs)
+		}
+	}
+
+	r.clock.Advance(31 * time.Second)
+	g.Allow(ctx, phoneB, "u1")
+	if n := countWarnings(r.logs.String()); n != 2 {
+		t.Fatalf("%d warnings after a minute, want 2", n)
+	}
+
+	// Redis answers again: the next call after the retry delay uses it.
+	if err := mr.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(2 * time.Second)
+	if ref := g.Allow(ctx, phoneC, "u1"); ref != nil {
+		t.Fatal(ref)
+	}
+	if key := "okta8x8:rl:" + g.hashKey("phone:", phoneC); !mr.Exists(key) {
+		t.Fatalf("Redis keys after recovery = %q, want %s", mr.Keys(), key)
+	}
+	if !strings.Contains(r.logs.String(), "redis available again") {
+		t.Fatalf("no recovery log:\n%s", r.logs.String())
+	}
+}
+
+// A request that has run out of time is not evidence that Redis is down.
+func TestRedisNotBlamedForCallerDeadline(t *testing.T) {
+	r := newRig(t, miniredisBackend)
+	g := r.guard(Config{PerPhone: Limit{1, time.Hour}})
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if ref := g.Allow(ctx, phoneA, ""); ref != nil {
+		t.Fatalf("Allow with ctx over = %v, want an answer from memory", ref)
+	}
+	if _, _, err := g.Begin(ctx, "ev1", time.Minute); !errors.Is(err, ErrInFlight) {
+		t.Fatalf("Begin with ctx over = %v, want ErrInFlight (no claim in memory behind Redis's back)", err)
+	}
+	if n := countWarnings(r.logs.String()); n != 0 {
+		t.Fatalf("%d warnings, want none", n)
+	}
+	// Redis is still used.
+	if ref := g.Allow(t.Context(), phoneA, ""); ref != nil {
+		t.Fatal(ref)
+	}
+	if ref := g.Allow(t.Context(), phoneA, ""); ref == nil {
+		t.Fatal("second send in Redis allowed")
+	}
+}
+
+func TestRedisKeysHoldNoNumbers(t *testing.T) {
+	mr := miniredis.RunT(t)
+	st, err := OpenRedis("redis://" + mr.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	for _, secret := range [][]byte{nil, []byte("shared-instance-secret")} {
+		mr.FlushAll()
+		g := New(Config{PerPhone: Limit{5, time.Hour}, PerUser: Limit{5, time.Hour}, KeySecret: secret}, st, nil, newClock().Now)
+		g.Allow(t.Context(), phoneA, "00u1abcd")
+		for _, k := range mr.Keys() {
+			if strings.Contains(k, phoneA[1:]) || strings.Contains(k, "00u1abcd") {
+				t.Fatalf("key %q holds the number or user id", k)
+			}
+		}
+	}
+}
+
+func TestOpenRedisHidesURL(t *testing.T) {
+	_, err := OpenRedis("redis://user:hunter2@host:notaport/0")
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("OpenRedis error = %v", err)
+	}
+	if _, err := OpenRedis("rediss://user:pw@10.0.0.3:6378/0"); err != nil {
+		t.Fatalf("rediss:// refused: %v", err)
+	}
+}

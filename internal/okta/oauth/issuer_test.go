@@ -1,0 +1,272 @@
+package oauth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// A local stand-in for an Okta custom authorization server: it serves
+// /oauth2/default/v1/keys and counts how often it is asked.
+
+const (
+	testPath     = "/oauth2/default"
+	testScope    = "okta.telephony.hook"
+	testClientID = "0oaj43vkrq7wKxZSI5e6"
+	testJTI      = "AT.k3Jv9Q2xLm8nT4pRs7Wd1YbZcE6fGhA0"
+)
+
+// testNow is the fixture token's iat plus a minute.
+var testNow = time.Unix(1773480413+60, 0)
+
+// Keys are generated once per test binary: RSA generation is slow.
+var testKeys = sync.OnceValue(func() map[string]*rsa.PrivateKey {
+	keys := map[string]*rsa.PrivateKey{}
+	for name, bits := range map[string]int{"A": 2048, "B": 2048, "stranger": 2048, "weak": 1024} {
+		k, err := rsa.GenerateKey(rand.Reader, bits)
+		if err != nil {
+			panic(err)
+		}
+		keys[name] = k
+	}
+	return keys
+})
+
+func key(name string) *rsa.PrivateKey { return testKeys()[name] }
+
+// jwkJSON is a JWK as Okta publishes it.
+type jwkJSON struct {
+	KTY string `json:"kty"`
+	ALG string `json:"alg,omitempty"`
+	KID string `json:"kid"`
+	USE string `json:"use,omitempty"`
+	N   string `json:"n,omitempty"`
+	E   string `json:"e,omitempty"`
+	K   string `json:"k,omitempty"`
+}
+
+func rsaJWK(kid, keyName string) jwkJSON {
+	pub := key(keyName).PublicKey
+	return jwkJSON{
+		KTY: "RSA", ALG: "RS256", KID: kid, USE: "sig",
+		N: b64(pub.N.Bytes()),
+		E: b64(big.NewInt(int64(pub.E)).Bytes()),
+	}
+}
+
+// kidA and kidB name keys A and B in the issuer's set.
+func jwkA() jwkJSON { return rsaJWK("kA", "A") }
+func jwkB() jwkJSON { return rsaJWK("kB", "B") }
+
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// Issuer answers: the key set, or one of these failures.
+const (
+	answerKeys  = iota
+	answer500   // HTTP 500
+	answerAbort // connection dropped without a response
+	answerHang  // no answer until released or the client gives up
+)
+
+type serve struct {
+	answer int
+	keys   []jwkJSON
+}
+
+type testIssuer struct {
+	srv         *httptest.Server
+	fetches     atomic.Int32
+	hit         chan struct{} // one value per hung request
+	release     chan struct{} // closed to let hung requests answer
+	releaseOnce sync.Once
+
+	mu    sync.Mutex
+	serve serve
+}
+
+func newTestIssuer(t testing.TB, s serve) *testIssuer {
+	t.Helper()
+	iss := &testIssuer{serve: s, hit: make(chan struct{}, 16), release: make(chan struct{})}
+	iss.srv = httptest.NewServer(http.HandlerFunc(iss.handle))
+	t.Cleanup(iss.srv.Close)
+	// Registered after srv.Close so it runs first: hung handlers must
+	// return before the server can close.
+	t.Cleanup(iss.unblock)
+	return iss
+}
+
+func (iss *testIssuer) handle(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != testPath+"/v1/keys" || r.Method != http.MethodGet {
+		http.NotFound(w, r)
+		return
+	}
+	iss.fetches.Add(1)
+	iss.mu.Lock()
+	s := iss.serve
+	iss.mu.Unlock()
+	switch s.answer {
+	case answer500:
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	case answerAbort:
+		panic(http.ErrAbortHandler)
+	case answerHang:
+		iss.hit <- struct{}{}
+		select {
+		case <-iss.release:
+		case <-r.Context().Done():
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "max-age=86400")
+	_ = json.NewEncoder(w).Encode(map[string]any{"keys": s.keys})
+}
+
+func (iss *testIssuer) set(s serve) {
+	iss.mu.Lock()
+	iss.serve = s
+	iss.mu.Unlock()
+}
+
+func (iss *testIssuer) unblock() { iss.releaseOnce.Do(func() { close(iss.release) }) }
+
+func (iss *testIssuer) issuer() string { return iss.srv.URL + testPath }
+
+// testClock is the injected clock.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func newVerifier(t testing.TB, iss *testIssuer, clock *testClock) *Verifier {
+	t.Helper()
+	v, err := New(context.Background(), Config{
+		Issuer:          iss.issuer(),
+		Scope:           testScope,
+		ClientID:        testClientID,
+		HTTPClient:      iss.srv.Client(),
+		RefreshInterval: 24 * time.Hour, // background refresh stays out of the tests
+		Now:             clock.Now,
+	}, nil)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(v.Close)
+	return v
+}
+
+// claims are the fixture's client-credentials access token claims
+// (contracts/okta/fixtures/synth-oauth2-access-token-claims.json) for iss.
+func claims(iss string) jwt.MapClaims {
+	return jwt.MapClaims{
+		"ver": 1,
+		"jti": testJTI,
+		"iss": iss,
+		"aud": "api://default",
+		"iat": testNow.Add(-time.Minute).Unix(),
+		"exp": testNow.Add(59 * time.Minute).Unix(),
+		"cid": testClientID,
+		"scp": []string{testScope},
+		"sub": testClientID,
+	}
+}
+
+func with(c jwt.MapClaims, k string, v any) jwt.MapClaims {
+	c[k] = v
+	return c
+}
+
+func without(c jwt.MapClaims, k string) jwt.MapClaims {
+	delete(c, k)
+	return c
+}
+
+// sign makes a compact JWS; kid nil leaves the header without one.
+func sign(t testing.TB, m jwt.SigningMethod, k any, kid any, c jwt.MapClaims) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(m, c)
+	if kid != nil {
+		tok.Header["kid"] = kid
+	}
+	s, err := tok.SignedString(k)
+	if err != nil {
+		t.Fatalf("signing: %v", err)
+	}
+	return s
+}
+
+func rs256(t testing.TB, keyName, kid string, c jwt.MapClaims) string {
+	t.Helper()
+	return sign(t, jwt.SigningMethodRS256, key(keyName), kid, c)
+}
+
+// unsigned builds "header.payload." with alg none.
+func unsigned(t testing.TB, alg, kid string, c jwt.MapClaims) string {
+	t.Helper()
+	h, _ := json.Marshal(map[string]string{"alg": alg, "kid": kid})
+	p, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b64(h) + "." + b64(p) + "."
+}
+
+// publicPEM is key A's public key as a PEM file: what a key-confusion
+// attacker would use as an HMAC secret.
+func publicPEM(keyName string) []byte {
+	der, err := x509.MarshalPKIXPublicKey(&key(keyName).PublicKey)
+	if err != nil {
+		panic(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+}
+
+// logBuffer collects log output; fetches log from their own goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *logBuffer) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}

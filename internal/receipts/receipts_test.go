@@ -1,0 +1,481 @@
+package receipts
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+const secret = "Basic c2VjcmV0LXdlYmhvb2s="
+
+// numbersInTests are the national significant numbers of every phone
+// number in the bodies below; none may appear in a log line.
+var numbersInTests = []string{
+	"2025550293", "2025550199", "68332048", "91178965", "31589338",
+	"4155550123", "2314377870", "83891703225", "2150996455",
+}
+
+// logBuf collects JSON log lines; the handler may log from several
+// goroutines at once.
+type logBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *logBuf) records(t *testing.T) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for line := range strings.SplitSeq(strings.TrimSpace(l.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line is not JSON: %v: %s", err, line)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func newTestHandler(secret string) (http.Handler, *logBuf) {
+	buf := &logBuf{}
+	logger := slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return NewHandler(secret, logger), buf
+}
+
+func post(h http.Handler, auth *string, body string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "/8x8/events", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if auth != nil {
+		req.Header.Set("Authorization", *auth)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func fixture(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// wantLog is a log record: its level, message and a subset of its attrs.
+// A nil value in attrs means the attr must be absent.
+type wantLog struct {
+	level string
+	msg   string
+	attrs map[string]any
+}
+
+func ptr(s string) *string { return &s }
+
+func TestHandler(t *testing.T) {
+	sms := func(state, extra string) string {
+		return `{"namespace":"SMS","eventType":"outbound_message_status_changed","description":"SMS outbound message delivery receipt",
+		"payload":{"umid":"0d6f8b1e-5c1a-4f7e-9a55-2b1f0c9e7a11","clientMessageId":"Jk3vQ9sLRmWb2nXe7TfYpA","subAccountId":"acme_hq",
+		"source":"ACME","destination":"+12025550293","status":{"state":"` + state + `","timestamp":"2026-03-14T09:26:58.12Z"` + extra + `},
+		"price":{"total":0.0075,"perSms":0.0075,"currency":"USD"},"smsCount":1}}`
+	}
+	vss := func(status, extra string) string {
+		return `{"namespace":"VOICE","eventType":"SESSION_SUMMARY","description":"Summary of a completed call session",
+		"payload":{"sessionId":"5b7c0e2a-1f3d-11f1-9a7e-3b1d2c4e5f60","subAccountId":"acme_hq","sessionStatus":"` + status + `",
+		"lastAction":"MAKE_CALL","callCount":1` + extra + `,"details":{"callA":{"callDirection":"OUTBOUND","callType":"PSTN",
+		"source":"+12314377870","destination":"+14155550123","destinationCountryCode":"US","callStatus":"` + status + `","callDuration":0}}}}`
+	}
+
+	tests := []struct {
+		name     string
+		secret   string
+		auth     *string
+		method   string
+		body     string
+		wantCode int
+		wantBody string
+		wantLogs []wantLog
+	}{
+		{
+			name: "VSS completed: the code was heard", secret: secret, auth: ptr(secret),
+			body:     fixture(t, "vss-voice-messaging-completed.json"),
+			wantCode: 200, wantBody: `{"status":"ok"}`,
+			wantLogs: []wantLog{{"INFO", msgOutcome, map[string]any{
+				"transactionId": "1f048a84-ea6d-11ee-911b-078f7290bf52", "channel": "voice", "delivered": true,
+				"status": "COMPLETED", "callDurationSeconds": 13.0, "country": "SG", "destination": "+65******48",
+				"errorCode": nil, "errorMessage": nil,
+			}}},
+		},
+		{
+			name: "VSS error with 8x8 error details", secret: secret, auth: ptr(secret),
+			body:     fixture(t, "vss-voice-messaging-error.json"),
+			wantCode: 200, wantBody: `{"status":"ok"}`,
+			wantLogs: []wantLog{{"WARN", msgOutcome, map[string]any{
+				"transactionId": "47f19e66-2163-11ee-8ccd-27b543a164ea", "channel": "voice", "delivered": false,
+				"status": "ERROR", "errorCode": "-2004", "errorMessage": "No coverage available for requested area",
+				"callDurationSeconds": 0.0, "destination": "+65******65", "country": "SG",
+			}}},
+		},
+		{
+			name: "VSS busy: the outbound leg is callB", secret: secret, auth: ptr(secret),
+			body:     fixture(t, "vss-ivr-busy.json"),
+			wantCode: 200, wantBody: `{"status":"ok"}`,
+			wantLogs: []wantLog{{"WARN", msgOutcome, map[string]any{
+				"transactionId": "ece96728-f059-11f0-baa6-c147150ab00e", "delivered": false, "status": "BUSY",
+				"destination": "+65******38", "callDurationSeconds": 0.0,
+			}}},
+		},
+		{
+			name: "VSS no answer", secret: secret, auth: ptr(secret),
+			body:     vss("NO_ANSWER", ""),
+			wantCode: 200, wantBody: `{"status":"ok"}`,
+			wantLogs: []wantLog{{"WARN", msgOutcome, map[string]any{
+				"transactionId": "5b7c0e2a-1f3d-11f1-9a7e-3b1d2c4e5f60", "channel": "voice", "delivered": false,
+				"status": "NO_ANSWER", "destination": "+1********23", "country": "US",
+			}}},
+		},
+		{
+			name: "VSS failed with top-level error fields", secret: secret, auth: ptr(secret),
+			body:     vss("FAILED", `,"errorCode":"-2008","errorMessage":"The provided source MSISDN or caller ID is not whitelisted"`),
+			wantCode: 200, wantBody: `{"status":"ok"}`,
+			wantLogs: []wantLog{{"WARN", msgOutcome, map[string]any{
+				"delivered": false, "status": "FAILED", "errorCode": "-2008",
+				"errorMessage": "The provided source MSISDN or caller ID is not whitelisted",
+			}}},
+		},
+		{
+			name: "SMS delivered", secret: secret, auth: ptr(secret),
+			body:     sms("delivered", `,"detail":"delivered_to_recipient"`),
+			wantCode: 200, wantBody: `{"status":"ok"}`,
+			wantLogs: []wantLog{{"INFO", msgOutcome, map[string]any{
+				"transactionId": "0d6f8b1e-5c1a-4f7e-9a55-2b1f0c9e7a11", "channel": "sms", "delivered": true,
+				"status": "delivered", "clientMessageId": "Jk3vQ9sLRmWb2nXe7TfYpA", "destination": "+1********93",
+				"country": "US", "callDurationSeconds": nil, "errorCode": nil,
+			}}},
+		},
+		{
+			name: "SMS undelivered with error code (8x8's sample)", secret: secret, auth: ptr(secret),
+			body:     fixture(t, "sms-dr-undelivered.json"),
+			wantCode: 200, wantBody: `{"status":"ok"}`,
+			wantLogs: []wantLog{{"WARN", msgOutcome, map[string]any{
+				"transactionId": "9e09ac86-bd74-5465-851d-1eb5a5fdbb9a", "channel": "sms", "delivered": false,
+				"status": "undelivered", "errorCode": "15", "errorMessage": "Invalid destination",
+				"clientMessageId": "1e09ac86-bd74-5465-851d-1eb5a5fdbb9b", "destination": "+1********93",
+			}}},
+		},
+		{
+			name: "SMS rejected with the error code as a string", secret: secret, auth: ptr(secret),
+			body:     sms("REJECTED", `,"errorCode":"4","errorMessage":"Blocked"`),
+			wantCode: 200, wantBody: `{"status":"ok"}`,
+			wantLogs: []wantLog{{"WARN", msgOutcome, map[string]any{"status": "rejected", "errorCode": "4", "delivered": false}}},
+		},
+		{
+			name: "SMS queued is intermediate and its text is never logged", secret: secret, auth: ptr(secret),
+			body:     fixture(t, "sms-dr-queued-outbound-content.json"),
+			wantCode: 200, wantBody: `{"status":"ok"}`,
+			wantLogs: []wantLog{{"DEBUG", msgProgress, map[string]any{"status": "queued", "channel": "sms"}}},
+		},
+		{
+			name: "SMS sent is intermediate", secret: secret, auth: ptr(secret),
+			body:     sms("sent", ""),
+			wantCode: 200, wantBody: `{"status":"ok"}`,
+			wantLogs: []wantLog{{"DEBUG", msgProgress, map[string]any{"status": "sent"}}},
+		},
+		{
+			name: "key case variants", secret: secret, auth: ptr(secret),
+			body: `{"Namespace":"voice","EventType":"Session_Summary","Payload":{"SessionId":"c0ffee00-0000-4000-8000-000000000001",
+				"SessionStatus":"completed","ErrorDetails":null,"Details":{"CALLA":{"CallDirection":"outbound","Destination":"+14155550123",
+				"CallDuration":"21"}}}}`,
+			wantCode: 200, wantBody: `{"status":"ok"}`,
+			wantLogs: []wantLog{{"INFO", msgOutcome, map[string]any{
+				"transactionId": "c0ffee00-0000-4000-8000-000000000001", "delivered": true, "status": "COMPLETED",
+				"callDurationSeconds": 21.0, "destination": "+1********23", "country": "US",
+			}}},
+		},
+		{
+			name: "SMS key case variants", secret: secret, auth: ptr(secret),
+			body: `{"NAMESPACE":"sms","EVENTTYPE":"OUTBOUND_MESSAGE_STATUS_CHANGED","PAYLOAD":{"UMID":"u-1","ClientMessageId":"e-1",
+				"Destination":"12025550293","Status":{"State":"Delivered"}}}`,
+			wantCode: 200, wantBody: `{"status":"ok"}`,
+			wantLogs: []wantLog{{"INFO", msgOutcome, map[string]any{
+				"transactionId": "u-1", "clientMessageId": "e-1", "status": "delivered", "destination": "+1********93",
+			}}},
+		},
+		{
+			name: "wrong secret", secret: secret, auth: ptr("Basic d3Jvbmc="),
+			body:     sms("delivered", ""),
+			wantCode: 401, wantBody: `{"error":"unauthorized"}`,
+			wantLogs: []wantLog{{"WARN", msgRefused, map[string]any{"headerPresent": true}}},
+		},
+		{
+			name: "missing Authorization header", secret: secret, auth: nil,
+			body:     sms("delivered", ""),
+			wantCode: 401, wantBody: `{"error":"unauthorized"}`,
+			wantLogs: []wantLog{{"WARN", msgRefused, map[string]any{"headerPresent": false}}},
+		},
+		{
+			name: "no secret configured refuses even an empty header", secret: "", auth: nil,
+			body:     sms("delivered", ""),
+			wantCode: 401, wantBody: `{"error":"unauthorized"}`,
+			wantLogs: []wantLog{{"WARN", msgRefused, nil}},
+		},
+		{
+			name: "no secret configured refuses any header", secret: "", auth: ptr(secret),
+			body:     sms("delivered", ""),
+			wantCode: 401, wantBody: `{"error":"unauthorized"}`,
+			wantLogs: []wantLog{{"WARN", msgRefused, nil}},
+		},
+		{
+			name: "malformed JSON", secret: secret, auth: ptr(secret),
+			body:     `{"namespace":"SMS",`,
+			wantCode: 400, wantBody: `{"error":"body is not JSON"}`,
+		},
+		{
+			name: "oversized body", secret: secret, auth: ptr(secret),
+			body:     `{"namespace":"SMS","pad":"` + strings.Repeat("x", 64<<10) + `"}`,
+			wantCode: 413, wantBody: `{"error":"body too large"}`,
+		},
+		{
+			name: "unknown event: call status", secret: secret, auth: ptr(secret),
+			body:     fixture(t, "call-status-initiated.json"),
+			wantCode: 200, wantBody: `{"status":"ok"}`,
+			wantLogs: []wantLog{{"DEBUG", msgIgnored, map[string]any{"namespace": "VOICE", "eventType": "CALL_STATUS"}}},
+		},
+		{
+			name: "unknown namespace", secret: secret, auth: ptr(secret),
+			body:     `{"namespace":"ChatApps","eventType":"outbound_message_status_changed","payload":{}}`,
+			wantCode: 200, wantBody: `{"status":"ok"}`,
+			wantLogs: []wantLog{{"DEBUG", msgIgnored, map[string]any{"namespace": "ChatApps"}}},
+		},
+		{
+			name: "JSON that is not an object", secret: secret, auth: ptr(secret),
+			body:     `[1,2,3]`,
+			wantCode: 200, wantBody: `{"status":"ok"}`,
+			wantLogs: []wantLog{{"WARN", "8x8 event not understood", nil}},
+		},
+		{
+			name: "known event with unusable payload", secret: secret, auth: ptr(secret),
+			body:     `{"namespace":"SMS","eventType":"outbound_message_status_changed","payload":{"umid":42}}`,
+			wantCode: 200, wantBody: `{"status":"ok"}`,
+			wantLogs: []wantLog{{"WARN", "8x8 event not understood", map[string]any{"namespace": "SMS"}}},
+		},
+		{
+			name: "known event without payload", secret: secret, auth: ptr(secret),
+			body:     `{"namespace":"VOICE","eventType":"SESSION_SUMMARY"}`,
+			wantCode: 200, wantBody: `{"status":"ok"}`,
+			wantLogs: []wantLog{{"WARN", "8x8 event not understood", map[string]any{"error": "payload missing"}}},
+		},
+		{
+			name: "GET is not allowed", secret: secret, auth: ptr(secret), method: http.MethodGet,
+			wantCode: 405, wantBody: `{"error":"method not allowed"}`,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h, logs := newTestHandler(tc.secret)
+			var rec *httptest.ResponseRecorder
+			if tc.method != "" && tc.method != http.MethodPost {
+				req := httptest.NewRequest(tc.method, "/8x8/events", nil)
+				req.Header.Set("Authorization", *tc.auth)
+				rec = httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+			} else {
+				rec = post(h, tc.auth, tc.body)
+			}
+			if rec.Code != tc.wantCode {
+				t.Errorf("status = %d, want %d", rec.Code, tc.wantCode)
+			}
+			if got := strings.TrimSpace(rec.Body.String()); got != tc.wantBody {
+				t.Errorf("body = %s, want %s", got, tc.wantBody)
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type = %q", ct)
+			}
+			checkLogs(t, logs.records(t), tc.wantLogs)
+			assertNoPhoneNumbers(t, logs.String())
+			if strings.Contains(logs.String(), "Hello World") {
+				t.Error("message text leaked into the logs")
+			}
+		})
+	}
+}
+
+func checkLogs(t *testing.T, got []map[string]any, want []wantLog) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("got %d log records, want %d: %v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		g := got[i]
+		if g["level"] != w.level || g["msg"] != w.msg {
+			t.Errorf("record %d = %v %q, want %v %q", i, g["level"], g["msg"], w.level, w.msg)
+		}
+		for k, v := range w.attrs {
+			gv, present := g[k]
+			switch {
+			case v == nil && present:
+				t.Errorf("record %d: %s = %v, want absent", i, k, gv)
+			case v != nil && gv != v:
+				t.Errorf("record %d: %s = %#v, want %#v", i, k, gv, v)
+			}
+		}
+	}
+}
+
+func assertNoPhoneNumbers(t *testing.T, logs string) {
+	t.Helper()
+	for _, n := range numbersInTests {
+		if strings.Contains(logs, n) {
+			t.Errorf("log output contains the phone number %s: %s", n, logs)
+		}
+	}
+}
+
+func TestDuplicates(t *testing.T) {
+	delivered := fixture(t, "vss-voice-messaging-completed.json")
+	undelivered := fixture(t, "sms-dr-undelivered.json")
+
+	tests := []struct {
+		name   string
+		bodies []string
+		want   []wantLog
+	}{
+		{
+			name:   "a retried session summary is logged once",
+			bodies: []string{delivered, delivered, delivered},
+			want: []wantLog{
+				{"INFO", msgOutcome, map[string]any{"transactionId": "1f048a84-ea6d-11ee-911b-078f7290bf52"}},
+				{"DEBUG", msgDuplicate, map[string]any{"transactionId": "1f048a84-ea6d-11ee-911b-078f7290bf52"}},
+				{"DEBUG", msgDuplicate, nil},
+			},
+		},
+		{
+			name:   "a retried failure receipt is logged once",
+			bodies: []string{undelivered, undelivered},
+			want: []wantLog{
+				{"WARN", msgOutcome, map[string]any{"status": "undelivered"}},
+				{"DEBUG", msgDuplicate, map[string]any{"status": "undelivered"}},
+			},
+		},
+		{
+			name: "a new final status for the same message is a new outcome",
+			bodies: []string{
+				undelivered,
+				strings.Replace(undelivered, `"undelivered"`, `"delivered"`, 1),
+			},
+			want: []wantLog{
+				{"WARN", msgOutcome, map[string]any{"status": "undelivered"}},
+				{"INFO", msgOutcome, map[string]any{"status": "delivered"}},
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h, logs := newTestHandler(secret)
+			for _, b := range tc.bodies {
+				if rec := post(h, ptr(secret), b); rec.Code != 200 {
+					t.Fatalf("status = %d", rec.Code)
+				}
+			}
+			checkLogs(t, logs.records(t), tc.want)
+			assertNoPhoneNumbers(t, logs.String())
+		})
+	}
+}
+
+func TestConcurrentDuplicatesLogOnce(t *testing.T) {
+	h, logs := newTestHandler(secret)
+	body := fixture(t, "vss-voice-messaging-completed.json")
+	const n = 32
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() { post(h, ptr(secret), body) })
+	}
+	wg.Wait()
+	var info, dup int
+	for _, r := range logs.records(t) {
+		switch r["msg"] {
+		case msgOutcome:
+			info++
+		case msgDuplicate:
+			dup++
+		}
+	}
+	if info != 1 || dup != n-1 {
+		t.Errorf("outcome lines = %d, duplicates = %d; want 1 and %d", info, dup, n-1)
+	}
+}
+
+func TestSeenSetForgetsOldest(t *testing.T) {
+	s := newSeenSet(2)
+	steps := []struct {
+		key  string
+		want bool
+	}{
+		{"a", true}, {"b", true}, {"a", false}, {"c", true}, // c evicts a
+		{"b", false}, {"c", false}, {"a", true}, // a evicts b
+		{"b", true},
+	}
+	for i, st := range steps {
+		if got := s.firstTime(st.key); got != st.want {
+			t.Errorf("step %d: firstTime(%q) = %v, want %v", i, st.key, got, st.want)
+		}
+	}
+	if len(s.keys) != 2 {
+		t.Errorf("kept %d keys, want 2", len(s.keys))
+	}
+}
+
+func TestRedact(t *testing.T) {
+	tests := []struct {
+		in, want, region string
+	}{
+		{"+12025550293", "+1********93", "US"},
+		{"12025550293", "+1********93", "US"},
+		{"+6568332048", "+65******48", "SG"},
+		{"+442071838750", "+44********50", "GB"},
+		{"sip:alice@example.com", "[redacted]", ""},
+		{"", "", ""},
+	}
+	for _, tc := range tests {
+		got, region := redact(tc.in)
+		if got != tc.want || region != tc.region {
+			t.Errorf("redact(%q) = %q, %q; want %q, %q", tc.in, got, region, tc.want, tc.region)
+		}
+	}
+}
+
+func BenchmarkHandler(b *testing.B) {
+	h := NewHandler(secret, slog.New(slog.DiscardHandler))
+	body, err := os.ReadFile(filepath.Join("testdata", "vss-voice-messaging-completed.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, "/8x8/events", bytes.NewReader(body))
+		req.Header.Set("Authorization", secret)
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+}
