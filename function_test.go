@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -380,9 +379,6 @@ func fixturePhones() (out []string) {
 	return out
 }
 
-// drain reads a body fully (helper for readability).
-func drain(r io.Reader) string { b, _ := io.ReadAll(r); return string(b) }
-
 func TestMainFixturesNeverLeak(t *testing.T) {
 	// The scanner itself must find what it looks for.
 	if leaks := scanForLeaks(`{"to":"+14155550123"}`); len(leaks) == 0 {
@@ -404,18 +400,18 @@ func TestOktaFixtures(t *testing.T) {
 		channel eightbyeighttest.Kind
 		profile string // voice profile prefix expected
 	}{
-		"official-docs-request-preview-pre-enrollment-sms.json":    {kind: "error:preview_placeholder"},
-		"official-openapi-TelephonyPayloadExample.json":            {kind: "error:preview_placeholder"}, // numbers coerced to strings
-		"thirdparty-8x8-preview-mfa-verification-voice.json":       {kind: "error:preview_placeholder"},
-		"synth-preview-mfa-verification-sms.json":                  {kind: "error:preview_placeholder"},
-		"synth-preview-pre-enrollment-voice-edited-phone.json":     {kind: "error:invalid_number"}, // 555-5551212 is fictional
-		"synth-account-unlock-voice-en_GB.json":                    {kind: "error:invalid_number"}, // 07700 900xxx: Ofcom's drama range
-		"synth-mfa-verification-sms-en-US.json":                    {kind: "SUCCESSFUL", channel: eightbyeighttest.SMS},
-		"synth-mfa-verification-sms-no-plus.json":                  {kind: "SUCCESSFUL", channel: eightbyeighttest.SMS},
-		"synth-pre-enrollment-sms-es.json":                         {kind: "SUCCESSFUL", channel: eightbyeighttest.SMS},
-		"synth-password-reset-sms-fr-FR.json":                      {kind: "SUCCESSFUL", channel: eightbyeighttest.SMS},
-		"synth-mfa-verification-voice-fr.json":                     {kind: "SUCCESSFUL", channel: eightbyeighttest.Voice, profile: "fr-FR-"},
-		"synth-mfa-verification-voice-legacy-CALL-ja.json":         {kind: "SUCCESSFUL", channel: eightbyeighttest.Voice, profile: "ja-JP-"},
+		"official-docs-request-preview-pre-enrollment-sms.json": {kind: "error:preview_placeholder"},
+		"official-openapi-TelephonyPayloadExample.json":         {kind: "error:preview_placeholder"}, // numbers coerced to strings
+		"thirdparty-8x8-preview-mfa-verification-voice.json":    {kind: "error:preview_placeholder"},
+		"synth-preview-mfa-verification-sms.json":               {kind: "error:preview_placeholder"},
+		"synth-preview-pre-enrollment-voice-edited-phone.json":  {kind: "error:invalid_number"}, // 555-5551212 is fictional
+		"synth-account-unlock-voice-en_GB.json":                 {kind: "error:invalid_number"}, // 07700 900xxx: Ofcom's drama range
+		"synth-mfa-verification-sms-en-US.json":                 {kind: "SUCCESSFUL", channel: eightbyeighttest.SMS},
+		"synth-mfa-verification-sms-no-plus.json":               {kind: "SUCCESSFUL", channel: eightbyeighttest.SMS},
+		"synth-pre-enrollment-sms-es.json":                      {kind: "SUCCESSFUL", channel: eightbyeighttest.SMS},
+		"synth-password-reset-sms-fr-FR.json":                   {kind: "SUCCESSFUL", channel: eightbyeighttest.SMS},
+		"synth-mfa-verification-voice-fr.json":                  {kind: "SUCCESSFUL", channel: eightbyeighttest.Voice, profile: "fr-FR-"},
+		"synth-mfa-verification-voice-legacy-CALL-ja.json":      {kind: "SUCCESSFUL", channel: eightbyeighttest.Voice, profile: "ja-JP-"},
 	}
 	seen := 0
 	for name, body := range fixtures(t) {

@@ -52,7 +52,7 @@ func TestSendFaults(t *testing.T) {
 		name     string
 		faults   []eightbyeighttest.Fault // answers, in order
 		budget   time.Duration
-		minRetry time.Duration // least budget left to retry (0: 50ms)
+		minRetry time.Duration     // least budget left to retry (0: 50ms)
 		wantKind eightbyeight.Kind // 0: success
 		wantReqs int               // requests that reached 8x8
 		wantCode string

@@ -210,12 +210,15 @@ func (t *Ticket) Abandon() {
 }
 
 func (g *Guard) settle(t *Ticket, op func(context.Context) error) error {
+	if t.st == Store(g.mem) {
+		return op(t.ctx)
+	}
 	// The request's deadline may have passed (we answered PENDING): the
 	// record still matters, so it gets its own short timeout.
 	ctx, cancel := context.WithTimeout(t.ctx, g.cfg.RedisTimeout)
 	defer cancel()
 	err := op(ctx)
-	if err != nil && !errors.Is(err, ErrClaimLost) && t.st != Store(g.mem) {
+	if err != nil && !errors.Is(err, ErrClaimLost) {
 		g.failed(t.ctx, err)
 	}
 	return err

@@ -214,6 +214,8 @@ func (s *MemoryStore) Finish(_ context.Context, key, token string, answer []byte
 	}
 	e.answered = true
 	close(e.done)
+	// Waiters hold their own reference; an answered entry needs neither.
+	e.done, e.token = nil, ""
 	return nil
 }
 

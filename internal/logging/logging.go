@@ -7,6 +7,11 @@
 //
 // Writes are synchronous, one Write call per record under a mutex: Cloud Run
 // throttles the CPU once the answer is sent, so nothing may sit in a buffer.
+//
+// In JSON, durations are numbers of milliseconds (comparable in Logs
+// Explorer, extractable by log-based metrics); times are RFC 3339 UTC.
+// From cloud.google.com/go/logging only the Entry types and, opt-in, its
+// client (CloudSink) are used: on Cloud Run stdout is cheaper and lossless.
 package logging
 
 import (

@@ -5,11 +5,12 @@
 package tools
 
 import (
+	_ "cloud.google.com/go/compute/metadata"
 	_ "cloud.google.com/go/logging"
 	_ "cloud.google.com/go/secretmanager/apiv1"
 	_ "cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
-	_ "github.com/GoogleCloudPlatform/functions-framework-go/functions"
 	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
+	_ "github.com/GoogleCloudPlatform/functions-framework-go/functions"
 	_ "github.com/MicahParks/keyfunc/v3"
 	_ "github.com/alicebob/miniredis/v2"
 	_ "github.com/getkin/kin-openapi/openapi3"
@@ -21,5 +22,4 @@ import (
 	_ "google.golang.org/grpc"
 	_ "google.golang.org/grpc/test/bufconn"
 	_ "gopkg.in/yaml.v3"
-	_ "cloud.google.com/go/compute/metadata"
 )
