@@ -210,9 +210,15 @@ func TestOAuth(t *testing.T) {
 		{"wrong issuer", func() string {
 			return "Bearer " + is.token(t, func(c jwt.MapClaims) { c["iss"] = "https://evil.okta.com/oauth2/default" }, nil, nil)
 		}, 401},
-		{"wrong audience", func() string { return "Bearer " + is.token(t, func(c jwt.MapClaims) { c["aud"] = "api://other" }, nil, nil) }, 401},
-		{"missing scope", func() string { return "Bearer " + is.token(t, func(c jwt.MapClaims) { c["scp"] = []string{"openid"} }, nil, nil) }, 401},
-		{"wrong client", func() string { return "Bearer " + is.token(t, func(c jwt.MapClaims) { c["cid"] = "0oaOTHER" }, nil, nil) }, 401},
+		{"wrong audience", func() string {
+			return "Bearer " + is.token(t, func(c jwt.MapClaims) { c["aud"] = "api://other" }, nil, nil)
+		}, 401},
+		{"missing scope", func() string {
+			return "Bearer " + is.token(t, func(c jwt.MapClaims) { c["scp"] = []string{"openid"} }, nil, nil)
+		}, 401},
+		{"wrong client", func() string {
+			return "Bearer " + is.token(t, func(c jwt.MapClaims) { c["cid"] = "0oaOTHER" }, nil, nil)
+		}, 401},
 		{"alg none", func() string {
 			return "Bearer " + is.token(t, nil, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType)
 		}, 401},
