@@ -421,3 +421,32 @@ func TestRequestLogLine(t *testing.T) {
 
 // A run with no 8x8 fake configured for a test that must not reach it.
 var _ = eightbyeighttest.OK
+
+// 8x8's delivery receipts reach the function's events route, behind their
+// own secret.
+func TestEventsRoute(t *testing.T) {
+	vss := `{"namespace":"VOICE","eventType":"SESSION_SUMMARY","payload":{"sessionId":"0b6e2f4d-1","sessionStatus":"COMPLETED","details":{"callA":{"destination":"+14155550123","callStatus":"COMPLETED","callDuration":21}}}}`
+	for _, tt := range []struct {
+		name, auth string
+		want       int
+	}{
+		{"right secret", testWebhook, 200},
+		{"wrong secret", "nope", 401},
+		{"Okta's secret is not 8x8's", testSecret, 401},
+		{"none", "", 401},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, nil)
+			hdr := http.Header{"Content-Type": {"application/json"}}
+			if tt.auth != "" {
+				hdr.Set("Authorization", tt.auth)
+			}
+			if resp := h.do(http.MethodPost, "/8x8/events", []byte(vss), hdr); resp.Code != tt.want {
+				t.Fatalf("HTTP %d, want %d", resp.Code, tt.want)
+			}
+			if tt.want == 200 && !strings.Contains(h.logs.String(), "8x8 delivery receipt") {
+				t.Errorf("no receipt log line:\n%s", h.logs)
+			}
+		})
+	}
+}

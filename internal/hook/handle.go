@@ -128,17 +128,23 @@ func (s *Server) serveHook(ctx context.Context, r *http.Request, o *outcome) []b
 		o.result = "duplicate"
 		return prior
 	}
-	sent := false
+	sent, finished := false, false
 	defer func() {
-		// A panic between the claim and Finish: release the claim unless
-		// the message may be on its way (then the claim must hold).
-		if ticket != nil && !sent {
+		// A panic between the claim and Finish. If the message may be on
+		// its way, repeats must get PENDING (not a second code, and not a
+		// wait until the deadline); if not, release the claim.
+		if ticket == nil || finished {
+			return
+		}
+		if sent {
+			_ = ticket.Finish(o.command(okta.Result{Status: okta.Pending, Provider: okta.Provider, TransactionMetadata: req.Channel.String()}))
+		} else {
 			ticket.Abandon()
 		}
 	}()
 	answer := s.decide(ctx, req, num, o, &sent)
 	if ticket != nil {
-		sent = true
+		finished = true
 		if err := ticket.Finish(answer); err != nil {
 			s.Logger.WarnContext(ctx, "could not record the answer for duplicate eventIds", "error", err)
 		}
