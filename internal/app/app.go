@@ -5,10 +5,13 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/telephony-hooks/okta-8x8/internal/config"
 	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight"
@@ -90,6 +93,9 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 	}
 	var primary guard.Store
 	if cfg.RedisURL != "" {
+		// go-redis prints its own unstructured lines to stderr; the guard
+		// already warns once a minute, so keep the client's at debug.
+		redis.SetLogger(redisLogger{logger})
 		rs, err := guard.OpenRedis(cfg.RedisURL)
 		if err != nil {
 			return fail(err)
@@ -154,6 +160,12 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 		Flush:    flush,
 	})
 	return a, nil
+}
+
+type redisLogger struct{ l *slog.Logger }
+
+func (r redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	r.l.DebugContext(ctx, "redis client", "detail", fmt.Sprintf(format, v...))
 }
 
 // Close releases connections (Redis, the log client, the JWKS refresher).

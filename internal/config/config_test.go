@@ -1,0 +1,136 @@
+package config
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/telephony-hooks/okta-8x8/internal/secrets"
+)
+
+func load(env map[string]string) (*Config, error) {
+	return Load(context.Background(), func(k string) string { return env[k] }, func(context.Context, string) (secrets.Accessor, error) {
+		return mapAccessor{"projects/p/secrets/key/versions/latest": "k-from-sm"}, nil
+	})
+}
+
+type mapAccessor map[string]string
+
+func (m mapAccessor) Access(_ context.Context, name string) ([]byte, error) {
+	return []byte(m[name]), nil
+}
+
+var deployed = map[string]string{
+	KService: "hook", OktaSecret: "okta-secret-value", Subaccount: "acme", APIKey: "api-key-value", SourceNumber: "+14155550100",
+}
+
+func with(base map[string]string, kv ...string) map[string]string {
+	m := map[string]string{}
+	for k, v := range base {
+		m[k] = v
+	}
+	for i := 0; i < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			delete(m, kv[i])
+		} else {
+			m[kv[i]] = kv[i+1]
+		}
+	}
+	return m
+}
+
+func TestLoadErrors(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		want []string // substrings of the error; nil: no error
+	}{
+		{"deployed, complete", deployed, nil},
+		{"deployed without 8x8 credentials", with(deployed, APIKey, ""), []string{APIKey}},
+		{"deployed without caller id", with(deployed, SourceNumber, ""), []string{SourceNumber}},
+		{"deployed without any Okta auth", with(deployed, OktaSecret, ""), []string{OktaSecret}},
+		{"deployed with OAuth only", with(deployed, OktaSecret, "", OktaOAuthIssuer, "https://acme.okta.com/oauth2/default"), nil},
+		{"OAuth issuer over http", with(deployed, OktaOAuthIssuer, "http://acme.okta.com/oauth2/default"), []string{OktaOAuthIssuer}},
+		{"repetitions out of range", with(deployed, OTPRepetitions, "4"), []string{OTPRepetitions}},
+		{"deadline beyond Okta's 3 s", with(deployed, HookDeadline, "3s"), []string{HookDeadline}},
+		{"deadline not a duration", with(deployed, HookDeadline, "fast"), []string{HookDeadline}},
+		{"bad region", with(deployed, DefaultRegion, "XX"), []string{DefaultRegion}},
+		{"bad countries", with(deployed, AllowedCountries, "US,Narnia"), []string{AllowedCountries}},
+		{"bad limit", with(deployed, RatePerPhone, "5 per minute"), []string{RatePerPhone}},
+		{"bad failure mode", with(deployed, OnDeliveryFailure, "retry"), []string{OnDeliveryFailure}},
+		{"bad preview mode", with(deployed, PreviewMode, "skip"), []string{PreviewMode}},
+		{"bad redis url", with(deployed, RedisURL, "memcache://x"), []string{RedisURL}},
+		{"long SMS sender", with(deployed, SMSSource, "AcmeCorporationOTP"), []string{SMSSource}},
+		{"several problems at once", with(deployed, APIKey, "", OTPRepetitions, "0", LogLevel, "loud"), []string{APIKey, OTPRepetitions, LogLevel}},
+		{"local, nothing set: dry run", map[string]string{}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := load(tt.env)
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not name %s: %v", w, err)
+				}
+			}
+			for _, k := range []string{OktaSecret, APIKey, WebhookSecret} {
+				if v := tt.env[k]; v != "" && strings.Contains(err.Error(), v) {
+					t.Errorf("error carries the value of %s: %v", k, err)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadValues(t *testing.T) {
+	c, err := load(map[string]string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.DryRun || !c.OpenAuth || c.Deadline != 2500*time.Millisecond || c.Repetitions != 2 ||
+		c.PerPhone.String() != "5/15m0s" || c.PerUser.String() != "10/1h0m0s" || c.VoiceURL != "https://voice.8x8.com" ||
+		c.SMSURL != "https://sms.8x8.com" || c.AuthHeader != "Authorization" || c.OAuth.Audience != "api://default" {
+		t.Errorf("defaults: %+v", c)
+	}
+	c, err = load(with(deployed, APIKey, "sm://p/key", SMSSource, "", DryRun, "true", PreviewMode, "dry-run", OnDeliveryFailure, "error"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.APIKey != "k-from-sm" || c.SecretRefs != 1 || c.SMSSource != "+14155550100" || !c.DryRun || c.OpenAuth ||
+		!c.PreviewDryRun || !c.ErrorOnFailure || c.DryRunReason != "DRY_RUN is set" {
+		t.Errorf("values: %+v", c)
+	}
+	if c.Policy.RefusedTypes == nil || len(c.Policy.RefusedTypes) != 5 {
+		t.Errorf("refused types: %v", c.Policy.RefusedTypes)
+	}
+}
+
+// Every name is unique, and the list covers DESIGN.md §1.
+func TestNames(t *testing.T) {
+	seen := map[string]bool{}
+	for _, n := range Names() {
+		if seen[n] {
+			t.Errorf("%s twice", n)
+		}
+		seen[n] = true
+	}
+	for _, n := range []string{"PORT", "OKTA_AUTH_HEADER", "OKTA_SECRET", "OKTA_OAUTH_ISSUER", "OKTA_OAUTH_AUDIENCE",
+		"OKTA_OAUTH_SCOPE", "OKTA_OAUTH_CLIENT_ID", "EIGHTYEIGHTX_SUBACCOUNT_ID", "EIGHTYEIGHTX_API_KEY",
+		"EIGHTYEIGHTX_SOURCE_NUMBER", "EIGHTYEIGHTX_SMS_SOURCE", "EIGHTYEIGHTX_VOICE_URL", "EIGHTYEIGHTX_SMS_URL",
+		"VOICE_PROFILE", "OTP_REPETITIONS", "DEFAULT_REGION", "ALLOWED_COUNTRIES", "BLOCKED_COUNTRIES",
+		"RATE_LIMIT_PER_PHONE", "RATE_LIMIT_PER_USER", "REDIS_URL", "HOOK_DEADLINE", "ON_DELIVERY_FAILURE",
+		"PREVIEW_MODE", "DRY_RUN", "EIGHTYEIGHTX_WEBHOOK_SECRET", "LOG_LEVEL", "GOOGLE_CLOUD_PROJECT",
+		"SECRETMANAGER_EMULATOR_HOST"} {
+		if !seen[n] {
+			t.Errorf("DESIGN.md names %s; the loader does not read it", n)
+		}
+	}
+}
