@@ -33,8 +33,15 @@ func (a Auth) Authenticate(ctx context.Context, r *http.Request) (how, reason st
 	if a.Header != nil && r.Header.Get(a.Header.Name()) != "" {
 		reason = "wrong " + a.Header.Name() + " header"
 	}
-	if a.OAuth != nil {
-		if v := r.Header.Get("Authorization"); len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
+	bearer := false
+	if v := r.Header.Get("Authorization"); len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
+		bearer = true
+	}
+	if bearer && a.OAuth == nil {
+		reason = "bearer token, but OAuth is not configured (OKTA_OAUTH_ISSUER)"
+	}
+	if a.OAuth != nil && bearer {
+		if v := r.Header.Get("Authorization"); v != "" {
 			if _, err := a.OAuth.Verify(ctx, v); err == nil {
 				return "oauth", "", true
 			} else {
