@@ -16,8 +16,6 @@
 package receipts
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
@@ -31,6 +29,7 @@ import (
 
 	"github.com/nyaruka/phonenumbers"
 
+	"github.com/telephony-hooks/okta-8x8/internal/okta"
 	"github.com/telephony-hooks/okta-8x8/internal/phone"
 )
 
@@ -63,18 +62,16 @@ func NewHandler(secret string, logger *slog.Logger) http.Handler {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &handler{
-		hasSecret: secret != "",
-		secretSum: sha256.Sum256([]byte(secret)),
-		log:       logger,
-		seen:      newSeenSet(seenSize),
+		auth: okta.NewHeaderAuth("Authorization", secret), // nil when secret is empty
+		log:  logger,
+		seen: newSeenSet(seenSize),
 	}
 }
 
 type handler struct {
-	hasSecret bool
-	secretSum [sha256.Size]byte
-	log       *slog.Logger
-	seen      *seenSet
+	auth *okta.HeaderAuth
+	log  *slog.Logger
+	seen *seenSet
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -107,15 +104,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, `{"status":"ok"}`)
 }
 
-// authorized compares SHA-256 digests in constant time, so neither the
-// secret's content nor its length leaks through timing.
+// authorized checks the header in constant time (okta.HeaderAuth: the same
+// check as Okta's static secret).
 func (h *handler) authorized(r *http.Request) bool {
-	if !h.hasSecret {
+	if h.auth == nil {
 		h.log.LogAttrs(r.Context(), slog.LevelWarn, msgRefused, slog.String("reason", "no webhook secret configured"))
 		return false
 	}
-	got := sha256.Sum256([]byte(r.Header.Get("Authorization")))
-	if subtle.ConstantTimeCompare(got[:], h.secretSum[:]) != 1 {
+	if !h.auth.Check(r.Header) {
 		h.log.LogAttrs(r.Context(), slog.LevelWarn, msgRefused,
 			slog.String("reason", "Authorization header does not match"),
 			slog.Bool("headerPresent", r.Header.Get("Authorization") != ""))
