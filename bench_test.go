@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,7 +23,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight"
+	"github.com/telephony-hooks/okta-8x8/internal/benchtest"
 	"github.com/telephony-hooks/okta-8x8/internal/phone"
 )
 
@@ -139,57 +138,9 @@ func benchHook(tb testing.TB, fake8x8 string) http.Handler {
 	return f
 }
 
-// floorRequest is all a minimal hook reads.
-type floorRequest struct {
-	EventID string `json:"eventId"`
-	Data    struct {
-		MessageProfile struct {
-			PhoneNumber     string `json:"phoneNumber"`
-			OTPCode         string `json:"otpCode"`
-			DeliveryChannel string `json:"deliveryChannel"`
-			Locale          string `json:"locale"`
-		} `json:"messageProfile"`
-	} `json:"data"`
-}
-
-// floorHandler is the floor: read the body, decode it, one keep-alive
-// POST to 8x8, write the SUCCESSFUL answer. Nothing else.
+// floorHandler is the floor (benchtest.Floor) against fake8x8.
 func floorHandler(fake8x8 string) http.Handler {
-	hc := eightbyeight.NewHTTPClient()
-	u := fake8x8 + "/api/v1/subaccounts/" + testSub + "/callflows"
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, err := io.ReadAll(r.Body)
-		var req floorRequest
-		if err == nil {
-			err = json.Unmarshal(raw, &req)
-		}
-		if err != nil {
-			http.Error(w, "bad request", http.StatusBadRequest)
-			return
-		}
-		m := req.Data.MessageProfile
-		body := `{"callflow":[{"action":"makeCall","params":{"source":"` + testCaller + `","destination":"` + m.PhoneNumber +
-			`"}},{"action":"say","params":{"text":"Your code is ` + m.OTPCode + `","voiceProfile":"en-US-Jenny","repetition":2}},{"action":"hangup"}]}`
-		out, err := http.NewRequestWithContext(r.Context(), http.MethodPost, u, strings.NewReader(body))
-		if err != nil {
-			http.Error(w, "internal", http.StatusInternalServerError)
-			return
-		}
-		out.Header = http.Header{"Authorization": {"Bearer " + testAPIKey}, "Content-Type": {"application/json"}}
-		resp, err := hc.Do(out)
-		if err != nil {
-			http.Error(w, "8x8", http.StatusBadGateway)
-			return
-		}
-		rb, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		var ans struct {
-			SessionID string `json:"sessionId"`
-		}
-		_ = json.Unmarshal(rb, &ans)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"commands":[{"type":"com.okta.telephony.action","value":[{"status":"SUCCESSFUL","provider":"8x8","transactionId":"`+ans.SessionID+`"}]}]}`)
-	})
+	return benchtest.Floor(fake8x8, testSub, testAPIKey, testCaller)
 }
 
 // loadResult is one measured run.
@@ -199,6 +150,7 @@ type loadResult struct {
 	p50, p99 time.Duration
 	cpu      time.Duration // user + system of the whole process
 	mallocs  uint64
+	lat      []time.Duration
 }
 
 func (r loadResult) reqPerSec() float64 { return float64(r.n) / r.elapsed.Seconds() }
@@ -290,71 +242,121 @@ func post(hc *http.Client, url string, body []byte) error {
 	return nil
 }
 
-// runLoad measures b.N requests to h at benchConcurrency, after a warm-up
-// pass (connections, the phone cache) over the same numbers.
-func runLoad(b *testing.B, h http.Handler, phones []string) loadResult {
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	hc := loadClient()
-	defer hc.CloseIdleConnections()
+// target is a handler served on loopback, with a warm client.
+type target struct {
+	srv *httptest.Server
+	hc  *http.Client
+}
+
+// newTarget serves h and runs a warm-up pass over phones (connections, the
+// phone cache), with eventIds distinct from the measured ones.
+func newTarget(b *testing.B, h http.Handler, phones []string) *target {
+	t := &target{srv: httptest.NewServer(h), hc: loadClient()}
+	b.Cleanup(func() { t.hc.CloseIdleConnections(); t.srv.Close() })
 	warm := benchBodies(b, len(phones), phones)
-	for i := range warm { // distinct eventIds from the measured ones
+	for i := range warm {
 		warm[i] = bytes.Replace(warm[i], []byte(`"bench`), []byte(`"warm-`), 1)
 	}
-	if err := drive(srv.URL, hc, warm, benchConcurrency, nil); err != nil {
+	if err := drive(t.srv.URL, t.hc, warm, benchConcurrency, nil); err != nil {
 		b.Fatal(err)
 	}
-	bodies := benchBodies(b, b.N, phones)
-	lat := make([]time.Duration, b.N)
-	runtime.GC()
+	return t
+}
+
+// measure sends bodies at benchConcurrency; the caller runs the timer.
+func (t *target) measure(b *testing.B, bodies [][]byte) loadResult {
+	lat := make([]time.Duration, len(bodies))
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
 	cpu0 := processCPU()
-	b.ResetTimer()
 	start := time.Now()
-	err := drive(srv.URL, hc, bodies, benchConcurrency, lat)
+	err := drive(t.srv.URL, t.hc, bodies, benchConcurrency, lat)
 	elapsed := time.Since(start)
-	b.StopTimer()
 	cpu1 := processCPU()
 	runtime.ReadMemStats(&ms1)
 	if err != nil {
 		b.Fatal(err)
 	}
-	slices.Sort(lat)
-	return loadResult{
-		n: b.N, elapsed: elapsed, cpu: cpu1 - cpu0, mallocs: ms1.Mallocs - ms0.Mallocs,
-		p50: lat[len(lat)/2], p99: lat[len(lat)*99/100],
-	}
+	return loadResult{n: len(bodies), elapsed: elapsed, cpu: cpu1 - cpu0, mallocs: ms1.Mallocs - ms0.Mallocs, lat: lat}
 }
 
-// BenchmarkHook runs the floor, then the hook, and reports the hook's
-// figures as ratios of the floor's.
+// add merges a round into r.
+func (r *loadResult) add(o loadResult) {
+	r.n += o.n
+	r.elapsed += o.elapsed
+	r.cpu += o.cpu
+	r.mallocs += o.mallocs
+	r.lat = append(r.lat, o.lat...)
+}
+
+func (r *loadResult) percentiles() {
+	slices.Sort(r.lat)
+	r.p50, r.p99 = r.lat[len(r.lat)/2], r.lat[len(r.lat)*99/100]
+}
+
+// alone measures b.N requests to h.
+func alone(b *testing.B, h http.Handler, phones []string) {
+	t := newTarget(b, h, phones)
+	bodies := benchBodies(b, b.N, phones)
+	runtime.GC()
+	b.ResetTimer()
+	r := t.measure(b, bodies)
+	b.StopTimer()
+	r.percentiles()
+	r.report(b)
+}
+
+// pairRounds is how many floor/hook rounds the paired run alternates, so
+// that a busy neighbour on the machine weighs on both alike.
+const pairRounds = 10
+
+// BenchmarkHook measures the floor and the hook alone (profile these:
+// -bench 'Hook/hook$'), then both in alternating rounds against one fake
+// 8x8 (Hook/paired), which reports the hook's figures and the ratios
+// hook/floor (x-floor-…).
 func BenchmarkHook(b *testing.B) {
 	phones := benchPhones(b, 256)
-	var floor loadResult
 	b.Run("floor", func(b *testing.B) {
-		fake := newFast8x8(b)
-		floor = runLoad(b, floorHandler(fake.URL), phones)
-		floor.report(b)
+		alone(b, floorHandler(newFast8x8(b).URL), phones)
 	})
 	b.Run("hook", func(b *testing.B) {
-		fake := newFast8x8(b)
-		r := runLoad(b, benchHook(b, fake.URL), phones)
-		r.report(b)
-		if floor.n > 0 {
-			b.ReportMetric(r.reqPerSec()/floor.reqPerSec(), "x-floor-req/s")
-			b.ReportMetric(float64(r.p99)/float64(floor.p99), "x-floor-p99")
-			b.ReportMetric(r.cpuPerReq()/floor.cpuPerReq(), "x-floor-CPU")
+		alone(b, benchHook(b, newFast8x8(b).URL), phones)
+	})
+	b.Run("paired", func(b *testing.B) {
+		fake := newFast8x8(b).URL
+		fl := newTarget(b, floorHandler(fake), phones)
+		hk := newTarget(b, benchHook(b, fake), phones)
+		bodies := benchBodies(b, b.N, phones)
+		var floor, hook loadResult
+		runtime.GC()
+		b.ResetTimer()
+		for i := range pairRounds {
+			lo, hi := i*b.N/pairRounds, (i+1)*b.N/pairRounds
+			if lo == hi {
+				continue
+			}
+			b.StopTimer()
+			floor.add(fl.measure(b, bodies[lo:hi]))
+			b.StartTimer()
+			hook.add(hk.measure(b, bodies[lo:hi]))
 		}
+		b.StopTimer()
+		floor.percentiles()
+		hook.percentiles()
+		hook.report(b)
+		b.ReportMetric(hook.reqPerSec()/floor.reqPerSec(), "x-floor-req/s")
+		b.ReportMetric(float64(hook.p99)/float64(floor.p99), "x-floor-p99")
+		b.ReportMetric(hook.cpuPerReq()/floor.cpuPerReq(), "x-floor-CPU")
+		b.ReportMetric(hook.allocsPerReq()/floor.allocsPerReq(), "x-floor-allocs")
 	})
 }
 
-// buildCmd builds ./cmd into dir.
-func buildCmd(b *testing.B, dir string) string {
-	bin := filepath.Join(dir, "hook")
-	out, err := exec.Command("go", "build", "-o", bin, "./cmd").CombinedOutput()
+// buildCmd builds the command pkg ("./cmd") into dir.
+func buildCmd(b *testing.B, dir, pkg string) string {
+	bin := filepath.Join(dir, filepath.Base(pkg))
+	out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput()
 	if err != nil {
-		b.Fatalf("go build ./cmd: %v\n%s", err, out)
+		b.Fatalf("go build %s: %v\n%s", pkg, err, out)
 	}
 	return bin
 }
@@ -434,7 +436,7 @@ func BenchmarkColdStart(b *testing.B) {
 	if testing.Short() {
 		b.Skip("builds and starts ./cmd")
 	}
-	bin := buildCmd(b, b.TempDir())
+	bin := buildCmd(b, b.TempDir(), "./cmd")
 	body := benchBodies(b, 1, benchPhones(b, 1))[0]
 	var hwm float64
 	b.ResetTimer()
@@ -494,26 +496,18 @@ func procCPU(pid int) (time.Duration, error) {
 	return time.Duration(ut+st) * 10 * time.Millisecond, nil
 }
 
-// BenchmarkProcess runs the built ./cmd as deployed (one core:
-// GOMAXPROCS=1), delivering to a fast fake 8x8 in this process, and
-// measures only the server process: its CPU per request and its peak RSS
-// after b.N requests at 32 concurrent.
-//
-//	go test -run '^$' -bench Process -benchtime 20000x .
-func BenchmarkProcess(b *testing.B) {
-	if testing.Short() {
-		b.Skip("builds and starts ./cmd")
-	}
-	bin := buildCmd(b, b.TempDir())
-	fake := newFast8x8(b)
-	phones := benchPhones(b, 256)
+// processRun is one measured process.
+type processRun struct {
+	reqPerSec, p99ms, cpuPerReq, rssMiB float64
+}
+
+// measureProcess starts bin with env (one core: GOMAXPROCS=1), sends b.N
+// requests at benchConcurrency after a warm-up pass, and measures the
+// process alone: its CPU per request and its peak RSS.
+func measureProcess(b *testing.B, bin string, env map[string]string, phones []string) processRun {
 	port := freePort(b)
-	s := startCmd(b, bin, map[string]string{"PORT": port, "HOST": "127.0.0.1", "GOMAXPROCS": "1",
-		"K_SERVICE": "okta-telephony-hook", "OKTA_SECRET": testSecret,
-		"EIGHTYEIGHTX_SUBACCOUNT_ID": testSub, "EIGHTYEIGHTX_API_KEY": testAPIKey,
-		"EIGHTYEIGHTX_SOURCE_NUMBER": testCaller, "EIGHTYEIGHTX_VOICE_URL": fake.URL, "EIGHTYEIGHTX_SMS_URL": fake.URL,
-		"GOOGLE_CLOUD_PROJECT": "acme-hooks", "LOG_FORMAT": "json",
-		"RATE_LIMIT_PER_PHONE": "1000/15m", "RATE_LIMIT_PER_USER": "1000/1h"})
+	env["PORT"], env["HOST"], env["GOMAXPROCS"] = port, "127.0.0.1", "1"
+	s := startCmd(b, bin, env)
 	defer s.stop()
 	url := "http://127.0.0.1:" + port + "/"
 	if err := firstAnswer(s, url, benchBodies(b, 1, phones)[0]); err != nil {
@@ -521,6 +515,13 @@ func BenchmarkProcess(b *testing.B) {
 	}
 	hc := loadClient()
 	defer hc.CloseIdleConnections()
+	warm := benchBodies(b, len(phones), phones)
+	for i := range warm {
+		warm[i] = bytes.Replace(warm[i], []byte(`"bench`), []byte(`"warm-`), 1)
+	}
+	if err := drive(url, hc, warm, benchConcurrency, nil); err != nil {
+		b.Fatal(err)
+	}
 	bodies := benchBodies(b, b.N, phones)
 	lat := make([]time.Duration, b.N)
 	pid := s.cmd.Process.Pid
@@ -538,8 +539,53 @@ func BenchmarkProcess(b *testing.B) {
 	}
 	cpu1, _ := procCPU(pid)
 	slices.Sort(lat)
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
-	b.ReportMetric(float64((cpu1-cpu0).Microseconds())/float64(b.N), "server-CPU-µs/req")
-	b.ReportMetric(vmHWM(pid), "peak-RSS-MiB")
+	r := processRun{
+		reqPerSec: float64(b.N) / elapsed.Seconds(),
+		p99ms:     float64(lat[len(lat)*99/100].Microseconds()) / 1000,
+		cpuPerReq: float64((cpu1 - cpu0).Microseconds()) / float64(b.N),
+		rssMiB:    vmHWM(pid),
+	}
+	b.ReportMetric(r.reqPerSec, "req/s")
+	b.ReportMetric(r.p99ms, "p99-ms")
+	b.ReportMetric(r.cpuPerReq, "server-CPU-µs/req")
+	b.ReportMetric(r.rssMiB, "peak-RSS-MiB")
+	return r
+}
+
+// BenchmarkProcess runs the floor (internal/benchtest/floor) and the
+// built ./cmd as separate processes on one core each (GOMAXPROCS=1),
+// delivering to a fast fake 8x8 in this process, and measures only the
+// server process: its CPU per request (from /proc, 10 ms ticks: use
+// thousands of requests) and its peak RSS. The hook's log lines go to a
+// pipe, as on Cloud Run.
+//
+//	go test -run '^$' -bench Process -benchtime 2000x .
+func BenchmarkProcess(b *testing.B) {
+	if testing.Short() {
+		b.Skip("builds and starts processes")
+	}
+	dir := b.TempDir()
+	hookBin := buildCmd(b, dir, "./cmd")
+	floorBin := buildCmd(b, dir, "./internal/benchtest/floor")
+	phones := benchPhones(b, 256)
+	var floor processRun
+	b.Run("floor", func(b *testing.B) {
+		fake := newFast8x8(b)
+		floor = measureProcess(b, floorBin, map[string]string{"EIGHTYEIGHTX_VOICE_URL": fake.URL,
+			"EIGHTYEIGHTX_SUBACCOUNT_ID": testSub, "EIGHTYEIGHTX_API_KEY": testAPIKey, "EIGHTYEIGHTX_SOURCE_NUMBER": testCaller}, phones)
+	})
+	b.Run("hook", func(b *testing.B) {
+		fake := newFast8x8(b)
+		r := measureProcess(b, hookBin, map[string]string{
+			"K_SERVICE": "okta-telephony-hook", "OKTA_SECRET": testSecret,
+			"EIGHTYEIGHTX_SUBACCOUNT_ID": testSub, "EIGHTYEIGHTX_API_KEY": testAPIKey,
+			"EIGHTYEIGHTX_SOURCE_NUMBER": testCaller, "EIGHTYEIGHTX_VOICE_URL": fake.URL, "EIGHTYEIGHTX_SMS_URL": fake.URL,
+			"GOOGLE_CLOUD_PROJECT": "acme-hooks", "LOG_FORMAT": "json",
+			"RATE_LIMIT_PER_PHONE": "1000/15m", "RATE_LIMIT_PER_USER": "1000/1h"}, phones)
+		if floor.cpuPerReq > 0 {
+			b.ReportMetric(r.reqPerSec/floor.reqPerSec, "x-floor-req/s")
+			b.ReportMetric(r.p99ms/floor.p99ms, "x-floor-p99")
+			b.ReportMetric(r.cpuPerReq/floor.cpuPerReq, "x-floor-CPU")
+		}
+	})
 }

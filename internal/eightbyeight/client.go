@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -41,7 +40,7 @@ type Config struct {
 type Client struct {
 	callflowURL string
 	messagesURL string
-	auth        string
+	authValue   []string // the Authorization header's value
 	hc          *http.Client
 	minAttempt  time.Duration
 	retryAfter  time.Duration
@@ -65,7 +64,7 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{
 		callflowURL: voice + "/api/v1/subaccounts/" + sub + "/callflows",
 		messagesURL: sms + "/api/v1/subaccounts/" + sub + "/messages",
-		auth:        "Bearer " + cfg.APIKey,
+		authValue:   []string{"Bearer " + cfg.APIKey},
 		hc:          cfg.HTTPClient,
 		minAttempt:  cfg.MinAttempt,
 		retryAfter:  cfg.DefaultRetryAfter,
@@ -205,22 +204,49 @@ func (c *Client) once(ctx context.Context, u string, body []byte) (status int, r
 	if err != nil {
 		return 0, nil, 0, false, err
 	}
+	// The value slices are built once; the transport only reads them.
 	req.Header = http.Header{
-		"Authorization": {c.auth},
-		"Content-Type":  {"application/json"},
-		"Accept":        {"application/json"},
+		"Authorization": c.authValue,
+		"Content-Type":  jsonValue,
+		"Accept":        jsonValue,
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return 0, nil, 0, wrote, err
 	}
 	defer resp.Body.Close()
-	respBody, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	respBody, err = readAll(resp.Body, resp.ContentLength, maxBody)
 	if err != nil && resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		// The status line says 8x8 took it; only the body was cut.
 		return 0, nil, 0, true, err
 	}
 	return resp.StatusCode, respBody, parseRetryAfter(resp.Header.Get("Retry-After"), c.now()), true, nil
+}
+
+var jsonValue = []string{"application/json"}
+
+// readAll is io.ReadAll of at most limit bytes, with one buffer sized from
+// the Content-Length when it is known.
+func readAll(r io.Reader, contentLength, limit int64) ([]byte, error) {
+	n := int64(512)
+	if contentLength >= 0 && contentLength < limit {
+		n = contentLength + 1 // room to read the EOF without growing
+	}
+	b := make([]byte, 0, n)
+	lr := &io.LimitedReader{R: r, N: limit}
+	for {
+		m, err := lr.Read(b[len(b):cap(b)])
+		b = b[:len(b)+m]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 func parseRetryAfter(v string, now time.Time) time.Duration {
@@ -243,12 +269,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
-}
-
-func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic("eightbyeight: request does not encode: " + err.Error())
-	}
-	return b
 }

@@ -37,15 +37,23 @@ type smsError struct {
 	Message string      `json:"message"`
 }
 
-// MessageBody is the JSON body sent for m (exported for tests and dry runs).
+// MessageBody is the JSON body sent for m (exported for tests and dry
+// runs), written by hand as CallflowBody is.
 func MessageBody(m Message) []byte {
-	return mustJSON(smsRequest{
-		Destination:     m.Destination,
-		Text:            m.Text,
-		Source:          m.Source,
-		ClientMessageID: m.ClientMessageID,
-		Encoding:        "AUTO",
-	})
+	b := make([]byte, 0, 128+len(m.Text))
+	b = append(b, `{"destination":`...)
+	b = appendString(b, m.Destination)
+	b = append(b, `,"text":`...)
+	b = appendString(b, m.Text)
+	if m.Source != "" {
+		b = append(b, `,"source":`...)
+		b = appendString(b, m.Source)
+	}
+	if m.ClientMessageID != "" {
+		b = append(b, `,"clientMessageId":`...)
+		b = appendString(b, m.ClientMessageID)
+	}
+	return append(b, `,"encoding":"AUTO"}`...)
 }
 
 // SendSMS sends the message. On success the receipt's TransactionID is

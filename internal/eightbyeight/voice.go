@@ -50,17 +50,30 @@ type callflowResponse struct {
 // validUntilLayout is 8x8's "YYYY-MM-DDTHH:MM:SS.SSSZ".
 const validUntilLayout = "2006-01-02T15:04:05.000Z"
 
-// CallflowBody is the JSON body sent for c (exported for tests and dry runs).
+// CallflowBody is the JSON body sent for c (exported for tests and dry
+// runs). It is written by hand, byte for byte what encoding/json writes
+// for callflowRequest, without reflection on every request.
 func CallflowBody(c Call) []byte {
-	req := callflowRequest{Callflow: []action{
-		{Action: "makeCall", Params: makeCallParams{Source: c.Source, Destination: c.Destination}},
-		{Action: "say", Params: sayParams{Text: c.Text, VoiceProfile: c.VoiceProfile, Repetition: c.Repetition}},
-		{Action: "hangup"},
-	}}
+	b := make([]byte, 0, 256+len(c.Text))
+	b = append(b, '{')
 	if !c.ValidUntil.IsZero() {
-		req.ValidUntil = c.ValidUntil.UTC().Format(validUntilLayout)
+		b = append(b, `"validUntil":"`...)
+		b = c.ValidUntil.UTC().AppendFormat(b, validUntilLayout)
+		b = append(b, `",`...)
 	}
-	return mustJSON(req)
+	b = append(b, `"callflow":[{"action":"makeCall","params":{"source":`...)
+	b = appendString(b, c.Source)
+	b = append(b, `,"destination":`...)
+	b = appendString(b, c.Destination)
+	b = append(b, `}},{"action":"say","params":{"text":`...)
+	b = appendString(b, c.Text)
+	b = append(b, `,"voiceProfile":`...)
+	b = appendString(b, c.VoiceProfile)
+	if c.Repetition != 0 {
+		b = append(b, `,"repetition":`...)
+		b = strconv.AppendInt(b, int64(c.Repetition), 10)
+	}
+	return append(b, `}},{"action":"hangup"}]}`...)
 }
 
 // Call places the voice call. On success the receipt's TransactionID is

@@ -85,7 +85,7 @@ func BenchmarkMemoryMillionKeys(b *testing.B) {
 					tc.fill(g, i)
 				}
 				after := heapInUse()
-				w, e := g.Memory().Len()
+				w, e := g.mem.Len()
 				if max(w, e) != n {
 					b.Fatalf("held %d windows, %d events; want %d", w, e, n)
 				}

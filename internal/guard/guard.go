@@ -104,9 +104,6 @@ func New(cfg Config, primary Store, logger *slog.Logger, now func() time.Time) *
 	}
 }
 
-// Memory is the Guard's in-memory store (the fallback, or the only store).
-func (g *Guard) Memory() *MemoryStore { return g.mem }
-
 // Ticket is the claim on an eventId. Exactly one of Finish or Abandon
 // must be called; later calls do nothing. A nil Ticket is valid and does
 // nothing.

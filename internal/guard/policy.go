@@ -1,8 +1,3 @@
-// Package guard keeps the hook from being an open door to toll fraud and
-// from sending a code twice: it screens numbers by type and country, limits
-// sends per phone and per user in sliding windows, and makes each Okta
-// eventId deliver at most once. State lives in memory, or in Redis when
-// several instances must share it.
 package guard
 
 import (

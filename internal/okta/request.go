@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Channel is how the code is delivered.
@@ -96,7 +97,14 @@ func errNotString(b []byte) error {
 
 func (f *flexString) UnmarshalJSON(b []byte) error {
 	switch {
-	case len(b) > 0 && b[0] == '"':
+	case len(b) > 1 && b[0] == '"':
+		// The common case, a plain string, is the bytes between the
+		// quotes: no escape to undo, no invalid UTF-8 to replace (the
+		// decoder has checked the syntax already).
+		if s := b[1 : len(b)-1]; bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
+			*f = flexString(s)
+			return nil
+		}
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err

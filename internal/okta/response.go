@@ -1,6 +1,9 @@
 package okta
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"unicode/utf8"
+)
 
 // Status is the delivery status Okta accepts in a command.
 type Status string
@@ -70,11 +73,146 @@ func Error(summary string, causes ...ErrorCause) ErrorResponse {
 	return ErrorResponse{Error: ErrorBody{ErrorSummary: summary, ErrorCauses: causes}}
 }
 
-// Marshal encodes an answer. The types here cannot fail to encode.
+// Marshal encodes an answer. The types here cannot fail to encode. The
+// two answers of the hook are written by hand, byte for byte what
+// encoding/json writes, without its reflection on every request.
 func Marshal(v any) []byte {
+	switch a := v.(type) {
+	case CommandResponse:
+		return appendCommandResponse(make([]byte, 0, 192), a)
+	case ErrorResponse:
+		return appendErrorResponse(make([]byte, 0, 256), a)
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic("okta: answer does not encode: " + err.Error())
 	}
 	return b
+}
+
+func appendCommandResponse(b []byte, r CommandResponse) []byte {
+	b = append(b, `{"commands":`...)
+	if r.Commands == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, c := range r.Commands {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"type":`...)
+			b = appendString(b, c.Type)
+			b = append(b, `,"value":`...)
+			if c.Value == nil {
+				b = append(b, "null"...)
+			} else {
+				b = append(b, '[')
+				for j, v := range c.Value {
+					if j > 0 {
+						b = append(b, ',')
+					}
+					b = appendResult(b, v)
+				}
+				b = append(b, ']')
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+func appendResult(b []byte, r Result) []byte {
+	b = append(b, `{"status":`...)
+	b = appendString(b, string(r.Status))
+	b = appendOmitEmpty(b, `,"provider":`, r.Provider)
+	b = appendOmitEmpty(b, `,"transactionId":`, r.TransactionID)
+	b = appendOmitEmpty(b, `,"transactionMetadata":`, r.TransactionMetadata)
+	return append(b, '}')
+}
+
+func appendErrorResponse(b []byte, r ErrorResponse) []byte {
+	b = append(b, `{"error":{"errorSummary":`...)
+	b = appendString(b, r.Error.ErrorSummary)
+	if len(r.Error.ErrorCauses) > 0 {
+		b = append(b, `,"errorCauses":[`...)
+		for i, c := range r.Error.ErrorCauses {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"errorSummary":`...)
+			b = appendString(b, c.ErrorSummary)
+			b = appendOmitEmpty(b, `,"reason":`, c.Reason)
+			b = appendOmitEmpty(b, `,"locationType":`, c.LocationType)
+			b = appendOmitEmpty(b, `,"location":`, c.Location)
+			b = appendOmitEmpty(b, `,"domain":`, c.Domain)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, "}}"...)
+}
+
+func appendOmitEmpty(b []byte, key, v string) []byte {
+	if v == "" {
+		return b
+	}
+	return appendString(append(b, key...), v)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s as encoding/json does (HTML-safe): <, > and &,
+// control characters, U+2028 and U+2029 escaped, invalid UTF-8 replaced
+// by U+FFFD.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -77,6 +78,9 @@ type Number struct {
 	region string
 	typ    Type
 	cc     int
+	// redacted is Redacted, computed once when parsed: every request
+	// logs it, and the parser's cache hands out the same Number.
+	redacted string
 }
 
 // E164 is the full number, "+" and digits. Send it to 8x8; never log it.
@@ -97,7 +101,12 @@ func (n Number) IsZero() bool { return n.e164 == "" }
 
 // Redacted is the number with all but the country code and the last two
 // digits masked: "+1*******99".
-func (n Number) Redacted() string { return Redact(n.e164, n.cc) }
+func (n Number) Redacted() string {
+	if n.redacted != "" {
+		return n.redacted
+	}
+	return Redact(n.e164, n.cc)
+}
 
 func (n Number) String() string             { return n.Redacted() }
 func (n Number) GoString() string           { return n.Redacted() }
@@ -112,12 +121,15 @@ func (n Number) MarshalJSON() ([]byte, error) {
 // Redact masks a "+"-prefixed E.164 number, keeping the calling code (cc
 // digits long) and the last two digits. Anything else is masked whole.
 func Redact(e164 string, cc int) string {
-	ccDigits := len(fmt.Sprint(cc))
+	ccDigits := len(strconv.Itoa(cc))
 	if cc <= 0 || len(e164) < 1+ccDigits+3 || e164[0] != '+' {
 		return "[redacted]"
 	}
-	masked := len(e164) - 1 - ccDigits - 2
-	return e164[:1+ccDigits] + strings.Repeat("*", masked) + e164[len(e164)-2:]
+	b := []byte(e164)
+	for i := 1 + ccDigits; i < len(b)-2; i++ {
+		b[i] = '*'
+	}
+	return string(b)
 }
 
 // Parser normalises raw numbers. It keeps a small bounded cache of parsed
@@ -196,13 +208,22 @@ func (p *Parser) parse(raw string) (Number, error) {
 
 func fromLib(raw, region string) (Number, error) {
 	num, err := phonenumbers.Parse(raw, region)
-	if err != nil || !phonenumbers.IsValidNumber(num) {
+	if err != nil {
 		return Number{}, ErrInvalid
 	}
-	return Number{
+	// IsValidNumber is exactly "the type is not UNKNOWN" (same region,
+	// same metadata, same patterns): asking for the type alone saves
+	// matching the number's patterns twice.
+	typ := phonenumbers.GetNumberType(num)
+	if typ == phonenumbers.UNKNOWN {
+		return Number{}, ErrInvalid
+	}
+	n := Number{
 		e164:   phonenumbers.Format(num, phonenumbers.E164),
 		region: phonenumbers.GetRegionCodeForNumber(num),
-		typ:    Type(phonenumbers.GetNumberType(num)),
+		typ:    Type(typ),
 		cc:     int(num.GetCountryCode()),
-	}, nil
+	}
+	n.redacted = Redact(n.e164, n.cc)
+	return n, nil
 }
