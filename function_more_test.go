@@ -6,10 +6,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -448,5 +450,40 @@ func TestEventsRoute(t *testing.T) {
 				t.Errorf("no receipt log line:\n%s", h.logs)
 			}
 		})
+	}
+}
+
+// BenchmarkColdStartSecretManager: a new instance's first answered request
+// (GET /healthz, which loads the configuration) with three secrets read
+// from a fake Secret Manager over loopback gRPC, through the real client.
+//
+//	go test -run '^$' -bench ColdStartSecretManager -benchtime 20x .
+func BenchmarkColdStartSecretManager(b *testing.B) {
+	sm := secretstest.NewServer(b)
+	sm.Set("sm://acme-hooks/okta-secret", []byte("okta-secret-bench"))
+	sm.Set("sm://acme-hooks/api-key", []byte("api-key-bench"))
+	sm.Set("sm://acme-hooks/webhook", []byte("webhook-bench"))
+	fake := eightbyeighttest.New(b)
+	env := map[string]string{
+		"K_SERVICE": "bench", "GOOGLE_CLOUD_PROJECT": "acme-hooks", "SECRETMANAGER_EMULATOR_HOST": sm.Addr(),
+		"OKTA_SECRET": "sm://acme-hooks/okta-secret", "EIGHTYEIGHTX_API_KEY": "sm://acme-hooks/api-key",
+		"EIGHTYEIGHTX_WEBHOOK_SECRET": "sm://acme-hooks/webhook", "EIGHTYEIGHTX_SUBACCOUNT_ID": testSub,
+		"EIGHTYEIGHTX_SOURCE_NUMBER": testCaller, "EIGHTYEIGHTX_VOICE_URL": fake.URL, "EIGHTYEIGHTX_SMS_URL": fake.URL,
+	}
+	var took []time.Duration
+	for b.Loop() {
+		f := newFunction(func(k string) string { return env[k] }, io.Discard)
+		start := time.Now()
+		w := httptest.NewRecorder()
+		f.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+		took = append(took, time.Since(start))
+		if w.Code != 200 {
+			b.Fatalf("HTTP %d", w.Code)
+		}
+	}
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "ms-median")
+	if n := sm.Total(); n != 3*len(took) {
+		b.Fatalf("%d secret reads for %d cold starts", n, len(took))
 	}
 }

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -91,6 +93,10 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 	if err != nil {
 		return fail(err)
 	}
+	// Compile the number patterns of the regions users are expected in
+	// now, not during the first sign-in from each (at most 20: a long
+	// allow-list should not slow the start-up down).
+	phones.Warm(slices.Sorted(maps.Keys(cfg.Policy.Allowed))[:min(len(cfg.Policy.Allowed), 20)]...)
 	var primary guard.Store
 	if cfg.RedisURL != "" {
 		// go-redis prints its own unstructured lines to stderr; the guard

@@ -227,3 +227,14 @@ func fromLib(raw, region string) (Number, error) {
 	n.redacted = Redact(n.e164, n.cc)
 	return n, nil
 }
+
+// Warm parses an example mobile number of each region, without caching it,
+// so libphonenumber compiles those regions' patterns now (0.5–2.5 ms each)
+// rather than during the first Okta request from there.
+func (p *Parser) Warm(regions ...string) {
+	for _, r := range append([]string{p.defaultRegion}, regions...) {
+		if ex := phonenumbers.GetExampleNumberForType(r, phonenumbers.MOBILE); ex != nil {
+			_, _ = fromLib(phonenumbers.Format(ex, phonenumbers.E164), "ZZ")
+		}
+	}
+}

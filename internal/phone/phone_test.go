@@ -144,3 +144,15 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// Warm compiles patterns without filling the cache with example numbers.
+func TestWarm(t *testing.T) {
+	p, _ := NewParser("US", 10)
+	p.Warm("FR", "GB", "XX")
+	if len(p.cache) != 0 {
+		t.Errorf("Warm cached %d numbers", len(p.cache))
+	}
+	if n, err := p.Parse("+33612345678"); err != nil || n.Region() != "FR" {
+		t.Errorf("after Warm: %v %v", n, err)
+	}
+}
