@@ -606,6 +606,8 @@ func TestDeliveryFaults(t *testing.T) {
 		{"hang: PENDING, never FAILED", []eightbyeighttest.Fault{eightbyeighttest.Hang}, nil, "PENDING", 1},
 		{"connection reset after sending: PENDING", []eightbyeighttest.Fault{eightbyeighttest.Reset, F}, nil, "PENDING", 1},
 		{"garbled 200: PENDING", []eightbyeighttest.Fault{eightbyeighttest.Garbled}, nil, "PENDING", 1},
+		{"504 from a gateway: PENDING, not retried", []eightbyeighttest.Fault{eightbyeighttest.Gateway, F}, nil, "PENDING", 1},
+		{"503 then accepted: one retry", []eightbyeighttest.Fault{eightbyeighttest.Unavailable, F}, nil, "SUCCESSFUL", 2},
 	} {
 		for _, ch := range []string{"sms", "voice"} {
 			t.Run(ch+"/"+tt.name, func(t *testing.T) {

@@ -65,24 +65,3 @@ func TestBodiesMatchEncodingJSON(t *testing.T) {
 
 // readAll reads what io.ReadAll reads, up to the limit, whatever the
 // Content-Length says.
-func TestReadAll(t *testing.T) {
-	for _, tt := range []struct {
-		body  string
-		cl    int64
-		limit int64
-		want  string
-	}{
-		{"hello", 5, 100, "hello"},
-		{"hello", -1, 100, "hello"},
-		{"hello", 2, 100, "hello"},
-		{"hello", 50, 100, "hello"},
-		{"hello", 5, 3, "hel"},
-		{"", 0, 100, ""},
-		{strings.Repeat("y", 5000), -1, 100000, strings.Repeat("y", 5000)},
-	} {
-		got, err := readAll(strings.NewReader(tt.body), tt.cl, tt.limit)
-		if err != nil || string(got) != tt.want {
-			t.Errorf("readAll(%d bytes, cl %d, limit %d) = %d bytes, %v", len(tt.body), tt.cl, tt.limit, len(got), err)
-		}
-	}
-}

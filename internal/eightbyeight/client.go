@@ -18,7 +18,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"github.com/telephony-hooks/okta-8x8/internal/httpbody"
+	"github.com/telephony-hooks/okta-8x8/internal/phone"
 )
 
 // Config is what the client needs.
@@ -158,9 +162,9 @@ func (c *Client) post(ctx context.Context, u string, body []byte, decode func([]
 			case <-t.C:
 			}
 		}
-		status, respBody, retryAfter, wrote, err := c.once(ctx, u, body)
+		status, respBody, retryAfter, mayHaveSent, err := c.once(ctx, u, body)
 		if err != nil {
-			if wrote {
+			if mayHaveSent {
 				return Receipt{}, &Error{Kind: Unknown, Attempts: attempt, Err: err}
 			}
 			last = &Error{Kind: Unreachable, Attempts: attempt, Err: err}
@@ -185,20 +189,38 @@ func (c *Client) post(ctx context.Context, u string, body []byte, decode func([]
 			return r, nil
 		}
 		code, msg := decodeErr(respBody)
-		last = &Error{Kind: Refused, HTTPStatus: status, Code: code, Message: truncate(msg, 200), RetryAfter: retryAfter, Attempts: attempt}
-		if status != http.StatusTooManyRequests && status < 500 {
-			return Receipt{}, last
+		e := &Error{Kind: Refused, HTTPStatus: status, Code: code, Message: cleanMessage(msg), RetryAfter: retryAfter, Attempts: attempt}
+		switch {
+		case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
+			// Not processed: retry once if the budget allows.
+		case status >= 500 && code != "":
+			// 8x8's own error answer (voice: NOT_CREATED; SMS: an error
+			// code): nothing was created, so a retry cannot duplicate it.
+		case status >= 500:
+			// A gateway's 502/504 or a bare 5xx: 8x8 may have placed the
+			// call behind it. Neither retry nor FAILED: a second code
+			// would follow.
+			e.Kind = Unknown
+			return Receipt{}, e
+		default:
+			return Receipt{}, e
 		}
+		last = e
 	}
 	return Receipt{}, last
 }
 
-// once makes one request. wrote reports whether the request may have
-// reached 8x8 (it was fully written), which decides whether a transport
-// error is Unreachable or Unknown.
-func (c *Client) once(ctx context.Context, u string, body []byte) (status int, respBody []byte, retryAfter time.Duration, wrote bool, err error) {
+// once makes one request. mayHaveSent reports whether a transport error
+// leaves the request possibly with 8x8: it was fully written, or the
+// deadline cut a write in progress. Only a failure before that (DNS,
+// connect, TLS, a write error on a dead connection) is certainly unsent.
+func (c *Client) once(ctx context.Context, u string, body []byte) (status int, respBody []byte, retryAfter time.Duration, mayHaveSent bool, err error) {
+	// The trace callbacks run on the transport's goroutines, which may
+	// outlive Do when the context ends.
+	var gotConn, wrote atomic.Bool
 	trace := &httptrace.ClientTrace{
-		WroteRequest: func(httptrace.WroteRequestInfo) { wrote = true },
+		GotConn:      func(httptrace.GotConnInfo) { gotConn.Store(true) },
+		WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(true) },
 	}
 	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
@@ -212,10 +234,10 @@ func (c *Client) once(ctx context.Context, u string, body []byte) (status int, r
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return 0, nil, 0, wrote, err
+		return 0, nil, 0, wrote.Load() || (gotConn.Load() && ctx.Err() != nil), err
 	}
 	defer resp.Body.Close()
-	respBody, err = readAll(resp.Body, resp.ContentLength, maxBody)
+	respBody, err = httpbody.Read(resp.Body, resp.ContentLength, maxBody)
 	if err != nil && resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		// The status line says 8x8 took it; only the body was cut.
 		return 0, nil, 0, true, err
@@ -223,31 +245,11 @@ func (c *Client) once(ctx context.Context, u string, body []byte) (status int, r
 	return resp.StatusCode, respBody, parseRetryAfter(resp.Header.Get("Retry-After"), c.now()), true, nil
 }
 
-var jsonValue = []string{"application/json"}
+// cleanMessage bounds 8x8's error text and masks digit runs: a validation
+// message can quote the request, and the destination must not reach a log.
+func cleanMessage(s string) string { return phone.MaskDigits(truncate(s, 200)) }
 
-// readAll is io.ReadAll of at most limit bytes, with one buffer sized from
-// the Content-Length when it is known.
-func readAll(r io.Reader, contentLength, limit int64) ([]byte, error) {
-	n := int64(512)
-	if contentLength >= 0 && contentLength < limit {
-		n = contentLength + 1 // room to read the EOF without growing
-	}
-	b := make([]byte, 0, n)
-	lr := &io.LimitedReader{R: r, N: limit}
-	for {
-		m, err := lr.Read(b[len(b):cap(b)])
-		b = b[:len(b)+m]
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return b, err
-		}
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-	}
-}
+var jsonValue = []string{"application/json"}
 
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	if v == "" {

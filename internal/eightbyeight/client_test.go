@@ -67,6 +67,8 @@ func TestSendFaults(t *testing.T) {
 		{"500 with no budget left for a retry", []eightbyeighttest.Fault{eightbyeighttest.ServerError, eightbyeighttest.OK}, 2 * time.Second, time.Minute, eightbyeight.Refused, 1, ""},
 		{"hang: outcome unknown, not retried", []eightbyeighttest.Fault{eightbyeighttest.Hang, eightbyeighttest.OK}, 500 * time.Millisecond, 0, eightbyeight.Unknown, 1, ""},
 		{"reset after the request was sent: unknown, not retried", []eightbyeighttest.Fault{eightbyeighttest.Reset, eightbyeighttest.OK}, time.Second, 0, eightbyeight.Unknown, 1, ""},
+		{"503 then ok: retried once", []eightbyeighttest.Fault{eightbyeighttest.Unavailable, eightbyeighttest.OK}, time.Second, 0, 0, 2, ""},
+		{"504 from a gateway: unknown, not retried", []eightbyeighttest.Fault{eightbyeighttest.Gateway, eightbyeighttest.OK}, time.Second, 0, eightbyeight.Unknown, 1, ""},
 		{"garbled 200: unknown", []eightbyeighttest.Fault{eightbyeighttest.Garbled}, time.Second, 0, eightbyeight.Unknown, 1, ""},
 	}
 	for _, voice := range []bool{true, false} {
@@ -196,5 +198,16 @@ func TestNewValidates(t *testing.T) {
 		if _, err := eightbyeight.New(cfg); err == nil {
 			t.Errorf("New(%+v) accepted", cfg)
 		}
+	}
+}
+
+// 8x8's error text may quote the destination: it is masked before it can
+// reach a log.
+func TestErrorMessageMasksNumbers(t *testing.T) {
+	fake := eightbyeighttest.New(t)
+	fake.SetFault(eightbyeighttest.BadRequest)
+	_, err := newClient(t, fake).Call(context.Background(), call)
+	if err == nil || strings.Contains(err.Error(), "33612345678") || !strings.Contains(err.Error(), "Invalid destination [number]") {
+		t.Fatalf("err = %v", err)
 	}
 }

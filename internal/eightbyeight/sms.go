@@ -75,7 +75,7 @@ func decodeSMS(b []byte) (Receipt, error) {
 		}
 		return rec, nil
 	case "REJECTED":
-		return rec, &Error{Kind: Refused, Code: r.Status.Code, Message: truncate(r.Status.Description, 200)}
+		return rec, &Error{Kind: Refused, Code: r.Status.Code, Message: cleanMessage(r.Status.Description)}
 	}
 	return rec, errors.New("8x8 SMS answer has an unknown status " + strconv.Quote(truncate(r.Status.Code, 32)))
 }

@@ -92,7 +92,7 @@ func decodeCallflow(b []byte) (Receipt, error) {
 	}
 	rec := Receipt{TransactionID: r.SessionID, Status: r.SessionStatus, Code: strconv.Itoa(*r.StatusCode)}
 	if *r.StatusCode < 0 || r.SessionStatus == "NOT_CREATED" {
-		return rec, &Error{Kind: Refused, Code: rec.Code, Message: truncate(r.StatusMessage, 200)}
+		return rec, &Error{Kind: Refused, Code: rec.Code, Message: cleanMessage(r.StatusMessage)}
 	}
 	if r.SessionID == "" {
 		return rec, errors.New("8x8 callflow answer has no sessionId")

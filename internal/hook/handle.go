@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight"
 	"github.com/telephony-hooks/okta-8x8/internal/guard"
+	"github.com/telephony-hooks/okta-8x8/internal/httpbody"
 	"github.com/telephony-hooks/okta-8x8/internal/logging"
 	"github.com/telephony-hooks/okta-8x8/internal/message"
 	"github.com/telephony-hooks/okta-8x8/internal/okta"
@@ -79,7 +79,7 @@ func (s *Server) serveHook(ctx context.Context, r *http.Request, o *outcome) []b
 			return o.badRequest("Content-Type", "must be application/json")
 		}
 	}
-	raw, err := readBody(http.MaxBytesReader(nil, r.Body, MaxBody), r.ContentLength)
+	raw, err := httpbody.Read(http.MaxBytesReader(nil, r.Body, MaxBody), r.ContentLength, MaxBody+1)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -361,29 +361,6 @@ func (s *Server) logRequest(ctx context.Context, r *http.Request, o *outcome, st
 		level = slog.LevelWarn
 	}
 	s.Logger.LogAttrs(ctx, level, "okta telephony hook", attrs...)
-}
-
-// readBody is io.ReadAll with one buffer sized from the Content-Length
-// (io.ReadAll starts at 512 bytes and grows twice for an Okta request).
-func readBody(r io.Reader, contentLength int64) ([]byte, error) {
-	n := int64(512)
-	if contentLength >= 0 && contentLength < MaxBody {
-		n = contentLength + 1 // room to read the EOF without growing
-	}
-	b := make([]byte, 0, n)
-	for {
-		m, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+m]
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return b, err
-		}
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-	}
 }
 
 func panicString(v any) string {

@@ -238,3 +238,41 @@ func (p *Parser) Warm(regions ...string) {
 		}
 	}
 }
+
+// MaskDigits replaces every run of six or more digits in s (a "+" before
+// it included) with "[number]": for third-party text, such as an 8x8
+// error message, that may quote a phone number.
+func MaskDigits(s string) string {
+	var b strings.Builder
+	run := 0
+	flush := func(i int) {
+		start := i - run
+		if start > 0 && s[start-1] == '+' {
+			start--
+		}
+		if run >= 6 {
+			b.WriteString("[number]")
+		} else {
+			b.WriteString(s[start:i])
+		}
+		run = 0
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			run++
+		case c == '+' && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9':
+			// part of the run that follows
+		default:
+			if run > 0 {
+				flush(i)
+			}
+			b.WriteByte(c)
+		}
+	}
+	if run > 0 {
+		flush(len(s))
+	}
+	return b.String()
+}

@@ -156,3 +156,18 @@ func TestWarm(t *testing.T) {
 		t.Errorf("after Warm: %v %v", n, err)
 	}
 }
+
+func TestMaskDigits(t *testing.T) {
+	for in, want := range map[string]string{
+		"Invalid destination +14155550123":              "Invalid destination [number]",
+		"$.callflow[0].params.destination: 14155550123": "$.callflow[0].params.destination: [number]",
+		"code -1017 at 12:30, 5 digits 12345 ok":        "code -1017 at 12:30, 5 digits 12345 ok",
+		"a+b +12 and +":                                 "a+b +12 and +",
+		"":                                              "",
+		"123456":                                        "[number]",
+	} {
+		if got := MaskDigits(in); got != want {
+			t.Errorf("MaskDigits(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

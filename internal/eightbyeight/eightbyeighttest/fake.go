@@ -41,10 +41,12 @@ const (
 	Garbled                   // 200 with a body that is not JSON
 	Hang                      // never answers (until the client gives up)
 	Reset                     // reads the request, then resets the connection
+	Gateway                   // 504 with a gateway's HTML page: 8x8 may have it
+	Unavailable               // 503: not processed
 )
 
 func (f Fault) String() string {
-	return [...]string{"ok", "400", "401", "500", "429", "rejected", "garbled", "hang", "reset"}[f]
+	return [...]string{"ok", "400", "401", "500", "429", "rejected", "garbled", "hang", "reset", "504", "503"}[f]
 }
 
 // Kind is which API a request went to.
@@ -227,7 +229,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if err := checkSemantics(kind, body); err != nil {
 		s.t.Errorf("fake 8x8: %s request: %v\nbody: %s", kind, err, body)
 	}
-	s.answer(w, r, kind, s.next())
+	s.answer(w, r, kind, s.next(), rec)
 }
 
 func validate(router routers.Router, r *http.Request, body []byte) error {
@@ -278,7 +280,7 @@ func checkSemantics(kind Kind, body []byte) error {
 	return nil
 }
 
-func (s *Server) answer(w http.ResponseWriter, r *http.Request, kind Kind, f Fault) {
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, kind Kind, f Fault, rec Request) {
 	id := fmt.Sprintf("%08d-376b-11ef-a28b-0582ff0039d5", s.n.Add(1))
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
@@ -299,7 +301,9 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, kind Kind, f Fau
 	case BadRequest:
 		w.WriteHeader(http.StatusBadRequest)
 		if kind == Voice {
-			_, _ = io.WriteString(w, `{"sessionStatus":"NOT_CREATED","callFlowRequestId":"c6e6dee5-3846-11ef-9e95-b903e2ed7273","statusCode":-1017,"statusMessage":"Invalid destination"}`)
+			// 8x8's validation messages can quote the request.
+			fmt.Fprintf(w, `{"sessionStatus":"NOT_CREATED","callFlowRequestId":"c6e6dee5-3846-11ef-9e95-b903e2ed7273","statusCode":-1017,"statusMessage":"Invalid destination %s"}`,
+				rec.Callflow().Callflow[0].Params.Destination)
 		} else {
 			_, _ = io.WriteString(w, `{"code":1002,"message":"Invalid MSISDN format (not E.164 international number)","errorId":"b4478860-b76c-e811-814e-022a35cc1c71","timestamp":"2018-08-04T09:25:40.9235752+00:00"}`)
 		}
@@ -321,6 +325,13 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, kind Kind, f Fau
 		h.Set("Retry-After", strconv.Itoa(s.RetryAfter))
 		w.WriteHeader(http.StatusTooManyRequests)
 		_, _ = io.WriteString(w, `{"code":1100,"message":"Too many requests"}`)
+	case Gateway:
+		h.Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusGatewayTimeout)
+		_, _ = io.WriteString(w, `<html><body>504 Gateway Time-out</body></html>`)
+	case Unavailable:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, `<html><body>503 Service Unavailable</body></html>`)
 	case Garbled:
 		_, _ = io.WriteString(w, `<html>upstream`)
 	case Hang:
