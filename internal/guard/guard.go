@@ -44,6 +44,9 @@ const (
 	minEventTTL = 30 * time.Second
 
 	defaultRedisTimeout = 250 * time.Millisecond
+	// SettleTimeout bounds recording an eventId's answer (Finish, Abandon)
+	// in Redis: it runs between the hook's deadline and its answer.
+	SettleTimeout = 50 * time.Millisecond
 	// redisRetryAfter is how long the Guard stays on memory after a Redis
 	// failure before trying Redis again, so an outage costs one timeout
 	// per second, not one per request.
@@ -211,8 +214,9 @@ func (g *Guard) settle(t *Ticket, op func(context.Context) error) error {
 		return op(t.ctx)
 	}
 	// The request's deadline may have passed (we answered PENDING): the
-	// record still matters, so it gets its own short timeout.
-	ctx, cancel := context.WithTimeout(t.ctx, g.cfg.RedisTimeout)
+	// record still matters, so it gets its own timeout, short enough to
+	// fit in the margin the hook keeps for writing its answer.
+	ctx, cancel := context.WithTimeout(t.ctx, min(g.cfg.RedisTimeout, SettleTimeout))
 	defer cancel()
 	err := op(ctx)
 	if err != nil && !errors.Is(err, ErrClaimLost) {

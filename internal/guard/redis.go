@@ -93,9 +93,15 @@ return {0, 0}
 // expiry), then the holder's token or the answer. PX only collects garbage.
 
 // claimScript: KEYS[1] event key; ARGV now ms, ttl ms, token, deadline
-// (16 digits). Returns nil when claimed, else the current value.
+// (16 digits). Returns nil when claimed, else the current value. A pending
+// claim holding our own token is ours: go-redis retries a script whose
+// reply was lost, and that retry must not see our claim as someone else's
+// (we would wait for ourselves, and no code would be sent).
 var claimScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, 1) == 'P' and string.sub(v, 18) == ARGV[3] then
+  return false
+end
 if v and tonumber(string.sub(v, 2, 17)) > tonumber(ARGV[1]) then
   return v
 end

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
 )
 
 func countWarnings(logs string) int {
@@ -132,5 +133,22 @@ func TestOpenRedisHidesURL(t *testing.T) {
 	}
 	if _, err := OpenRedis("rediss://user:pw@10.0.0.3:6378/0"); err != nil {
 		t.Fatalf("rediss:// refused: %v", err)
+	}
+}
+
+// A claim script retried after its reply was lost finds its own pending
+// claim: it is still claimed, not in flight.
+func TestRedisClaimIsIdempotentForItsToken(t *testing.T) {
+	mr := miniredis.RunT(t)
+	st := NewRedisStore(redis.NewClient(&redis.Options{Addr: mr.Addr()}))
+	now := time.Unix(1_800_000_000, 0)
+	for i, want := range []ClaimState{Claimed, Claimed} {
+		c, err := st.Claim(context.Background(), now, "ev1", "tok-A", time.Minute)
+		if err != nil || c.State != want {
+			t.Fatalf("claim %d: %v %v, want %v", i, c.State, err, want)
+		}
+	}
+	if c, _ := st.Claim(context.Background(), now, "ev1", "tok-B", time.Minute); c.State != InFlight {
+		t.Fatalf("another token: %v, want InFlight", c.State)
 	}
 }
