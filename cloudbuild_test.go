@@ -475,7 +475,7 @@ func TestCloudBuildDefaultsLoad(t *testing.T) {
 
 	acc := &cbFakeSecrets{}
 	cfg, err := config.Load(context.Background(), func(k string) string { return env[k] },
-		func(context.Context, string) (secrets.Accessor, error) { return acc, nil })
+		config.Options{NewAccessor: func(context.Context, string) (secrets.Accessor, error) { return acc, nil }})
 	if err != nil {
 		t.Fatalf("the deployed configuration does not load: %v", err)
 	}

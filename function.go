@@ -19,6 +19,7 @@ import (
 
 	"github.com/telephony-hooks/okta-8x8/internal/app"
 	"github.com/telephony-hooks/okta-8x8/internal/config"
+	"github.com/telephony-hooks/okta-8x8/internal/hook"
 	"github.com/telephony-hooks/okta-8x8/internal/logging"
 )
 
@@ -37,6 +38,11 @@ var instance = newFunction(os.Getenv, os.Stdout)
 func OktaTelephonyHook(w http.ResponseWriter, r *http.Request) {
 	instance.ServeHTTP(w, r)
 }
+
+// LocalRun marks this process as the local run (`go run ./cmd`): without
+// 8x8 credentials it then starts in dry run instead of refusing requests.
+// Call it before the first request.
+func LocalRun() { instance.local.Store(true) }
 
 // Ready loads the configuration now (cmd calls it before listening) and
 // returns the loaded configuration, or why it could not load.
@@ -65,6 +71,7 @@ type function struct {
 	terminal    bool
 	newAccessor config.NewAccessor
 	opts        app.Options
+	local       atomic.Bool // the local run (cmd): see config.Options.Local
 
 	ready atomic.Pointer[app.App]
 
@@ -130,6 +137,9 @@ func (f *function) load(done chan struct{}) {
 			msg = "configuration loaded: DRY RUN, nothing is sent (" + a.Config.DryRunReason + ")"
 		}
 		a.Logger.Info(msg, startupAttrs(a.Config, time.Since(start))...)
+		if a.Config.Deployed && len(a.Config.Policy.Allowed) == 0 {
+			a.Logger.Warn("ALLOWED_COUNTRIES is not set: codes may be sent to any country; set it to the countries your users are in (toll fraud)")
+		}
 	} else {
 		f.boot.Error("configuration not loaded: every request answers 503 until it is", "error", err.Error())
 	}
@@ -137,7 +147,7 @@ func (f *function) load(done chan struct{}) {
 }
 
 func (f *function) build(ctx context.Context) (*app.App, error) {
-	cfg, err := config.Load(ctx, f.getenv, f.newAccessor)
+	cfg, err := config.Load(ctx, f.getenv, config.Options{NewAccessor: f.newAccessor, Local: f.local.Load()})
 	if err != nil {
 		return nil, err
 	}
@@ -174,11 +184,14 @@ func (f *function) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.Handler.ServeHTTP(w, r)
 		return
 	}
+	// A cold start: the time spent loading comes out of this request's
+	// budget, not on top of it.
+	arrived := time.Now()
 	ctx, cancel := context.WithTimeout(r.Context(), waitBudget)
 	defer cancel()
 	a, err := f.get(ctx)
 	if err == nil {
-		a.Handler.ServeHTTP(w, r)
+		a.Handler.ServeHTTP(w, r.WithContext(hook.WithArrival(r.Context(), arrived)))
 		return
 	}
 	// Not loaded: 503 on our routes makes Okta fall back to its own

@@ -369,6 +369,7 @@ func TestRequestLogLine(t *testing.T) {
 	h := newHarness(t, nil)
 	hdr := oktaHeaders()
 	hdr.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	hdr.Set("X-Forwarded-For", "198.51.100.23, 169.254.1.1")
 	r := voice("+33612345678", "905127", "fr-FR")
 	r.eventID = "logLineEvent00000000001"
 	if resp := h.do(http.MethodPost, "/", r.body(), hdr); resp.Code != 200 {
@@ -416,7 +417,7 @@ func TestRequestLogLine(t *testing.T) {
 			t.Errorf("request log line lacks %s", k)
 		}
 	}
-	if hr, _ := line["httpRequest"].(map[string]any); hr["requestMethod"] != "POST" || hr["status"] != float64(200) {
+	if hr, _ := line["httpRequest"].(map[string]any); hr["requestMethod"] != "POST" || hr["status"] != float64(200) || hr["remoteIp"] != "198.51.100.23" {
 		t.Errorf("httpRequest = %v", line["httpRequest"])
 	}
 }

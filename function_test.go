@@ -18,6 +18,7 @@ import (
 
 	"github.com/telephony-hooks/okta-8x8/internal/app"
 	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight/eightbyeighttest"
+	"github.com/telephony-hooks/okta-8x8/internal/hook"
 	"github.com/telephony-hooks/okta-8x8/internal/sharedtest"
 )
 
@@ -71,6 +72,9 @@ type clock struct {
 func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
+// localRun in a harness's env marks the instance as the local run (cmd).
+const localRun = "test:local-run"
+
 // harness is one instance of the function under test with its fake 8x8.
 type harness struct {
 	t     *testing.T
@@ -111,6 +115,7 @@ func newHarness(t *testing.T, env map[string]string) *harness {
 	}
 	h.f = newFunction(h.getenv, logTee{h.logs})
 	h.f.opts = app.Options{Now: h.clk.Now}
+	h.f.local.Store(h.env[localRun] != "")
 	return h
 }
 
@@ -767,6 +772,8 @@ func TestPolicyRefusals(t *testing.T) {
 		{"outside the allow-list", map[string]string{"ALLOWED_COUNTRIES": "US,CA"}, sms("+34612345678", "739104"), "error:country_not_allowed"},
 		{"invalid number", nil, sms("+1415555", "482913"), "error:invalid_number"},
 		{"expired code", nil, request{phone: "+14155550123", otp: "482913", channel: "SMS", expires: time.Now().Add(-time.Minute)}, "error:otp_expired"},
+		{"preview placeholder where it is a valid number", map[string]string{"DEFAULT_REGION": "IN"},
+			request{phone: "9876543210", otp: "11111", channel: "Voice", url: "/api/internal/v1/inlineHooks/com.okta.telephony.provider/generatePreview"}, "error:preview_placeholder"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, tt.env)
@@ -862,7 +869,7 @@ func TestDryRunAndPreview(t *testing.T) {
 		{"PREVIEW_MODE=dry-run: preview not sent", map[string]string{"PREVIEW_MODE": "dry-run"}, preview, true},
 		{"PREVIEW_MODE=dry-run: sign-in still sent", map[string]string{"PREVIEW_MODE": "dry-run"}, sms("+14155550123", "482913"), false},
 		{"PREVIEW_MODE=deliver: preview sent", nil, preview, false},
-		{"local run without credentials", map[string]string{"K_SERVICE": "-", "EIGHTYEIGHTX_API_KEY": "-", "OKTA_SECRET": "-"}, voice("+14155550123", "482913", "en"), true},
+		{"local run without credentials", map[string]string{"K_SERVICE": "-", "EIGHTYEIGHTX_API_KEY": "-", "OKTA_SECRET": "-", localRun: "yes"}, voice("+14155550123", "482913", "en"), true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, tt.env)
@@ -874,10 +881,32 @@ func TestDryRunAndPreview(t *testing.T) {
 			if got := strings.HasPrefix(id, "dry-run-"); got != tt.dryRun {
 				t.Errorf("transactionId %q, dry run %v", id, tt.dryRun)
 			}
+			if md := a.Commands[0].Value[0].TransactionMetadata; md != "sms" && md != "voice" {
+				t.Errorf("transactionMetadata %q: DESIGN says the channel", md)
+			}
 			if want := map[bool]int{true: 0, false: 1}[tt.dryRun]; h.fake.Count() != want {
 				t.Errorf("8x8 received %d requests, want %d", h.fake.Count(), want)
 			}
 		})
+	}
+}
+
+// The budget runs from the request's arrival: a request that waited for a
+// cold start's configuration load does not get a second HOOK_DEADLINE.
+func TestBudgetCountsFromArrival(t *testing.T) {
+	h := newHarness(t, nil)
+	h.do(http.MethodGet, "/healthz", nil, nil) // loaded
+	r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(sms("+14155550123", "482913").body()))
+	r.Header = oktaHeaders()
+	// Arrived a whole HOOK_DEADLINE ago: nothing may be sent any more.
+	r = r.WithContext(hook.WithArrival(r.Context(), time.Now().Add(-time.Second)))
+	w := httptest.NewRecorder()
+	h.f.ServeHTTP(w, r)
+	if got := decode(t, w).kind(); got != "FAILED" {
+		t.Errorf("answer %s, want FAILED (nothing sent; Okta falls back)", got)
+	}
+	if h.fake.Count() != 0 {
+		t.Errorf("8x8 called after the budget was spent")
 	}
 }
 
@@ -907,6 +936,12 @@ func TestHealthAndNotReady(t *testing.T) {
 		h.setenv("EIGHTYEIGHTX_API_KEY", testAPIKey)
 		if resp := h.hook(sms("+14155550123", "482913").body()); resp.Code != 200 {
 			t.Fatalf("after the fix: HTTP %d %s", resp.Code, resp.Body)
+		}
+	})
+	t.Run("missing credentials off Cloud Run (no K_SERVICE): 503, never a silent dry run", func(t *testing.T) {
+		h := newHarness(t, map[string]string{"K_SERVICE": "-", "EIGHTYEIGHTX_API_KEY": "-"})
+		if resp := h.hook(sms("+14155550123", "482913").body()); resp.Code != http.StatusServiceUnavailable {
+			t.Fatalf("HTTP %d %s, want 503", resp.Code, resp.Body)
 		}
 	})
 	t.Run("no Okta secret on Cloud Run refuses everything", func(t *testing.T) {

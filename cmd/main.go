@@ -43,6 +43,7 @@ func run(ctx context.Context, getenv func(string) string, setenv func(string, st
 	if port == "" {
 		port = "8080"
 	}
+	telephonyhook.LocalRun()
 	// Load now, so the first line says how the hook runs and a broken
 	// configuration stops the local run at once.
 	loadCtx, cancel := context.WithTimeout(ctx, 15*time.Second)

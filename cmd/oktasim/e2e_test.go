@@ -168,13 +168,13 @@ func TestEndToEndAgainstTheFunction(t *testing.T) {
 			args:      []string{"-secret", e2eSecret, "-channel", "sms"},
 			wantValid: true,
 			wantOut: []string{"HTTP 200 OK", `"status": "SUCCESSFUL"`, `"provider": "8x8"`, `"transactionId": "dry-run-`,
-				`"transactionMetadata": "sms;dry-run"`, "Okta: delivered by the hook (SUCCESSFUL)", "latency: "},
+				`"transactionMetadata": "sms"`, "Okta: delivered by the hook (SUCCESSFUL)", "latency: "},
 		},
 		{
 			name:      "header auth, voice",
 			args:      []string{"-secret", e2eSecret, "-channel", "voice", "-locale", "fr-FR"},
 			wantValid: true,
-			wantOut:   []string{"HTTP 200 OK", `"status": "SUCCESSFUL"`, `"transactionMetadata": "voice;dry-run"`, "Okta: delivered by the hook (SUCCESSFUL)"},
+			wantOut:   []string{"HTTP 200 OK", `"status": "SUCCESSFUL"`, `"transactionMetadata": "voice"`, "Okta: delivered by the hook (SUCCESSFUL)"},
 		},
 		{
 			name:      "header auth in a custom header is refused: the function checks Authorization",
@@ -187,7 +187,7 @@ func TestEndToEndAgainstTheFunction(t *testing.T) {
 			name:      "OAuth 2.0 bearer token, voice",
 			args:      []string{"-token", valid, "-channel", "voice"},
 			wantValid: true,
-			wantOut:   []string{"HTTP 200 OK", `"status": "SUCCESSFUL"`, `"transactionMetadata": "voice;dry-run"`},
+			wantOut:   []string{"HTTP 200 OK", `"status": "SUCCESSFUL"`, `"transactionMetadata": "voice"`},
 		},
 		{
 			name:    "OAuth 2.0 expired token",

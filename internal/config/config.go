@@ -83,7 +83,7 @@ type OAuth struct {
 
 // Config is the typed configuration.
 type Config struct {
-	Deployed bool // on Cloud Run (K_SERVICE set)
+	Deployed bool // not the local run (or the local run with K_SERVICE set)
 	Port     string
 
 	AuthHeader string
@@ -132,9 +132,22 @@ func SecretManager(ctx context.Context, emulatorHost string) (secrets.Accessor, 
 	return secrets.NewSecretManager(ctx, emulatorHost)
 }
 
+// Options are the caller's choices that do not come from the environment.
+type Options struct {
+	// NewAccessor opens Secret Manager (nil: SecretManager).
+	NewAccessor NewAccessor
+	// Local is the local run (`go run ./cmd`): only then do missing 8x8
+	// credentials mean a dry run, and a dry run with no Okta credentials
+	// accept every request. Anywhere else (Cloud Run, GKE, a VM) they are
+	// configuration errors, so an instance never stops sending codes
+	// because a variable went missing.
+	Local bool
+}
+
 // Load reads the configuration. ctx bounds Secret Manager. The error lists
 // every problem found, naming variables, never their values.
-func Load(ctx context.Context, getenv func(string) string, newAccessor NewAccessor) (*Config, error) {
+func Load(ctx context.Context, getenv func(string) string, opts Options) (*Config, error) {
+	newAccessor := opts.NewAccessor
 	raw := make(map[string]string)
 	refs := make(map[string]string)
 	for _, n := range Names() {
@@ -168,14 +181,14 @@ func Load(ctx context.Context, getenv func(string) string, newAccessor NewAccess
 			raw[k] = v
 		}
 	}
-	c, err := parse(raw)
+	c, err := parse(raw, opts.Local)
 	if c != nil {
 		c.SecretRefs = len(refs)
 	}
 	return c, err
 }
 
-func parse(env map[string]string) (*Config, error) {
+func parse(env map[string]string, local bool) (*Config, error) {
 	var errs []error
 	bad := func(name, why string) { errs = append(errs, fmt.Errorf("%s %s", name, why)) }
 	get := func(name, def string) string {
@@ -185,7 +198,7 @@ func parse(env map[string]string) (*Config, error) {
 		return def
 	}
 	c := &Config{
-		Deployed:      env[KService] != "",
+		Deployed:      !local || env[KService] != "",
 		Port:          get(Port, "8080"),
 		AuthHeader:    get(OktaAuthHeader, "Authorization"),
 		Secret:        env[OktaSecret],
@@ -280,7 +293,7 @@ func parse(env map[string]string) (*Config, error) {
 		bad(SMSSource, "must be at most 16 characters (8x8's limit)")
 	}
 
-	// Credentials. A deployed instance never falls into dry run by itself.
+	// Credentials. Only the local run falls into dry run by itself.
 	haveCreds := c.SubaccountID != "" && c.APIKey != ""
 	switch {
 	case c.DryRun:

@@ -9,10 +9,13 @@ import (
 	"github.com/telephony-hooks/okta-8x8/internal/secrets"
 )
 
-func load(env map[string]string) (*Config, error) {
-	return Load(context.Background(), func(k string) string { return env[k] }, func(context.Context, string) (secrets.Accessor, error) {
-		return mapAccessor{"projects/p/secrets/key/versions/latest": "k-from-sm"}, nil
-	})
+func load(env map[string]string) (*Config, error) { return loadAs(env, false) }
+
+func loadAs(env map[string]string, local bool) (*Config, error) {
+	return Load(context.Background(), func(k string) string { return env[k] }, Options{Local: local,
+		NewAccessor: func(context.Context, string) (secrets.Accessor, error) {
+			return mapAccessor{"projects/p/secrets/key/versions/latest": "k-from-sm"}, nil
+		}})
 }
 
 type mapAccessor map[string]string
@@ -63,7 +66,7 @@ func TestLoadErrors(t *testing.T) {
 		{"bad redis url", with(deployed, RedisURL, "memcache://x"), []string{RedisURL}},
 		{"long SMS sender", with(deployed, SMSSource, "AcmeCorporationOTP"), []string{SMSSource}},
 		{"several problems at once", with(deployed, APIKey, "", OTPRepetitions, "0", LogLevel, "loud"), []string{APIKey, OTPRepetitions, LogLevel}},
-		{"local, nothing set: dry run", map[string]string{}, nil},
+		{"not the local run, nothing set, no K_SERVICE (GKE, a VM): errors, not a dry run", map[string]string{}, []string{APIKey, OktaSecret}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := load(tt.env)
@@ -91,7 +94,7 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestLoadValues(t *testing.T) {
-	c, err := load(map[string]string{})
+	c, err := loadAs(map[string]string{}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +110,9 @@ func TestLoadValues(t *testing.T) {
 	if c.APIKey != "k-from-sm" || c.SecretRefs != 1 || c.SMSSource != "+14155550100" || !c.DryRun || c.OpenAuth ||
 		!c.PreviewDryRun || !c.ErrorOnFailure || c.DryRunReason != "DRY_RUN is set" {
 		t.Errorf("values: %+v", c)
+	}
+	if c, err := loadAs(map[string]string{KService: "hook"}, true); err == nil || c.DryRun && c.OpenAuth {
+		t.Errorf("the local run with K_SERVICE set must not fall into dry run: %v", err)
 	}
 	if c.Policy.RefusedTypes == nil || len(c.Policy.RefusedTypes) != 5 {
 		t.Errorf("refused types: %v", c.Policy.RefusedTypes)

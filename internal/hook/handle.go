@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight"
@@ -45,9 +47,11 @@ type outcome struct {
 }
 
 func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
-	// Deadlines and latency run on the real clock; s.Now (injectable) is
-	// for what the request says: otpExpires, rate windows.
-	start := time.Now()
+	// Deadlines and latency run on the real clock from the request's
+	// arrival (before a cold start's configuration load, if there was
+	// one); s.Now (injectable) is for what the request says: otpExpires,
+	// rate windows.
+	start := arrival(r.Context())
 	ctx := logging.WithTrace(r.Context(), r.Header)
 	// Everything, 8x8 included, must finish before Okta's 3 s; the margin
 	// leaves time to write the answer.
@@ -59,12 +63,28 @@ func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, o.status, body)
 	s.logRequest(ctx, r, o, start, len(body))
 	if s.Flush != nil {
+		s.flush(start.Add(s.opt.Deadline))
+	}
+}
+
+// flush sends buffered logs (the Cloud Logging API sink) before the
+// answer leaves, but never past the deadline: the answer matters more.
+func (s *Server) flush(deadline time.Time) {
+	done := make(chan struct{})
+	go func() {
 		_ = s.Flush()
+		close(done)
+	}()
+	t := time.NewTimer(max(time.Until(deadline), 10*time.Millisecond))
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
 	}
 }
 
 // serveHook decides the answer; it fills o for the log line.
-func (s *Server) serveHook(ctx context.Context, r *http.Request, o *outcome) []byte {
+func (s *Server) serveHook(ctx context.Context, r *http.Request, o *outcome) (body []byte) {
 	how, reason, ok := s.Auth.Authenticate(ctx, r)
 	if !ok {
 		o.status, o.result = http.StatusUnauthorized, "unauthorized"
@@ -100,9 +120,14 @@ func (s *Server) serveHook(ctx context.Context, r *http.Request, o *outcome) []b
 	o.lang = message.Resolve(req.Locale)
 	o.status = http.StatusOK
 
+	// Okta's preview placeholder is a valid number in some regions (with
+	// DEFAULT_REGION=IN it is an Indian mobile): never call it.
+	if req.Preview && strings.TrimPrefix(strings.TrimPrefix(req.Phone, "+"), "1") == previewPlaceholder {
+		return o.refuse(message.PreviewPlaceholder, "preview_placeholder", "the phone number is Okta's preview placeholder", true)
+	}
 	num, err := s.Phones.Parse(req.Phone)
 	if err != nil {
-		if req.Phone == previewPlaceholder || req.Phone == "+1"+previewPlaceholder {
+		if req.Phone == previewPlaceholder {
 			return o.refuse(message.PreviewPlaceholder, "preview_placeholder", "the phone number is Okta's preview placeholder", true)
 		}
 		return o.refuse(message.InvalidNumber, string(guard.ReasonInvalidNumber), "the phone number is not a valid number", true)
@@ -131,17 +156,26 @@ func (s *Server) serveHook(ctx context.Context, r *http.Request, o *outcome) []b
 	}
 	sent, finished := false, false
 	defer func() {
-		// A panic between the claim and Finish. If the message may be on
-		// its way, repeats must get PENDING (not a second code, and not a
-		// wait until the deadline); if not, release the claim.
-		if ticket == nil || finished {
+		// A panic between the claim and Finish (a bug). If the message may
+		// be on its way, answer PENDING, and record it for repeats: a 500
+		// would make Okta send a second code. If not, release the claim
+		// and let the 500 tell Okta to fall back.
+		if finished {
 			return
 		}
-		if sent {
-			_ = ticket.Finish(o.command(okta.Result{Status: okta.Pending, Provider: okta.Provider, TransactionMetadata: req.Channel.String()}))
-		} else {
-			ticket.Abandon()
+		v := recover()
+		if v == nil {
+			return
 		}
+		s.Logger.ErrorContext(ctx, "panic while handling request", "panic", panicString(v), "stack", stack(), "mayHaveSent", sent)
+		if !sent {
+			ticket.Abandon()
+			o.status, o.result, body = http.StatusInternalServerError, "panic", bodyInternal
+			return
+		}
+		o.result = ""
+		body = o.command(okta.Result{Status: okta.Pending, Provider: okta.Provider, TransactionMetadata: req.Channel.String()})
+		_ = ticket.Finish(body)
 	}()
 	answer := s.decide(ctx, req, num, o, &sent)
 	if ticket != nil {
@@ -160,7 +194,7 @@ func (s *Server) decide(ctx context.Context, req *okta.Request, num phone.Number
 		o.dryRun = true
 		o.txID = "dry-run-" + req.EventID
 		s.logDryRun(ctx, req, num, o.lang)
-		return o.command(okta.Result{Status: okta.Successful, Provider: okta.Provider, TransactionID: o.txID, TransactionMetadata: req.Channel.String() + ";dry-run"})
+		return o.command(okta.Result{Status: okta.Successful, Provider: okta.Provider, TransactionID: o.txID, TransactionMetadata: req.Channel.String()})
 	}
 	if ref := s.Guard.Allow(ctx, num.E164(), req.UserID); ref != nil {
 		return o.refuseGuard(ref)
@@ -349,8 +383,8 @@ func (s *Server) logRequest(ctx context.Context, r *http.Request, o *outcome, st
 		slog.Float64("latencyMs", float64(latency.Microseconds())/1000),
 		slog.Float64("budgetLeftMs", float64((s.opt.Deadline-latency).Microseconds())/1000),
 		slog.Any("httpRequest", logging.HTTPRequest{
-			Method: r.Method, URL: r.URL.Path, UserAgent: r.UserAgent(), RemoteIP: r.RemoteAddr,
-			Protocol: r.Proto, Status: o.status, RequestSize: r.ContentLength, ResponseSize: int64(size), Latency: latency,
+			Method: r.Method, URL: r.URL.Path, UserAgent: r.UserAgent(), RemoteIP: clientIP(r),
+			Protocol: r.Proto, Status: o.status, RequestSize: max(r.ContentLength, 0), ResponseSize: int64(size), Latency: latency,
 		}),
 	)
 	level := slog.LevelInfo
@@ -361,6 +395,19 @@ func (s *Server) logRequest(ctx context.Context, r *http.Request, o *outcome, st
 		level = slog.LevelWarn
 	}
 	s.Logger.LogAttrs(ctx, level, "okta telephony hook", attrs...)
+}
+
+// clientIP is the caller's address: Cloud Run's front end puts it first in
+// X-Forwarded-For; RemoteAddr is then the front end.
+func clientIP(r *http.Request) string {
+	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+		ip, _, _ := strings.Cut(xff, ",")
+		return strings.TrimSpace(ip)
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }
 
 func panicString(v any) string {

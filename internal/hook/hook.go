@@ -163,3 +163,19 @@ func errorKind(err error) string {
 	}
 	return "other"
 }
+
+type arrivalKey struct{}
+
+// WithArrival records when the request arrived. A request that waited for
+// a cold start's configuration load keeps its original budget: Okta's 3 s
+// started when it was sent, not when the hook was ready.
+func WithArrival(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, arrivalKey{}, t)
+}
+
+func arrival(ctx context.Context) time.Time {
+	if t, ok := ctx.Value(arrivalKey{}).(time.Time); ok {
+		return t
+	}
+	return time.Now()
+}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -168,7 +169,9 @@ const maxRawLen = 40
 // reading is a valid number.
 func (p *Parser) Parse(raw string) (Number, error) {
 	raw = strings.TrimSpace(raw)
-	if raw == "" || len(raw) > maxRawLen {
+	if raw == "" || len(raw) > maxRawLen || strings.IndexFunc(raw, unicode.IsLetter) >= 0 {
+		// Letters: libphonenumber would read "+1800FLOWERS" as a vanity
+		// number and dial it. Okta sends digits.
 		return Number{}, ErrInvalid
 	}
 	if p.max > 0 {

@@ -30,6 +30,8 @@ func TestParse(t *testing.T) {
 		{"", "", "", Unknown, false},
 		{"+", "", "", Unknown, false},
 		{"abc", "", "", Unknown, false},
+		{"+1800FLOWERS", "", "", Unknown, false}, // vanity letters are not dialled
+		{"+1 415 555 0123 ext 5", "", "", Unknown, false},
 		{strings.Repeat("1", 50), "", "", Unknown, false},
 	} {
 		t.Run(tt.raw, func(t *testing.T) {
