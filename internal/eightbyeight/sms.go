@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+
+	"github.com/telephony-hooks/okta-8x8/internal/jsonstr"
 )
 
 // Message is an SMS OTP.
@@ -42,16 +44,16 @@ type smsError struct {
 func MessageBody(m Message) []byte {
 	b := make([]byte, 0, 128+len(m.Text))
 	b = append(b, `{"destination":`...)
-	b = appendString(b, m.Destination)
+	b = jsonstr.Append(b, m.Destination)
 	b = append(b, `,"text":`...)
-	b = appendString(b, m.Text)
+	b = jsonstr.Append(b, m.Text)
 	if m.Source != "" {
 		b = append(b, `,"source":`...)
-		b = appendString(b, m.Source)
+		b = jsonstr.Append(b, m.Source)
 	}
 	if m.ClientMessageID != "" {
 		b = append(b, `,"clientMessageId":`...)
-		b = appendString(b, m.ClientMessageID)
+		b = jsonstr.Append(b, m.ClientMessageID)
 	}
 	return append(b, `,"encoding":"AUTO"}`...)
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strconv"
 	"time"
+
+	"github.com/telephony-hooks/okta-8x8/internal/jsonstr"
 )
 
 // Call is a voice OTP: call the destination, say the text, hang up.
@@ -62,13 +64,13 @@ func CallflowBody(c Call) []byte {
 		b = append(b, `",`...)
 	}
 	b = append(b, `"callflow":[{"action":"makeCall","params":{"source":`...)
-	b = appendString(b, c.Source)
+	b = jsonstr.Append(b, c.Source)
 	b = append(b, `,"destination":`...)
-	b = appendString(b, c.Destination)
+	b = jsonstr.Append(b, c.Destination)
 	b = append(b, `}},{"action":"say","params":{"text":`...)
-	b = appendString(b, c.Text)
+	b = jsonstr.Append(b, c.Text)
 	b = append(b, `,"voiceProfile":`...)
-	b = appendString(b, c.VoiceProfile)
+	b = jsonstr.Append(b, c.VoiceProfile)
 	if c.Repetition != 0 {
 		b = append(b, `,"repetition":`...)
 		b = strconv.AppendInt(b, int64(c.Repetition), 10)

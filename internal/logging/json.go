@@ -9,7 +9,8 @@ import (
 	"runtime"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/telephony-hooks/okta-8x8/internal/jsonstr"
 )
 
 // Keys Cloud Logging lifts out of jsonPayload into the LogEntry.
@@ -61,7 +62,7 @@ func (h *handler) appendJSON(b []byte, ctx context.Context, r slog.Record) []byt
 		if t, ok := TraceFromContext(ctx); ok {
 			if h.projectID != "" {
 				b = append(b, `,"`+keyTrace+`":"projects/`...)
-				b = appendEscaped(b, h.projectID)
+				b = jsonstr.AppendEscaped(b, h.projectID)
 				b = append(b, "/traces/"...)
 				b = append(b, t.TraceID...)
 				b = append(b, '"')
@@ -255,65 +256,6 @@ func appendJSONAny(b []byte, x any) []byte {
 // appendJSONString appends s as a quoted JSON string.
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
-	b = appendEscaped(b, s)
+	b = jsonstr.AppendEscaped(b, s)
 	return append(b, '"')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// jsonSafe marks the ASCII bytes written as they are.
-var jsonSafe = func() (t [utf8.RuneSelf]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-// appendEscaped appends the JSON escaping of s without quotes: quote,
-// backslash and control characters escaped, invalid UTF-8 replaced by
-// U+FFFD, U+2028/U+2029 escaped (they end lines in JavaScript).
-func appendEscaped(b []byte, s string) []byte {
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if jsonSafe[c] {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	return append(b, s[start:]...)
 }

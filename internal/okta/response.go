@@ -2,7 +2,8 @@ package okta
 
 import (
 	"encoding/json"
-	"unicode/utf8"
+
+	"github.com/telephony-hooks/okta-8x8/internal/jsonstr"
 )
 
 // Status is the delivery status Okta accepts in a command.
@@ -101,7 +102,7 @@ func appendCommandResponse(b []byte, r CommandResponse) []byte {
 				b = append(b, ',')
 			}
 			b = append(b, `{"type":`...)
-			b = appendString(b, c.Type)
+			b = jsonstr.Append(b, c.Type)
 			b = append(b, `,"value":`...)
 			if c.Value == nil {
 				b = append(b, "null"...)
@@ -124,7 +125,7 @@ func appendCommandResponse(b []byte, r CommandResponse) []byte {
 
 func appendResult(b []byte, r Result) []byte {
 	b = append(b, `{"status":`...)
-	b = appendString(b, string(r.Status))
+	b = jsonstr.Append(b, string(r.Status))
 	b = appendOmitEmpty(b, `,"provider":`, r.Provider)
 	b = appendOmitEmpty(b, `,"transactionId":`, r.TransactionID)
 	b = appendOmitEmpty(b, `,"transactionMetadata":`, r.TransactionMetadata)
@@ -133,7 +134,7 @@ func appendResult(b []byte, r Result) []byte {
 
 func appendErrorResponse(b []byte, r ErrorResponse) []byte {
 	b = append(b, `{"error":{"errorSummary":`...)
-	b = appendString(b, r.Error.ErrorSummary)
+	b = jsonstr.Append(b, r.Error.ErrorSummary)
 	if len(r.Error.ErrorCauses) > 0 {
 		b = append(b, `,"errorCauses":[`...)
 		for i, c := range r.Error.ErrorCauses {
@@ -141,7 +142,7 @@ func appendErrorResponse(b []byte, r ErrorResponse) []byte {
 				b = append(b, ',')
 			}
 			b = append(b, `{"errorSummary":`...)
-			b = appendString(b, c.ErrorSummary)
+			b = jsonstr.Append(b, c.ErrorSummary)
 			b = appendOmitEmpty(b, `,"reason":`, c.Reason)
 			b = appendOmitEmpty(b, `,"locationType":`, c.LocationType)
 			b = appendOmitEmpty(b, `,"location":`, c.Location)
@@ -157,62 +158,5 @@ func appendOmitEmpty(b []byte, key, v string) []byte {
 	if v == "" {
 		return b
 	}
-	return appendString(append(b, key...), v)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString writes s as encoding/json does (HTML-safe): <, > and &,
-// control characters, U+2028 and U+2029 escaped, invalid UTF-8 replaced
-// by U+FFFD.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return jsonstr.Append(append(b, key...), v)
 }
