@@ -21,6 +21,7 @@ import (
 	"github.com/telephony-hooks/okta-8x8/internal/config"
 	"github.com/telephony-hooks/okta-8x8/internal/hook"
 	"github.com/telephony-hooks/okta-8x8/internal/logging"
+	"github.com/telephony-hooks/okta-8x8/internal/okta/oauth"
 )
 
 // FunctionName is the name the function is registered and deployed under.
@@ -147,13 +148,40 @@ func (f *function) load(done chan struct{}) {
 }
 
 func (f *function) build(ctx context.Context) (*app.App, error) {
+	opts := f.opts
+	opts.Stdout, opts.Terminal = f.stdout, f.terminal
+	// Fetch the OAuth issuer's keys while Secret Manager is read: the
+	// cold start waits for the slower of the two, not for both in turn.
+	type started struct {
+		v   *oauth.Verifier
+		o   config.OAuth
+		err error
+	}
+	var early chan started
+	if o, ok := config.OAuthFromEnv(f.getenv); ok {
+		early = make(chan started, 1)
+		go func() {
+			v, err := app.NewVerifier(ctx, o, opts, f.boot)
+			early <- started{v, o, err}
+		}()
+	}
 	cfg, err := config.Load(ctx, f.getenv, config.Options{NewAccessor: f.newAccessor, Local: f.local.Load()})
+	if early != nil {
+		s := <-early
+		if err == nil && s.err == nil && s.o == cfg.OAuth {
+			opts.Verifier = s.v
+		} else if s.v != nil {
+			s.v.Close()
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
-	opts := f.opts
-	opts.Stdout, opts.Terminal = f.stdout, f.terminal
-	return app.Build(ctx, cfg, opts)
+	a, err := app.Build(ctx, cfg, opts)
+	if err != nil && opts.Verifier != nil {
+		opts.Verifier.Close()
+	}
+	return a, err
 }
 
 func startupAttrs(c *config.Config, took time.Duration) []any {

@@ -1,6 +1,7 @@
 package telephonyhook
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
@@ -21,8 +22,10 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight/eightbyeighttest"
+	"github.com/telephony-hooks/okta-8x8/internal/secrets"
 	"github.com/telephony-hooks/okta-8x8/internal/secrets/secretstest"
 )
 
@@ -487,4 +490,53 @@ func BenchmarkColdStartSecretManager(b *testing.B) {
 	if n := sm.Total(); n != 3*len(took) {
 		b.Fatalf("%d secret reads for %d cold starts", n, len(took))
 	}
+}
+
+// gatedAccessor answers only once gate is closed (or fails after a bound).
+type gatedAccessor struct {
+	gate <-chan struct{}
+	vals map[string]string
+}
+
+func (g gatedAccessor) Access(ctx context.Context, name string) ([]byte, error) {
+	select {
+	case <-g.gate:
+		return []byte(g.vals[name]), nil
+	case <-time.After(5 * time.Second): // a bound for the failure case only
+		return nil, status.Error(codes.PermissionDenied, "the issuer's keys were not requested while secrets loaded")
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// The issuer's key set is fetched while Secret Manager is read, not after:
+// here Secret Manager answers only once the key set has been requested.
+func TestJWKSFetchedWhileSecretsLoad(t *testing.T) {
+	is := newTestIssuer(t)
+	requested := make(chan struct{})
+	var once sync.Once
+	gated := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { close(requested) })
+		is.Config.Handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(gated.Close)
+	h := newHarness(t, map[string]string{
+		"OKTA_SECRET": "-", "OKTA_OAUTH_SCOPE": "okta.telephony.hook",
+		"OKTA_OAUTH_ISSUER":    gated.URL + "/oauth2/default",
+		"EIGHTYEIGHTX_API_KEY": "sm://acme-hooks/api-key",
+	})
+	h.f.newAccessor = func(context.Context, string) (secrets.Accessor, error) {
+		return gatedAccessor{gate: requested, vals: map[string]string{"projects/acme-hooks/secrets/api-key/versions/latest": testAPIKey}}, nil
+	}
+	tok := newTestIssuerToken(t, is, gated.URL+"/oauth2/default")
+	hdr := oktaHeaders()
+	hdr.Set("Authorization", "Bearer "+tok)
+	if resp := h.do(http.MethodPost, "/", sms("+14155550123", "482913").body(), hdr); resp.Code != 200 {
+		t.Fatalf("HTTP %d %s\n%s", resp.Code, resp.Body, h.logs)
+	}
+}
+
+// newTestIssuerToken signs a valid token for the issuer URL iss.
+func newTestIssuerToken(t *testing.T, is *testIssuer, iss string) string {
+	return is.token(t, func(c jwt.MapClaims) { c["iss"] = iss }, nil, nil)
 }

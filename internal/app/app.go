@@ -42,6 +42,10 @@ type Options struct {
 	JWKSClient *http.Client     // for the issuer's keys; nil: default
 	Now        func() time.Time // nil: time.Now
 	ProjectID  func() string    // nil: logging.ProjectID with cfg's project
+	// Verifier, when set, is an OAuth verifier already started for
+	// cfg.OAuth (its key set fetched while the secrets were read); Build
+	// uses it instead of starting another.
+	Verifier *oauth.Verifier
 }
 
 // NewLogger builds the configured logger.
@@ -128,12 +132,11 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 	}
 
 	auth := hook.Auth{Header: okta.NewHeaderAuth(cfg.AuthHeader, cfg.Secret), Open: cfg.OpenAuth}
-	if cfg.OAuth.Issuer != "" {
-		// The first JWKS fetch happens here, while the 8x8 warm-up runs.
-		v, err := oauth.New(ctx, oauth.Config{
-			Issuer: cfg.OAuth.Issuer, Audience: cfg.OAuth.Audience, Scope: cfg.OAuth.Scope,
-			ClientID: cfg.OAuth.ClientID, HTTPClient: opt.JWKSClient, Now: opt.Now,
-		}, logger)
+	if v := opt.Verifier; v != nil {
+		auth.OAuth = v
+		a.closers = append(a.closers, func() error { v.Close(); return nil })
+	} else if cfg.OAuth.Issuer != "" {
+		v, err := NewVerifier(ctx, cfg.OAuth, opt, logger)
 		if err != nil {
 			return fail(err)
 		}
@@ -166,6 +169,15 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 		Flush:    flush,
 	})
 	return a, nil
+}
+
+// NewVerifier starts the OAuth verifier for o: the first fetch of the
+// issuer's key set happens here, bounded by ctx.
+func NewVerifier(ctx context.Context, o config.OAuth, opt Options, logger *slog.Logger) (*oauth.Verifier, error) {
+	return oauth.New(ctx, oauth.Config{
+		Issuer: o.Issuer, Audience: o.Audience, Scope: o.Scope,
+		ClientID: o.ClientID, HTTPClient: opt.JWKSClient, Now: opt.Now,
+	}, logger)
 }
 
 type redisLogger struct{ l *slog.Logger }

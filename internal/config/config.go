@@ -76,6 +76,10 @@ func resolvable(name string) bool {
 	return true
 }
 
+// defaultAudience is the audience of Okta's default custom authorization
+// server.
+const defaultAudience = "api://default"
+
 // OAuth is the OAuth 2.0 mode's settings (Issuer empty: off).
 type OAuth struct {
 	Issuer, Audience, Scope, ClientID string
@@ -130,6 +134,29 @@ type NewAccessor func(ctx context.Context, emulatorHost string) (secrets.Accesso
 // SecretManager is the production NewAccessor.
 func SecretManager(ctx context.Context, emulatorHost string) (secrets.Accessor, error) {
 	return secrets.NewSecretManager(ctx, emulatorHost)
+}
+
+// OAuthFromEnv reads the OAuth settings straight from the environment, so
+// the issuer's keys can be fetched while Secret Manager is read. ok is false
+// when OAuth is off or any of its values is a Secret Manager reference (then
+// only Load knows them).
+func OAuthFromEnv(getenv func(string) string) (o OAuth, ok bool) {
+	for _, n := range []string{OktaOAuthIssuer, OktaOAuthAudience, OktaOAuthScope, OktaOAuthClientID} {
+		v := strings.TrimSpace(getenv(n))
+		if _, ref, _ := secrets.ParseReference(v); ref || strings.HasPrefix(v, "sm://") {
+			return OAuth{}, false
+		}
+	}
+	o = OAuth{
+		Issuer:   strings.TrimRight(strings.TrimSpace(getenv(OktaOAuthIssuer)), "/"),
+		Audience: strings.TrimSpace(getenv(OktaOAuthAudience)),
+		Scope:    strings.TrimSpace(getenv(OktaOAuthScope)),
+		ClientID: strings.TrimSpace(getenv(OktaOAuthClientID)),
+	}
+	if o.Audience == "" {
+		o.Audience = defaultAudience
+	}
+	return o, o.Issuer != ""
 }
 
 // Options are the caller's choices that do not come from the environment.
@@ -216,7 +243,7 @@ func parse(env map[string]string, local bool) (*Config, error) {
 		LogSink:       strings.ToLower(get(LogSink, "stdout")),
 		ProjectID:     env[Project],
 	}
-	c.OAuth = OAuth{Issuer: strings.TrimRight(env[OktaOAuthIssuer], "/"), Audience: get(OktaOAuthAudience, "api://default"),
+	c.OAuth = OAuth{Issuer: strings.TrimRight(env[OktaOAuthIssuer], "/"), Audience: get(OktaOAuthAudience, defaultAudience),
 		Scope: env[OktaOAuthScope], ClientID: env[OktaOAuthClientID]}
 	if c.OAuth.Issuer != "" && !strings.HasPrefix(c.OAuth.Issuer, "https://") && !isLocalURL(c.OAuth.Issuer) {
 		bad(OktaOAuthIssuer, "must be an https:// URL (e.g. https://acme.okta.com/oauth2/default)")
