@@ -69,7 +69,6 @@ const (
 type function struct {
 	getenv      func(string) string
 	stdout      io.Writer
-	terminal    bool
 	newAccessor config.NewAccessor
 	opts        app.Options
 	local       atomic.Bool // the local run (cmd): see config.Options.Local
@@ -149,7 +148,7 @@ func (f *function) load(done chan struct{}) {
 
 func (f *function) build(ctx context.Context) (*app.App, error) {
 	opts := f.opts
-	opts.Stdout, opts.Terminal = f.stdout, f.terminal
+	opts.Stdout = f.stdout
 	// Fetch the OAuth issuer's keys while Secret Manager is read: the
 	// cold start waits for the slower of the two, not for both in turn.
 	type started struct {

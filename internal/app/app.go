@@ -37,7 +37,6 @@ type App struct {
 // Options are process-level choices the configuration does not carry.
 type Options struct {
 	Stdout     io.Writer
-	Terminal   bool             // stdout is a terminal: text logs unless LOG_FORMAT says otherwise
 	HTTPClient *http.Client     // for 8x8; nil: eightbyeight.NewHTTPClient()
 	JWKSClient *http.Client     // for the issuer's keys; nil: default
 	Now        func() time.Time // nil: time.Now
@@ -53,7 +52,7 @@ type Options struct {
 // answer.
 func NewLogger(ctx context.Context, cfg *config.Config, opt Options) (*slog.Logger, *logging.CloudSink, error) {
 	format := logging.JSON
-	if cfg.LogFormat == "text" || (cfg.LogFormat == "" && opt.Terminal) {
+	if cfg.LogFormat == "text" {
 		format = logging.Text
 	}
 	project := cfg.ProjectID

@@ -80,6 +80,13 @@ func resolvable(name string) bool {
 // server.
 const defaultAudience = "api://default"
 
+// isReference: v names a Secret Manager secret, or tries to (a malformed
+// sm:// reference is one too, so that the resolver says what is wrong).
+func isReference(v string) bool {
+	_, ok, _ := secrets.ParseReference(v)
+	return ok || strings.HasPrefix(v, "sm://")
+}
+
 // OAuth is the OAuth 2.0 mode's settings (Issuer empty: off).
 type OAuth struct {
 	Issuer, Audience, Scope, ClientID string
@@ -142,8 +149,7 @@ func SecretManager(ctx context.Context, emulatorHost string) (secrets.Accessor, 
 // only Load knows them).
 func OAuthFromEnv(getenv func(string) string) (o OAuth, ok bool) {
 	for _, n := range []string{OktaOAuthIssuer, OktaOAuthAudience, OktaOAuthScope, OktaOAuthClientID} {
-		v := strings.TrimSpace(getenv(n))
-		if _, ref, _ := secrets.ParseReference(v); ref || strings.HasPrefix(v, "sm://") {
+		if isReference(strings.TrimSpace(getenv(n))) {
 			return OAuth{}, false
 		}
 	}
@@ -183,10 +189,8 @@ func Load(ctx context.Context, getenv func(string) string, opts Options) (*Confi
 			continue
 		}
 		raw[n] = v
-		if _, ok, _ := secrets.ParseReference(v); ok && resolvable(n) {
+		if resolvable(n) && isReference(v) {
 			refs[n] = v
-		} else if strings.HasPrefix(v, "sm://") && resolvable(n) {
-			refs[n] = v // malformed: let the resolver say why
 		}
 	}
 	if len(refs) > 0 {

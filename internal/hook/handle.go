@@ -120,16 +120,16 @@ func (s *Server) serveHook(ctx context.Context, r *http.Request, o *outcome) (bo
 	o.lang = message.Resolve(req.Locale)
 	o.status = http.StatusOK
 
-	// Okta's preview placeholder is a valid number in some regions (with
-	// DEFAULT_REGION=IN it is an Indian mobile): never call it.
-	if req.Preview && strings.TrimPrefix(strings.TrimPrefix(req.Phone, "+"), "1") == previewPlaceholder {
+	// Okta's preview placeholder: in a preview it is never called, even
+	// where it is a valid number (with DEFAULT_REGION=IN, an Indian
+	// mobile); elsewhere it is refused like any invalid number, with a
+	// sentence that tells the admin what happened.
+	placeholder := strings.TrimPrefix(strings.TrimPrefix(req.Phone, "+"), "1") == previewPlaceholder
+	num, err := s.Phones.Parse(req.Phone)
+	if placeholder && (req.Preview || err != nil) {
 		return o.refuse(message.PreviewPlaceholder, "preview_placeholder", "the phone number is Okta's preview placeholder", true)
 	}
-	num, err := s.Phones.Parse(req.Phone)
 	if err != nil {
-		if req.Phone == previewPlaceholder {
-			return o.refuse(message.PreviewPlaceholder, "preview_placeholder", "the phone number is Okta's preview placeholder", true)
-		}
 		return o.refuse(message.InvalidNumber, string(guard.ReasonInvalidNumber), "the phone number is not a valid number", true)
 	}
 	o.num = num
