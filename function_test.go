@@ -20,6 +20,8 @@ import (
 	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight/eightbyeighttest"
 	"github.com/telephony-hooks/okta-8x8/internal/hook"
 	"github.com/telephony-hooks/okta-8x8/internal/sharedtest"
+
+	"github.com/telephony-hooks/okta-8x8/internal/logtest"
 )
 
 // Test credentials: the log scan in TestMain proves none of them is logged.
@@ -38,22 +40,7 @@ var (
 	harnesses atomic.Int64
 )
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer = logtest.Buffer
 
 // logTee writes to the suite log and to a per-test buffer.
 type logTee struct{ own *syncBuffer }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -10,19 +9,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/telephony-hooks/okta-8x8/internal/logtest"
 )
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+type lockedBuffer = logtest.Buffer
 
 // `go run ./cmd` on a fresh clone: dry run, says so, prints a curl command
 // whose request the running service answers SUCCESSFUL, and shuts down.

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/telephony-hooks/okta-8x8/internal/logtest"
 )
 
 const secret = "Basic c2VjcmV0LXdlYmhvb2s="
@@ -24,22 +26,7 @@ var numbersInTests = []string{
 
 // logBuf collects JSON log lines; the handler may log from several
 // goroutines at once.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type logBuf struct{ logtest.Buffer }
 
 func (l *logBuf) records(t *testing.T) []map[string]any {
 	t.Helper()
