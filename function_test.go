@@ -806,6 +806,26 @@ func TestRateLimitPerPhone(t *testing.T) {
 	}
 }
 
+// RATE_LIMIT_PER_COUNTRY caps sends to one country across numbers and users.
+func TestRateLimitPerCountry(t *testing.T) {
+	h := newHarness(t, map[string]string{"RATE_LIMIT_PER_COUNTRY": "2/1h"})
+	var kinds []string
+	for i, r := range []request{
+		sms("+14155550123", "482913"), sms("+14155550199", "482913"), sms("+12025550175", "482913"),
+		voice("+33612345678", "905127", "fr"),
+	} {
+		r.userID = fmt.Sprintf("00uCountry%010d", i)
+		kinds = append(kinds, decode(t, h.hook(r.body())).kind())
+	}
+	want := []string{"SUCCESSFUL", "SUCCESSFUL", "error:rate_limited_country", "SUCCESSFUL"}
+	if fmt.Sprint(kinds) != fmt.Sprint(want) {
+		t.Errorf("answers %v, want %v", kinds, want)
+	}
+	if h.fake.Count() != 3 {
+		t.Errorf("8x8 received %d requests, want 3", h.fake.Count())
+	}
+}
+
 func TestDuplicateEventID(t *testing.T) {
 	t.Run("sequential", func(t *testing.T) {
 		h := newHarness(t, nil)

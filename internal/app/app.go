@@ -112,7 +112,7 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 		primary = rs
 		a.closers = append(a.closers, rs.Close)
 	}
-	g := guard.New(guard.Config{PerPhone: cfg.PerPhone, PerUser: cfg.PerUser}, primary, logger, opt.Now)
+	g := guard.New(guard.Config{PerPhone: cfg.PerPhone, PerUser: cfg.PerUser, PerCountry: cfg.PerCountry}, primary, logger, opt.Now)
 
 	var sender hook.Sender
 	if !cfg.DryRun {

@@ -18,8 +18,8 @@ import (
 	"github.com/telephony-hooks/okta-8x8/internal/secrets"
 )
 
-// The environment variables (DESIGN.md §1), plus LOG_FORMAT, LOG_SINK and
-// REFUSED_NUMBER_TYPES.
+// The environment variables (DESIGN.md §1), plus LOG_FORMAT, LOG_SINK,
+// REFUSED_NUMBER_TYPES and RATE_LIMIT_PER_COUNTRY.
 const (
 	Port              = "PORT"
 	OktaAuthHeader    = "OKTA_AUTH_HEADER"
@@ -43,6 +43,7 @@ const (
 	RefusedTypes      = "REFUSED_NUMBER_TYPES"
 	RatePerPhone      = "RATE_LIMIT_PER_PHONE"
 	RatePerUser       = "RATE_LIMIT_PER_USER"
+	RatePerCountry    = "RATE_LIMIT_PER_COUNTRY"
 	RedisURL          = "REDIS_URL"
 	HookDeadline      = "HOOK_DEADLINE"
 	OnDeliveryFailure = "ON_DELIVERY_FAILURE"
@@ -62,7 +63,7 @@ func Names() []string {
 	return []string{Port, OktaAuthHeader, OktaSecret, OktaOAuthIssuer, OktaOAuthAudience, OktaOAuthScope,
 		OktaOAuthClientID, Subaccount, APIKey, SourceNumber, SMSSource, VoiceURL, SMSURL, WebhookSecret,
 		VoiceProfile, OTPRepetitions, DefaultRegion, AllowedCountries, BlockedCountries, RefusedTypes,
-		RatePerPhone, RatePerUser, RedisURL, HookDeadline, OnDeliveryFailure, PreviewMode, DryRun,
+		RatePerPhone, RatePerUser, RatePerCountry, RedisURL, HookDeadline, OnDeliveryFailure, PreviewMode, DryRun,
 		LogLevel, LogFormat, LogSink, Project, EmulatorHost, KService}
 }
 
@@ -112,6 +113,7 @@ type Config struct {
 	Policy        guard.Policy
 	PerPhone      guard.Limit
 	PerUser       guard.Limit
+	PerCountry    guard.Limit
 	RedisURL      string
 
 	Deadline       time.Duration
@@ -280,6 +282,9 @@ func parse(env map[string]string, local bool) (*Config, error) {
 	}
 	if c.PerUser, err = guard.ParseLimit(get(RatePerUser, "10/1h")); err != nil {
 		bad(RatePerUser, err.Error())
+	}
+	if c.PerCountry, err = guard.ParseLimit(get(RatePerCountry, "0")); err != nil {
+		bad(RatePerCountry, err.Error())
 	}
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
 		bad(RedisURL, "must be a redis:// or rediss:// URL")

@@ -30,7 +30,7 @@ func benchGuard(b *testing.B, primary Store) {
 		if err != nil || tk == nil {
 			b.Fatalf("Begin: %v", err)
 		}
-		g.Allow(ctx, phones[i%len(phones)], "00u"+strconv.Itoa(i%1000))
+		g.Allow(ctx, phones[i%len(phones)], "00u"+strconv.Itoa(i%1000), "")
 		if err := tk.Finish(answer); err != nil {
 			b.Fatal(err)
 		}
@@ -67,7 +67,7 @@ func BenchmarkMemoryMillionKeys(b *testing.B) {
 		fill func(g *Guard, i int)
 	}{
 		{"rate-windows", func(g *Guard, i int) {
-			g.Allow(b.Context(), "+1"+strconv.Itoa(2000000000+i), "")
+			g.Allow(b.Context(), "+1"+strconv.Itoa(2000000000+i), "", "")
 		}},
 		{"eventIds", func(g *Guard, i int) {
 			tk, _, _ := g.Begin(b.Context(), "aaaaaaaa-bbbb-cccc-dddd-"+strconv.Itoa(100000000000+i), 5*time.Minute)

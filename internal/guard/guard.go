@@ -24,6 +24,10 @@ import (
 type Config struct {
 	PerPhone Limit // RATE_LIMIT_PER_PHONE, keyed on the E.164 number
 	PerUser  Limit // RATE_LIMIT_PER_USER, keyed on Okta's userId
+	// PerCountry (RATE_LIMIT_PER_COUNTRY, off by default) caps the sends
+	// to one country in a window: a budget against SMS pumping spread over
+	// many numbers and accounts, which the other two limits cannot see.
+	PerCountry Limit
 	// MemoryMaxKeys bounds each in-memory map (0: DefaultMemoryMaxKeys).
 	MemoryMaxKeys int
 	// RedisTimeout bounds each Redis operation (0: 250ms), within the
@@ -225,13 +229,14 @@ func (g *Guard) settle(t *Ticket, op func(context.Context) error) error {
 	return err
 }
 
-// Allow checks the per-phone and per-user windows and counts one send in
-// both only if both allow it; a refusal counts nothing. phoneKey is the
-// E.164 number; userKey is Okta's userId or "" (then only the phone limit
-// applies). Both are hashed before they reach a store.
-func (g *Guard) Allow(ctx context.Context, phoneKey, userKey string) *Refusal {
-	var buf [2]Window
-	var reasons [2]Reason
+// Allow checks the per-phone, per-user and per-country windows and counts
+// one send in each only if all allow it; a refusal counts nothing.
+// phoneKey is the E.164 number; userKey is Okta's userId or "" (then no
+// user limit); country is the number's ISO region. The phone and the user
+// are hashed before they reach a store.
+func (g *Guard) Allow(ctx context.Context, phoneKey, userKey, country string) *Refusal {
+	var buf [3]Window
+	var reasons [3]Reason
 	ws := buf[:0]
 	if !g.cfg.PerPhone.Off() && phoneKey != "" {
 		ws = append(ws, Window{Key: g.hashKey("phone:", phoneKey), Limit: g.cfg.PerPhone})
@@ -240,6 +245,10 @@ func (g *Guard) Allow(ctx context.Context, phoneKey, userKey string) *Refusal {
 	if !g.cfg.PerUser.Off() && userKey != "" {
 		ws = append(ws, Window{Key: g.hashKey("user:", userKey), Limit: g.cfg.PerUser})
 		reasons[len(ws)-1] = ReasonRateUser
+	}
+	if !g.cfg.PerCountry.Off() && country != "" {
+		ws = append(ws, Window{Key: "country:" + country, Limit: g.cfg.PerCountry})
+		reasons[len(ws)-1] = ReasonRateCountry
 	}
 	if len(ws) == 0 {
 		return nil

@@ -23,6 +23,7 @@ const (
 	ReasonCountry       Reason = "country_not_allowed"
 	ReasonRatePhone     Reason = "rate_limited_phone"
 	ReasonRateUser      Reason = "rate_limited_user"
+	ReasonRateCountry   Reason = "rate_limited_country"
 )
 
 // Refusal is a policy decision not to send. Detail is for the admin

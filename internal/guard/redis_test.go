@@ -28,17 +28,17 @@ func TestRedisDown(t *testing.T) {
 
 	// One send lands in Redis before it goes away: the fallback starts
 	// from an empty memory, which is the documented trade-off.
-	if ref := g.Allow(ctx, phoneA, "u1"); ref != nil {
+	if ref := g.Allow(ctx, phoneA, "u1", ""); ref != nil {
 		t.Fatal(ref)
 	}
 	mr.Close()
 
 	for i := range 2 {
-		if ref := g.Allow(ctx, phoneA, "u1"); ref != nil {
+		if ref := g.Allow(ctx, phoneA, "u1", ""); ref != nil {
 			t.Fatalf("send %d with Redis down: %v", i, ref)
 		}
 	}
-	if ref := g.Allow(ctx, phoneA, "u1"); ref == nil || ref.Reason != ReasonRatePhone {
+	if ref := g.Allow(ctx, phoneA, "u1", ""); ref == nil || ref.Reason != ReasonRatePhone {
 		t.Fatalf("third send in memory = %v, want %s", ref, ReasonRatePhone)
 	}
 	tk := mustClaim(t, g, "ev1", time.Minute)
@@ -62,7 +62,7 @@ func TestRedisDown(t *testing.T) {
 	}
 
 	r.clock.Advance(31 * time.Second)
-	g.Allow(ctx, phoneB, "u1")
+	g.Allow(ctx, phoneB, "u1", "")
 	if n := countWarnings(r.logs.String()); n != 2 {
 		t.Fatalf("%d warnings after a minute, want 2", n)
 	}
@@ -72,7 +72,7 @@ func TestRedisDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.clock.Advance(2 * time.Second)
-	if ref := g.Allow(ctx, phoneC, "u1"); ref != nil {
+	if ref := g.Allow(ctx, phoneC, "u1", ""); ref != nil {
 		t.Fatal(ref)
 	}
 	if key := "okta8x8:rl:" + g.hashKey("phone:", phoneC); !mr.Exists(key) {
@@ -89,7 +89,7 @@ func TestRedisNotBlamedForCallerDeadline(t *testing.T) {
 	g := r.guard(Config{PerPhone: Limit{1, time.Hour}})
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if ref := g.Allow(ctx, phoneA, ""); ref != nil {
+	if ref := g.Allow(ctx, phoneA, "", ""); ref != nil {
 		t.Fatalf("Allow with ctx over = %v, want an answer from memory", ref)
 	}
 	if _, _, err := g.Begin(ctx, "ev1", time.Minute); !errors.Is(err, ErrInFlight) {
@@ -99,10 +99,10 @@ func TestRedisNotBlamedForCallerDeadline(t *testing.T) {
 		t.Fatalf("%d warnings, want none", n)
 	}
 	// Redis is still used.
-	if ref := g.Allow(t.Context(), phoneA, ""); ref != nil {
+	if ref := g.Allow(t.Context(), phoneA, "", ""); ref != nil {
 		t.Fatal(ref)
 	}
-	if ref := g.Allow(t.Context(), phoneA, ""); ref == nil {
+	if ref := g.Allow(t.Context(), phoneA, "", ""); ref == nil {
 		t.Fatal("second send in Redis allowed")
 	}
 }
@@ -117,7 +117,7 @@ func TestRedisKeysHoldNoNumbers(t *testing.T) {
 	for _, secret := range [][]byte{nil, []byte("shared-instance-secret")} {
 		mr.FlushAll()
 		g := New(Config{PerPhone: Limit{5, time.Hour}, PerUser: Limit{5, time.Hour}, KeySecret: secret}, st, nil, newClock().Now)
-		g.Allow(t.Context(), phoneA, "00u1abcd")
+		g.Allow(t.Context(), phoneA, "00u1abcd", "")
 		for _, k := range mr.Keys() {
 			if strings.Contains(k, phoneA[1:]) || strings.Contains(k, "00u1abcd") {
 				t.Fatalf("key %q holds the number or user id", k)

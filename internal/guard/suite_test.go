@@ -107,6 +107,7 @@ func TestSuite(t *testing.T) {
 type allowStep struct {
 	advance     time.Duration // before the request
 	phone, user string
+	country     string
 	want        Reason        // "" = allowed
 	wantRetry   time.Duration // checked when not 0
 }
@@ -198,6 +199,19 @@ func testAllow(t *testing.T, b backend) {
 			},
 		},
 		{
+			name: "per-country budget across phones and users",
+			cfg:  Config{PerPhone: Limit{5, time.Hour}, PerCountry: Limit{3, time.Hour}},
+			steps: []allowStep{
+				{phone: phoneA, user: "u1", country: "US"},
+				{phone: phoneB, user: "u2", country: "US"},
+				{phone: phoneC, user: "u3", country: "US"},
+				{phone: phoneD, user: "u4", country: "US", want: ReasonRateCountry, wantRetry: time.Hour},
+				{phone: phoneD, user: "u4", country: "CA"},
+				{phone: phoneA, user: "u1", country: "US", want: ReasonRateCountry}, // refusals count nowhere
+				{advance: time.Hour, phone: phoneD, user: "u4", country: "US"},
+			},
+		},
+		{
 			name:  "0 disables both limits",
 			cfg:   Config{},
 			steps: repeat(50, allowStep{phone: phoneA, user: "u1"}),
@@ -218,7 +232,7 @@ func testAllow(t *testing.T, b backend) {
 			g := r.guard(tc.cfg)
 			for i, s := range tc.steps {
 				r.clock.Advance(s.advance)
-				ref := g.Allow(t.Context(), s.phone, s.user)
+				ref := g.Allow(t.Context(), s.phone, s.user, s.country)
 				var got Reason
 				if ref != nil {
 					got = ref.Reason
@@ -431,11 +445,11 @@ func testSharedAcrossInstances(t *testing.T, b backend) {
 	cfg := Config{PerPhone: Limit{3, 15 * time.Minute}, PerUser: Limit{10, time.Hour}}
 	g1, g2 := r.guard(cfg), r.guard(cfg)
 	for i, g := range []*Guard{g1, g2, g1} {
-		if ref := g.Allow(t.Context(), phoneA, "u1"); ref != nil {
+		if ref := g.Allow(t.Context(), phoneA, "u1", ""); ref != nil {
 			t.Fatalf("send %d: %v", i, ref)
 		}
 	}
-	if ref := g2.Allow(t.Context(), phoneA, "u1"); ref == nil || ref.Reason != ReasonRatePhone {
+	if ref := g2.Allow(t.Context(), phoneA, "u1", ""); ref == nil || ref.Reason != ReasonRatePhone {
 		t.Fatalf("fourth send on the other instance = %v, want %s", ref, ReasonRatePhone)
 	}
 	_ = mustClaim(t, g1, "ev1", time.Minute).Finish([]byte("from g1"))

@@ -196,7 +196,7 @@ func (s *Server) decide(ctx context.Context, req *okta.Request, num phone.Number
 		s.logDryRun(ctx, req, num, o.lang)
 		return o.command(okta.Result{Status: okta.Successful, Provider: okta.Provider, TransactionID: o.txID, TransactionMetadata: req.Channel.String()})
 	}
-	if ref := s.Guard.Allow(ctx, num.E164(), req.UserID); ref != nil {
+	if ref := s.Guard.Allow(ctx, num.E164(), req.UserID, num.Region()); ref != nil {
 		return o.refuseGuard(ref)
 	}
 	*sent = true
@@ -308,10 +308,11 @@ var guardMessages = map[guard.Reason]struct {
 	msg   message.Reason
 	admin string
 }{
-	guard.ReasonNumberType: {message.NumberType, "numbers of this type cannot receive codes"},
-	guard.ReasonCountry:    {message.Country, "codes are not sent to this country"},
-	guard.ReasonRatePhone:  {message.RateLimited, "too many codes sent to this phone number"},
-	guard.ReasonRateUser:   {message.RateLimited, "too many codes sent to this user"},
+	guard.ReasonNumberType:  {message.NumberType, "numbers of this type cannot receive codes"},
+	guard.ReasonCountry:     {message.Country, "codes are not sent to this country"},
+	guard.ReasonRatePhone:   {message.RateLimited, "too many codes sent to this phone number"},
+	guard.ReasonRateUser:    {message.RateLimited, "too many codes sent to this user"},
+	guard.ReasonRateCountry: {message.RateLimited, "the hourly budget of codes for this country is spent"},
 }
 
 func (o *outcome) refuseGuard(ref *guard.Refusal) []byte {

@@ -30,7 +30,9 @@ func (panicSender) SendSMS(context.Context, eightbyeight.Message) (eightbyeight.
 // panicGuard panics in the rate limit, before anything is sent.
 type panicGuard struct{ *guard.Guard }
 
-func (panicGuard) Allow(context.Context, string, string) *guard.Refusal { panic("bug in the guard") }
+func (panicGuard) Allow(context.Context, string, string, string) *guard.Refusal {
+	panic("bug in the guard")
+}
 
 // A bug must not send a second code or take the instance down: before the
 // send it answers 500 (Okta falls back) and releases the eventId; during the
