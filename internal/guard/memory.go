@@ -163,11 +163,19 @@ func (s *MemoryStore) evictEvents(sh *memShard, t int64) {
 			dropEvent(sh, k, e)
 		}
 	}
-	for k, e := range sh.events {
-		if len(sh.events) < s.low() {
-			break
+	// Answered entries go before claims still in flight: dropping an
+	// in-flight claim lets its waiting duplicate claim and send again.
+	// In-flight claims are few (one per request being served), so the
+	// second pass is a last resort.
+	for _, answered := range []bool{true, false} {
+		for k, e := range sh.events {
+			if len(sh.events) < s.low() {
+				return
+			}
+			if e.answered == answered {
+				dropEvent(sh, k, e)
+			}
 		}
-		dropEvent(sh, k, e)
 	}
 }
 

@@ -88,3 +88,26 @@ func TestMemoryStoreEvictionWakesWaiters(t *testing.T) {
 		}
 	}
 }
+
+// Under a flood of answered eventIds, claims still in flight are kept:
+// dropping one would let its duplicate claim and send a second code.
+func TestMemoryStoreEvictsAnsweredBeforeInFlight(t *testing.T) {
+	ctx := t.Context()
+	clock := newClock()
+	s := NewMemoryStore(1024) // ~16 per shard
+	for k := range 10 {
+		if c, _ := s.Claim(ctx, clock.Now(), "inflight"+strconv.Itoa(k), "holder", time.Minute); c.State != Claimed {
+			t.Fatalf("claim %d: %v", k, c.State)
+		}
+	}
+	for i := range 20_000 {
+		key := "done" + strconv.Itoa(i)
+		_, _ = s.Claim(ctx, clock.Now(), key, "t", time.Minute)
+		_ = s.Finish(ctx, key, "t", []byte(`{}`))
+	}
+	for k := range 10 {
+		if c, _ := s.Claim(ctx, clock.Now(), "inflight"+strconv.Itoa(k), "duplicate", time.Minute); c.State != InFlight {
+			t.Fatalf("in-flight claim %d was evicted: a duplicate got %v", k, c.State)
+		}
+	}
+}
