@@ -111,6 +111,7 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 		}
 		primary = rs
 		a.closers = append(a.closers, rs.Close)
+		go rs.Warm(context.WithoutCancel(ctx))
 	}
 	g := guard.New(guard.Config{PerPhone: cfg.PerPhone, PerUser: cfg.PerUser, PerCountry: cfg.PerCountry}, primary, logger, opt.Now)
 

@@ -58,8 +58,22 @@ func OpenRedis(url string) (*RedisStore, error) {
 	// The Guard has its own retry (redisRetryAfter); go-redis would
 	// otherwise dial five times with backoff inside one request.
 	opt.DialerRetries = 1
+	// A Cloud Run instance serves up to ~80 requests at once, each with
+	// three Redis round trips: go-redis's default pool (10 per CPU) would
+	// queue them. Keep a couple of connections open between bursts.
+	if opt.PoolSize == 0 {
+		opt.PoolSize = 64
+	}
+	if opt.MinIdleConns == 0 {
+		opt.MinIdleConns = 2
+	}
 	return NewRedisStore(redis.NewClient(opt)), nil
 }
+
+// Warm opens a connection now (start-up), so the first sign-in does not
+// pay the dial and TLS handshake. Errors are ignored: the Guard handles an
+// unreachable Redis on every call anyway.
+func (s *RedisStore) Warm(ctx context.Context) { _ = s.client.Ping(ctx).Err() }
 
 // Close closes the client.
 func (s *RedisStore) Close() error { return s.client.Close() }

@@ -152,3 +152,19 @@ func TestRedisClaimIsIdempotentForItsToken(t *testing.T) {
 		t.Fatalf("another token: %v, want InFlight", c.State)
 	}
 }
+
+// Warm opens the connection at start-up, and is harmless when Redis is down.
+func TestRedisWarm(t *testing.T) {
+	mr := miniredis.RunT(t)
+	st, err := OpenRedis("redis://" + mr.Addr() + "/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	st.Warm(t.Context())
+	if n := mr.CurrentConnectionCount(); n < 1 {
+		t.Errorf("%d connections after Warm", n)
+	}
+	mr.Close()
+	st.Warm(t.Context()) // no panic, no hang beyond the dial timeout
+}
