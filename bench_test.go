@@ -117,20 +117,9 @@ func (s *benchLogSink) Write(p []byte) (int, error) {
 // JSON logs, against fake8x8. The limits are raised so that the guard
 // counts every send but refuses none (the happy path is what is measured).
 func benchHook(tb testing.TB, fake8x8 string) http.Handler {
-	env := map[string]string{
-		"K_SERVICE":                   "okta-telephony-hook",
-		"OKTA_SECRET":                 testSecret,
-		"EIGHTYEIGHTX_SUBACCOUNT_ID":  testSub,
-		"EIGHTYEIGHTX_API_KEY":        testAPIKey,
-		"EIGHTYEIGHTX_SOURCE_NUMBER":  testCaller,
-		"EIGHTYEIGHTX_SMS_SOURCE":     "Acme",
-		"EIGHTYEIGHTX_VOICE_URL":      fake8x8,
-		"EIGHTYEIGHTX_SMS_URL":        fake8x8,
-		"EIGHTYEIGHTX_WEBHOOK_SECRET": testWebhook,
-		"GOOGLE_CLOUD_PROJECT":        "acme-hooks",
-		"RATE_LIMIT_PER_PHONE":        "1000/15m",
-		"RATE_LIMIT_PER_USER":         "1000/1h",
-	}
+	env := deployedEnv(fake8x8, fake8x8)
+	env["RATE_LIMIT_PER_PHONE"] = "1000/15m"
+	env["RATE_LIMIT_PER_USER"] = "1000/1h"
 	f := newFunction(func(k string) string { return env[k] }, &benchLogSink{})
 	if _, err := f.get(context.Background()); err != nil {
 		tb.Fatal(err)

@@ -73,26 +73,32 @@ type harness struct {
 	logs  *syncBuffer
 }
 
-// newHarness builds the function as the registered one is built, with env
-// on top of a deployed configuration that delivers to the fake 8x8.
-func newHarness(t *testing.T, env map[string]string) *harness {
-	t.Helper()
-	harnesses.Add(1)
-	h := &harness{t: t, fake: eightbyeighttest.New(t), clk: &clock{t: time.Now()}, logs: &syncBuffer{}}
-	h.env = map[string]string{
+// deployedEnv is a deployed configuration (K_SERVICE set, header auth)
+// delivering to the 8x8 at voiceURL and smsURL.
+func deployedEnv(voiceURL, smsURL string) map[string]string {
+	return map[string]string{
 		"K_SERVICE":                   "okta-telephony-hook",
 		"OKTA_SECRET":                 testSecret,
 		"EIGHTYEIGHTX_SUBACCOUNT_ID":  testSub,
 		"EIGHTYEIGHTX_API_KEY":        testAPIKey,
 		"EIGHTYEIGHTX_SOURCE_NUMBER":  testCaller,
 		"EIGHTYEIGHTX_SMS_SOURCE":     "Acme",
-		"EIGHTYEIGHTX_VOICE_URL":      h.fake.VoiceURL(),
-		"EIGHTYEIGHTX_SMS_URL":        h.fake.SMSURL(),
+		"EIGHTYEIGHTX_VOICE_URL":      voiceURL,
+		"EIGHTYEIGHTX_SMS_URL":        smsURL,
 		"EIGHTYEIGHTX_WEBHOOK_SECRET": testWebhook,
 		"GOOGLE_CLOUD_PROJECT":        "acme-hooks",
-		"HOOK_DEADLINE":               "800ms",
-		"RATE_LIMIT_PER_USER":         "0",
 	}
+}
+
+// newHarness builds the function as the registered one is built, with env
+// on top of a deployed configuration that delivers to the fake 8x8.
+func newHarness(t *testing.T, env map[string]string) *harness {
+	t.Helper()
+	harnesses.Add(1)
+	h := &harness{t: t, fake: eightbyeighttest.New(t), clk: &clock{t: time.Now()}, logs: &syncBuffer{}}
+	h.env = deployedEnv(h.fake.VoiceURL(), h.fake.SMSURL())
+	h.env["HOOK_DEADLINE"] = "800ms"
+	h.env["RATE_LIMIT_PER_USER"] = "0"
 	for k, v := range env {
 		if v == "-" {
 			delete(h.env, k)

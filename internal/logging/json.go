@@ -99,17 +99,10 @@ func (h *handler) appendJSONAttrs(b []byte, r slog.Record) ([]byte, HTTPRequest,
 		e.httpReq, e.hasHTTP = *h.httpReq, true
 	}
 	if r.NumAttrs() > 0 {
-		mark, comma := len(e.buf), e.comma
-		for _, g := range h.groups[h.nOpen:] {
-			e.key(g)
-			e.buf = append(e.buf, '{')
-			e.comma = false
-		}
+		sp := e.openGroups(h.groups[h.nOpen:])
 		wrote := false
 		r.Attrs(func(a slog.Attr) bool {
-			if e.attr(a) {
-				wrote = true
-			}
+			wrote = e.attr(a) || wrote
 			return true
 		})
 		if wrote {
@@ -117,7 +110,7 @@ func (h *handler) appendJSONAttrs(b []byte, r slog.Record) ([]byte, HTTPRequest,
 				e.buf = append(e.buf, '}')
 			}
 		} else {
-			e.buf, e.comma = e.buf[:mark], comma
+			e.rollback(sp)
 		}
 	}
 	for range h.nOpen {
@@ -125,6 +118,27 @@ func (h *handler) appendJSONAttrs(b []byte, r slog.Record) ([]byte, HTTPRequest,
 	}
 	return e.buf, e.httpReq, e.hasHTTP
 }
+
+// savepoint is where the encoder stood before opening groups.
+type savepoint struct {
+	n     int
+	comma bool
+}
+
+// openGroups opens the groups that attributes are about to be written in;
+// rollback takes them back out if nothing was written (slog's rule: no
+// empty groups).
+func (e *jsonEncoder) openGroups(groups []string) savepoint {
+	sp := savepoint{len(e.buf), e.comma}
+	for _, g := range groups {
+		e.key(g)
+		e.buf = append(e.buf, '{')
+		e.comma = false
+	}
+	return sp
+}
+
+func (e *jsonEncoder) rollback(sp savepoint) { e.buf, e.comma = e.buf[:sp.n], sp.comma }
 
 // jsonEncoder appends object members; comma says whether the next member
 // needs a separator.

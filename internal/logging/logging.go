@@ -151,23 +151,16 @@ func (h *handler) WithAttrs(as []slog.Attr) slog.Handler {
 		return h2
 	}
 	e := jsonEncoder{buf: h2.pre, comma: h2.preComma}
-	mark, comma := len(e.buf), e.comma
-	for _, g := range h2.groups[h2.nOpen:] {
-		e.key(g)
-		e.buf = append(e.buf, '{')
-		e.comma = false
-	}
+	sp := e.openGroups(h2.groups[h2.nOpen:])
 	wrote := false
 	for _, a := range as {
-		if e.attr(a) {
-			wrote = true
-		}
+		wrote = e.attr(a) || wrote
 	}
 	if wrote {
 		h2.nOpen = len(h2.groups)
 	} else {
 		// Only empty groups or an HTTPRequest: open no group for nothing.
-		e.buf, e.comma = e.buf[:mark], comma
+		e.rollback(sp)
 	}
 	h2.pre, h2.preComma = e.buf, e.comma
 	if e.hasHTTP {
