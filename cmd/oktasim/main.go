@@ -26,7 +26,7 @@ import (
 
 	"github.com/nyaruka/phonenumbers"
 
-	"github.com/telephony-hooks/okta-8x8/internal/phone"
+	"github.com/telephony-hooks/okta-8x8/internal/redact"
 )
 
 func main() {
@@ -280,7 +280,7 @@ func redactPhone(raw string) string {
 		s = "+" + s
 	}
 	if num, err := phonenumbers.Parse(s, "ZZ"); err == nil && num.GetCountryCode() != 0 {
-		return phone.Redact(phonenumbers.Format(num, phonenumbers.E164), int(num.GetCountryCode()))
+		return redact.Phone(phonenumbers.Format(num, phonenumbers.E164), int(num.GetCountryCode()))
 	}
 	return "[redacted]"
 }

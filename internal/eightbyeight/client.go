@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"github.com/telephony-hooks/okta-8x8/internal/httpbody"
-	"github.com/telephony-hooks/okta-8x8/internal/phone"
+	"github.com/telephony-hooks/okta-8x8/internal/redact"
 )
 
 // Config is what the client needs.
@@ -247,7 +247,7 @@ func (c *Client) once(ctx context.Context, u string, body []byte) (status int, r
 
 // cleanMessage bounds 8x8's error text and masks digit runs: a validation
 // message can quote the request, and the destination must not reach a log.
-func cleanMessage(s string) string { return phone.MaskDigits(truncate(s, 200)) }
+func cleanMessage(s string) string { return redact.Text(truncate(s, 200)) }
 
 var jsonValue = []string{"application/json"}
 

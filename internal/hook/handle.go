@@ -124,8 +124,8 @@ func (s *Server) serveHook(ctx context.Context, r *http.Request, o *outcome) (bo
 	// where it is a valid number (with DEFAULT_REGION=IN, an Indian
 	// mobile); elsewhere it is refused like any invalid number, with a
 	// sentence that tells the admin what happened.
-	placeholder := strings.TrimPrefix(strings.TrimPrefix(req.Phone, "+"), "1") == previewPlaceholder
-	num, err := s.Phones.Parse(req.Phone)
+	placeholder := strings.TrimPrefix(strings.TrimPrefix(req.Phone.Reveal(), "+"), "1") == previewPlaceholder
+	num, err := s.Phones.Parse(req.Phone.Reveal())
 	if placeholder && (req.Preview || err != nil) {
 		return o.refuse(message.PreviewPlaceholder, "preview_placeholder", "the phone number is Okta's preview placeholder", true)
 	}

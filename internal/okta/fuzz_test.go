@@ -49,7 +49,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if r.EventID == "" || r.Phone == "" || r.OTP.IsZero() || r.OTP.Len() > 16 || len(r.EventID) > 128 {
+		if r.EventID == "" || r.Phone.IsZero() || r.OTP.IsZero() || r.OTP.Len() > 16 || len(r.EventID) > 128 {
 			t.Fatalf("parsed a request without its required fields: %+v", r)
 		}
 		if r.Channel != SMS && r.Channel != Voice {

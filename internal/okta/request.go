@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/telephony-hooks/okta-8x8/internal/redact"
 )
 
 // Channel is how the code is delivered.
@@ -52,10 +54,10 @@ type Request struct {
 	Preview     bool
 	UserID      string
 	Channel     Channel
-	Locale      string // as Okta sent it; message.Resolve normalises it
-	Phone       string // raw; parse it with phone.Parser. Never log it.
-	OTP         Secret
-	Template    Secret // msgTemplate, Okta's rendered SMS text (contains the OTP)
+	Locale      string        // as Okta sent it; message.Resolve normalises it
+	Phone       redact.Secret // raw, as Okta sent it; parse it with phone.Parser
+	OTP         redact.Secret
+	Template    redact.Secret // msgTemplate, Okta's rendered SMS text (contains the OTP)
 	OTPExpires  time.Time
 }
 
@@ -177,16 +179,16 @@ func Parse(body []byte) (*Request, error) {
 		Preview:     strings.Contains(string(w.Data.Context.Request.URL.Value), PreviewMarker),
 		UserID:      string(w.Data.UserProfile.UserID),
 		Locale:      string(m.Locale),
-		Phone:       strings.TrimSpace(string(m.PhoneNumber)),
-		OTP:         Secret{strings.TrimSpace(string(m.OTPCode))},
-		Template:    Secret{string(m.MsgTemplate)},
+		Phone:       redact.New(strings.TrimSpace(string(m.PhoneNumber))),
+		OTP:         redact.New(strings.TrimSpace(string(m.OTPCode))),
+		Template:    redact.New(string(m.MsgTemplate)),
 	}
 	switch {
 	case r.EventID == "":
 		return nil, &FieldError{"eventId", "is required"}
 	case len(r.EventID) > 128:
 		return nil, &FieldError{"eventId", "is too long"}
-	case r.Phone == "":
+	case r.Phone.IsZero():
 		return nil, &FieldError{mp + "phoneNumber", "is required"}
 	case r.OTP.IsZero():
 		return nil, &FieldError{mp + "otpCode", "is required"}

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/nyaruka/phonenumbers"
+
+	"github.com/telephony-hooks/okta-8x8/internal/redact"
 )
 
 // A number is valid exactly when libphonenumber's IsValidNumber says so
@@ -44,7 +46,7 @@ func TestRedactedIsKept(t *testing.T) {
 		{"14155550123", 1, "[redacted]"},
 		{"+14155550123", 0, "[redacted]"},
 	} {
-		if got := Redact(tt.e164, tt.cc); got != tt.want {
+		if got := redact.Phone(tt.e164, tt.cc); got != tt.want {
 			t.Errorf("Redact(%q, %d) = %q, want %q", tt.e164, tt.cc, got, tt.want)
 		}
 	}

@@ -7,12 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 	"sync"
 	"unicode"
 
 	"github.com/nyaruka/phonenumbers"
+
+	"github.com/telephony-hooks/okta-8x8/internal/redact"
 )
 
 // Type is the kind of line a number belongs to, from the numbering plan.
@@ -106,7 +107,7 @@ func (n Number) Redacted() string {
 	if n.redacted != "" {
 		return n.redacted
 	}
-	return Redact(n.e164, n.cc)
+	return redact.Phone(n.e164, n.cc)
 }
 
 func (n Number) String() string             { return n.Redacted() }
@@ -117,20 +118,6 @@ func (n Number) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(n.Redacted()
 // MarshalJSON writes the redacted form.
 func (n Number) MarshalJSON() ([]byte, error) {
 	return []byte(`"` + n.Redacted() + `"`), nil
-}
-
-// Redact masks a "+"-prefixed E.164 number, keeping the calling code (cc
-// digits long) and the last two digits. Anything else is masked whole.
-func Redact(e164 string, cc int) string {
-	ccDigits := len(strconv.Itoa(cc))
-	if cc <= 0 || len(e164) < 1+ccDigits+3 || e164[0] != '+' {
-		return "[redacted]"
-	}
-	b := []byte(e164)
-	for i := 1 + ccDigits; i < len(b)-2; i++ {
-		b[i] = '*'
-	}
-	return string(b)
 }
 
 // Parser normalises raw numbers. It keeps a small bounded cache of parsed
@@ -227,7 +214,7 @@ func fromLib(raw, region string) (Number, error) {
 		typ:    Type(typ),
 		cc:     int(num.GetCountryCode()),
 	}
-	n.redacted = Redact(n.e164, n.cc)
+	n.redacted = redact.Phone(n.e164, n.cc)
 	return n, nil
 }
 
@@ -240,42 +227,4 @@ func (p *Parser) Warm(regions ...string) {
 			_, _ = fromLib(phonenumbers.Format(ex, phonenumbers.E164), "ZZ")
 		}
 	}
-}
-
-// MaskDigits replaces every run of six or more digits in s (a "+" before
-// it included) with "[number]": for third-party text, such as an 8x8
-// error message, that may quote a phone number.
-func MaskDigits(s string) string {
-	var b strings.Builder
-	run := 0
-	flush := func(i int) {
-		start := i - run
-		if start > 0 && s[start-1] == '+' {
-			start--
-		}
-		if run >= 6 {
-			b.WriteString("[number]")
-		} else {
-			b.WriteString(s[start:i])
-		}
-		run = 0
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9':
-			run++
-		case c == '+' && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9':
-			// part of the run that follows
-		default:
-			if run > 0 {
-				flush(i)
-			}
-			b.WriteByte(c)
-		}
-	}
-	if run > 0 {
-		flush(len(s))
-	}
-	return b.String()
 }

@@ -30,7 +30,7 @@ import (
 	"github.com/nyaruka/phonenumbers"
 
 	"github.com/telephony-hooks/okta-8x8/internal/okta"
-	"github.com/telephony-hooks/okta-8x8/internal/phone"
+	"github.com/telephony-hooks/okta-8x8/internal/redact"
 )
 
 const (
@@ -267,7 +267,7 @@ func smsOutcome(raw json.RawMessage) (outcome, error) {
 		clientMessageID: clip(p.ClientMessageID, 128),
 		status:          clip(state, 64),
 		errorCode:       clip(string(p.Status.ErrorCode), 32),
-		errorMessage:    clip(p.Status.ErrorMessage, maxText),
+		errorMessage:    redact.Text(clip(p.Status.ErrorMessage, maxText)),
 	}
 	switch state {
 	case "delivered", "read":
@@ -277,7 +277,7 @@ func smsOutcome(raw json.RawMessage) (outcome, error) {
 	default:
 		// queued, sent, unknown: more receipts follow.
 	}
-	o.destination, o.country = redact(p.Destination)
+	o.destination, o.country = maskNumber(p.Destination)
 	if c := countryCode(p.Country); c != "" {
 		o.country = c
 	}
@@ -326,7 +326,7 @@ func voiceOutcome(raw json.RawMessage) (outcome, error) {
 		// heard.
 		delivered:    status == "COMPLETED",
 		errorCode:    clip(firstNonEmpty(string(p.ErrorDetails.ErrorCode), string(p.ErrorCode)), 32),
-		errorMessage: clip(firstNonEmpty(p.ErrorDetails.ErrorMsg, p.ErrorMessage), maxText),
+		errorMessage: redact.Text(clip(firstNonEmpty(p.ErrorDetails.ErrorMsg, p.ErrorMessage), maxText)),
 	}
 	dest, dur, country := p.Destination, firstNonEmpty(string(p.CallDuration), string(p.SessionDuration)), ""
 	if leg, ok := userLeg(p.Details); ok {
@@ -337,7 +337,7 @@ func voiceOutcome(raw json.RawMessage) (outcome, error) {
 	if n, err := strconv.ParseFloat(dur, 64); err == nil && n >= 0 {
 		o.duration, o.hasDuration = int(n), true
 	}
-	o.destination, o.country = redact(dest)
+	o.destination, o.country = maskNumber(dest)
 	if country != "" {
 		o.country = country
 	}
@@ -372,10 +372,10 @@ func unmarshalPayload(raw json.RawMessage, v any) error {
 	return json.Unmarshal(raw, v)
 }
 
-// redact returns the number masked down to its calling code and last two
+// maskNumber returns the number masked down to its calling code and last two
 // digits, and its region when the numbering plan knows it. 8x8 sends
 // E.164; anything it cannot parse is masked whole but for two digits.
-func redact(raw string) (masked, region string) {
+func maskNumber(raw string) (masked, region string) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
 		return "", ""
@@ -389,22 +389,9 @@ func redact(raw string) (masked, region string) {
 		if region == "ZZ" {
 			region = ""
 		}
-		return phone.Redact(e164, int(num.GetCountryCode())), region
+		return redact.Phone(e164, int(num.GetCountryCode())), region
 	}
-	return maskDigits(raw), ""
-}
-
-func maskDigits(s string) string {
-	var digits []byte
-	for i := 0; i < len(s); i++ {
-		if s[i] >= '0' && s[i] <= '9' {
-			digits = append(digits, s[i])
-		}
-	}
-	if len(digits) < 4 {
-		return "[redacted]"
-	}
-	return strings.Repeat("*", len(digits)-2) + string(digits[len(digits)-2:])
+	return redact.Text(raw), ""
 }
 
 // countryCode accepts an ISO 3166-1 alpha-2 code; 8x8 examples also show

@@ -434,7 +434,7 @@ func TestSeenSetForgetsOldest(t *testing.T) {
 	}
 }
 
-func TestRedact(t *testing.T) {
+func TestMaskNumber(t *testing.T) {
 	tests := []struct {
 		in, want, region string
 	}{
@@ -442,13 +442,14 @@ func TestRedact(t *testing.T) {
 		{"12025550293", "+1********93", "US"},
 		{"+6568332048", "+65******48", "SG"},
 		{"+442071838750", "+44********50", "GB"},
-		{"sip:alice@example.com", "[redacted]", ""},
+		{"sip:alice@example.com", "sip:alice@example.com", ""},
+		{"tel:+1 (202) 555-0293x", "tel:[number]x", ""},
 		{"", "", ""},
 	}
 	for _, tc := range tests {
-		got, region := redact(tc.in)
+		got, region := maskNumber(tc.in)
 		if got != tc.want || region != tc.region {
-			t.Errorf("redact(%q) = %q, %q; want %q, %q", tc.in, got, region, tc.want, tc.region)
+			t.Errorf("maskNumber(%q) = %q, %q; want %q, %q", tc.in, got, region, tc.want, tc.region)
 		}
 	}
 }

@@ -1,0 +1,93 @@
+package redact
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+func TestSecretNeverPrints(t *testing.T) {
+	s := New("482913")
+	var logs bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("x", "otp", s, "any", any(s))
+	j, _ := json.Marshal(struct{ S Secret }{s})
+	for _, out := range []string{
+		s.String(), fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %s %q %x %d", s, s, s, s, s, s, s),
+		logs.String(), string(j),
+	} {
+		if strings.Contains(out, "482913") || strings.Contains(out, "3438") /* %x */ {
+			t.Errorf("secret printed: %s", out)
+		}
+	}
+	if s.Reveal() != "482913" || s.Len() != 6 || s.IsZero() || !(Secret{}).IsZero() {
+		t.Error("Reveal, Len or IsZero wrong")
+	}
+}
+
+func TestText(t *testing.T) {
+	for in, want := range map[string]string{
+		"Invalid destination +14155550123": "Invalid destination [number]",
+		"Invalid destination 14155550123":  "Invalid destination [number]",
+		"to +1 (415) 555-0123, retry":      "to [number], retry",
+		"to 415.555.0123.":                 "to [number].",
+		"code 482913 rejected":             "code [number] rejected",
+		"error -1017":                      "error -[number]",
+		"HTTP 404 v2":                      "HTTP 404 v2",
+		"":                                 "",
+		"no digits":                        "no digits",
+		"+":                                "+",
+		"a+b 12 34":                        "a+b [number]",
+		"ends with a run 123456":           "ends with a run [number]",
+		"trailing separators 123 - ":       "trailing separators 123 - ",
+		"Invalid MSISDN format (not E.164 number)": "Invalid MSISDN format (not E.164 number)",
+		"sent 2026-03-14T09:26:53Z":                "sent [number]T09:26:53Z",
+	} {
+		if got := Text(in); got != want {
+			t.Errorf("Text(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestPhone(t *testing.T) {
+	for _, tt := range []struct {
+		e164 string
+		cc   int
+		want string
+	}{
+		{"+14155550123", 1, "+1********23"},
+		{"+33612345678", 33, "+33*******78"},
+		{"14155550123", 1, Placeholder},
+		{"+1", 1, Placeholder},
+		{"+14155550123", 0, Placeholder},
+	} {
+		if got := Phone(tt.e164, tt.cc); got != tt.want {
+			t.Errorf("Phone(%q, %d) = %q, want %q", tt.e164, tt.cc, got, tt.want)
+		}
+	}
+}
+
+func FuzzText(f *testing.F) {
+	for _, s := range []string{"+14155550123", "to +1 (415) 555-0123", "1 2 3 4", "+", "9", "a1b2c3d4"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := Text(s)
+		// No run of minDigits digits survives, with or without separators.
+		digits := 0
+		for i := 0; i < len(out); i++ {
+			switch {
+			case isDigit(out[i]):
+				digits++
+				if digits >= minDigits {
+					t.Fatalf("Text(%q) = %q keeps a run of %d digits", s, out, digits)
+				}
+			case isSeparator(out[i]):
+			default:
+				digits = 0
+			}
+		}
+	})
+}
