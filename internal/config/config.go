@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -19,7 +21,7 @@ import (
 )
 
 // The environment variables (DESIGN.md §1), plus LOG_FORMAT, LOG_SINK,
-// REFUSED_NUMBER_TYPES and RATE_LIMIT_PER_COUNTRY.
+// REFUSED_NUMBER_TYPES, RATE_LIMIT_PER_COUNTRY and LOCAL_ONLY.
 const (
 	Port              = "PORT"
 	OktaAuthHeader    = "OKTA_AUTH_HEADER"
@@ -44,7 +46,17 @@ const (
 	RatePerPhone      = "RATE_LIMIT_PER_PHONE"
 	RatePerUser       = "RATE_LIMIT_PER_USER"
 	RatePerCountry    = "RATE_LIMIT_PER_COUNTRY"
+	RatePerIP         = "RATE_LIMIT_PER_IP"
 	RedisURL          = "REDIS_URL"
+	RedisKeySecret    = "REDIS_KEY_SECRET"
+	EventHookSecret   = "OKTA_EVENT_HOOK_SECRET"
+	EventHookHeader   = "OKTA_EVENT_HOOK_AUTH_HEADER"
+	ConversionGuard   = "CONVERSION_GUARD"
+	ConversionWindow  = "CONVERSION_WINDOW"
+	ConversionGrace   = "CONVERSION_GRACE"
+	ConversionMinSend = "CONVERSION_MIN_SENDS"
+	ConversionMinRate = "CONVERSION_MIN_RATE"
+	SMSFeedback       = "EIGHTYEIGHTX_SMS_FEEDBACK"
 	HookDeadline      = "HOOK_DEADLINE"
 	OnDeliveryFailure = "ON_DELIVERY_FAILURE"
 	PreviewMode       = "PREVIEW_MODE"
@@ -56,6 +68,10 @@ const (
 	EmulatorHost      = "SECRETMANAGER_EMULATOR_HOST"
 	// KService is set by Cloud Run: the instance is deployed.
 	KService = "K_SERVICE"
+	// LocalOnly is the Functions Framework's convention for a local test
+	// run (its README: FUNCTION_TARGET=… LOCAL_ONLY=true go run ./cmd);
+	// `go run ./cmd` sets it. See Options.Local.
+	LocalOnly = "LOCAL_ONLY"
 )
 
 // Names lists every variable the loader reads.
@@ -63,15 +79,17 @@ func Names() []string {
 	return []string{Port, OktaAuthHeader, OktaSecret, OktaOAuthIssuer, OktaOAuthAudience, OktaOAuthScope,
 		OktaOAuthClientID, Subaccount, APIKey, SourceNumber, SMSSource, VoiceURL, SMSURL, WebhookSecret,
 		VoiceProfile, OTPRepetitions, DefaultRegion, AllowedCountries, BlockedCountries, RefusedTypes,
-		RatePerPhone, RatePerUser, RatePerCountry, RedisURL, HookDeadline, OnDeliveryFailure, PreviewMode, DryRun,
-		LogLevel, LogFormat, LogSink, Project, EmulatorHost, KService}
+		RatePerPhone, RatePerUser, RatePerCountry, RatePerIP, RedisURL, RedisKeySecret, EventHookSecret, EventHookHeader,
+		ConversionGuard, ConversionWindow, ConversionGrace, ConversionMinSend, ConversionMinRate, SMSFeedback,
+		HookDeadline, OnDeliveryFailure, PreviewMode, DryRun,
+		LogLevel, LogFormat, LogSink, Project, EmulatorHost, KService, LocalOnly}
 }
 
 // resolvable are the variables that may be Secret Manager references. The
 // rest configure Secret Manager itself or the process.
 func resolvable(name string) bool {
 	switch name {
-	case EmulatorHost, KService, Port, Project:
+	case EmulatorHost, KService, Port, Project, LocalOnly:
 		return false
 	}
 	return true
@@ -114,7 +132,16 @@ type Config struct {
 	PerPhone      guard.Limit
 	PerUser       guard.Limit
 	PerCountry    guard.Limit
+	PerIP         guard.Limit
 	RedisURL      string
+	// RedisKeySecret keys the hashes that name phone numbers, users and
+	// IPs in Redis (REDIS_KEY_SECRET); empty: derived from the 8x8 API key.
+	RedisKeySecret string
+
+	// EventHookHeader and EventHookSecret authenticate Okta's event hook
+	// (POST /okta/events); an empty secret refuses every delivery.
+	EventHookHeader, EventHookSecret string
+	Conversion                       Conversion
 
 	Deadline       time.Duration
 	ErrorOnFailure bool // ON_DELIVERY_FAILURE=error
@@ -134,6 +161,16 @@ type Config struct {
 
 	// SecretRefs is how many values were Secret Manager references.
 	SecretRefs int
+}
+
+// Conversion is the conversion guard's and 8x8 SMS feedback's part.
+type Conversion struct {
+	Mode     string // "off", "record" or "enforce"
+	Window   time.Duration
+	Grace    time.Duration
+	MinSends int
+	MinRate  float64
+	Feedback bool // EIGHTYEIGHTX_SMS_FEEDBACK
 }
 
 // NewAccessor opens the Secret Manager accessor; Load calls it only when
@@ -171,11 +208,12 @@ func OAuthFromEnv(getenv func(string) string) (o OAuth, ok bool) {
 type Options struct {
 	// NewAccessor opens Secret Manager (nil: SecretManager).
 	NewAccessor NewAccessor
-	// Local is the local run (`go run ./cmd`): only then do missing 8x8
-	// credentials mean a dry run, and a dry run with no Okta credentials
-	// accept every request. Anywhere else (Cloud Run, GKE, a VM) they are
-	// configuration errors, so an instance never stops sending codes
-	// because a variable went missing.
+	// Local is the local run (`go run ./cmd`, which sets LOCAL_ONLY=true
+	// for its own process): only then do missing 8x8 credentials mean a
+	// dry run, and a dry run with no Okta credentials accept every
+	// request. Anywhere else (Cloud Run, GKE, a VM) they are configuration
+	// errors, so an instance never stops sending codes because a variable
+	// went missing. K_SERVICE (Cloud Run) always wins over it.
 	Local bool
 }
 
@@ -214,7 +252,7 @@ func Load(ctx context.Context, getenv func(string) string, opts Options) (*Confi
 			raw[k] = v
 		}
 	}
-	c, err := parse(raw, opts.Local)
+	c, err := parse(raw, opts.Local || strings.EqualFold(raw[LocalOnly], "true"))
 	if c != nil {
 		c.SecretRefs = len(refs)
 	}
@@ -231,31 +269,59 @@ func parse(env map[string]string, local bool) (*Config, error) {
 		return def
 	}
 	c := &Config{
-		Deployed:      !local || env[KService] != "",
-		Port:          get(Port, "8080"),
-		AuthHeader:    get(OktaAuthHeader, "Authorization"),
-		Secret:        env[OktaSecret],
-		SubaccountID:  env[Subaccount],
-		APIKey:        env[APIKey],
-		CallerID:      env[SourceNumber],
-		SMSSource:     get(SMSSource, env[SourceNumber]),
-		VoiceURL:      get(VoiceURL, "https://voice.8x8.com"),
-		SMSURL:        get(SMSURL, "https://sms.8x8.com"),
-		WebhookSecret: env[WebhookSecret],
-		VoiceProfile:  env[VoiceProfile],
-		DefaultRegion: strings.ToUpper(get(DefaultRegion, "US")),
-		RedisURL:      env[RedisURL],
-		LogFormat:     strings.ToLower(env[LogFormat]),
-		LogSink:       strings.ToLower(get(LogSink, "stdout")),
-		ProjectID:     env[Project],
+		Deployed:        !local || env[KService] != "",
+		Port:            get(Port, "8080"),
+		AuthHeader:      get(OktaAuthHeader, "Authorization"),
+		Secret:          env[OktaSecret],
+		SubaccountID:    env[Subaccount],
+		APIKey:          env[APIKey],
+		CallerID:        env[SourceNumber],
+		SMSSource:       get(SMSSource, env[SourceNumber]),
+		VoiceURL:        get(VoiceURL, "https://voice.8x8.com"),
+		SMSURL:          get(SMSURL, "https://sms.8x8.com"),
+		WebhookSecret:   env[WebhookSecret],
+		VoiceProfile:    env[VoiceProfile],
+		DefaultRegion:   strings.ToUpper(get(DefaultRegion, "US")),
+		RedisURL:        env[RedisURL],
+		RedisKeySecret:  env[RedisKeySecret],
+		EventHookHeader: get(EventHookHeader, "Authorization"),
+		EventHookSecret: env[EventHookSecret],
+		LogFormat:       strings.ToLower(env[LogFormat]),
+		LogSink:         strings.ToLower(get(LogSink, "stdout")),
+		ProjectID:       env[Project],
 	}
 	c.OAuth = OAuth{Issuer: strings.TrimRight(env[OktaOAuthIssuer], "/"), Audience: get(OktaOAuthAudience, defaultAudience),
 		Scope: env[OktaOAuthScope], ClientID: env[OktaOAuthClientID]}
-	if c.OAuth.Issuer != "" && !strings.HasPrefix(c.OAuth.Issuer, "https://") && !isLocalURL(c.OAuth.Issuer) {
-		bad(OktaOAuthIssuer, "must be an https:// URL (e.g. https://acme.okta.com/oauth2/default)")
+	if c.OAuth.Issuer != "" {
+		if !secureURL(c.OAuth.Issuer) {
+			bad(OktaOAuthIssuer, "must be an https:// URL (e.g. https://acme.okta.com/oauth2/default)")
+		}
+		// Without it any token from the authorization server passes: a
+		// user signed in to any app on it holds one with the same aud.
+		if c.OAuth.ClientID == "" {
+			bad(OktaOAuthClientID, "is required with "+OktaOAuthIssuer+": the client id of the API Services app Okta calls the hook as")
+		}
 	}
-	if strings.ContainsAny(c.AuthHeader, " :\r\n\t") {
-		bad(OktaAuthHeader, "must be a header name")
+	for _, v := range [][2]string{{OktaAuthHeader, c.AuthHeader}, {EventHookHeader, c.EventHookHeader}} {
+		if !validHeaderName(v[1]) {
+			bad(v[0], "must be a header name")
+		}
+	}
+	if n, err := strconv.Atoi(c.Port); err != nil || n < 1 || n > 65535 {
+		bad(Port, "must be a TCP port number from 1 to 65535")
+	}
+	// The API key travels in every request: plain http only to a test
+	// server on this machine.
+	for _, v := range [][2]string{{VoiceURL, c.VoiceURL}, {SMSURL, c.SMSURL}} {
+		if !secureURL(v[1]) {
+			bad(v[0], "must be an https:// URL (http:// only for 127.0.0.1, ::1 or localhost)")
+		}
+	}
+	if c.CallerID != "" && !isPhoneNumber(c.CallerID) {
+		bad(SourceNumber, "must be a phone number in E.164 form, e.g. +14155550100")
+	}
+	if c.SMSSource != "" && !isPhoneNumber(c.SMSSource) && !isAlphanumericSender(c.SMSSource) {
+		bad(SMSSource, "must be a phone number (E.164), a short code, or an alphanumeric sender id of at most 11 letters, digits or spaces")
 	}
 
 	var err error
@@ -286,6 +352,10 @@ func parse(env map[string]string, local bool) (*Config, error) {
 	if c.PerCountry, err = guard.ParseLimit(get(RatePerCountry, "0")); err != nil {
 		bad(RatePerCountry, err.Error())
 	}
+	if c.PerIP, err = guard.ParseLimit(get(RatePerIP, "0")); err != nil {
+		bad(RatePerIP, err.Error())
+	}
+	c.Conversion, errs = parseConversion(env, c.EventHookSecret != "", errs)
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
 		bad(RedisURL, "must be a redis:// or rediss:// URL")
 	}
@@ -325,9 +395,6 @@ func parse(env map[string]string, local bool) (*Config, error) {
 	if c.LogSink != "stdout" && c.LogSink != "cloudlogging" {
 		bad(LogSink, "must be stdout or cloudlogging")
 	}
-	if len(c.SMSSource) > 16 {
-		bad(SMSSource, "must be at most 16 characters (8x8's limit)")
-	}
 
 	// Credentials. Only the local run falls into dry run by itself.
 	haveCreds := c.SubaccountID != "" && c.APIKey != ""
@@ -350,6 +417,122 @@ func parse(env map[string]string, local bool) (*Config, error) {
 	return c, errors.Join(errs...)
 }
 
-func isLocalURL(s string) bool {
-	return strings.HasPrefix(s, "http://127.0.0.1") || strings.HasPrefix(s, "http://localhost") || strings.HasPrefix(s, "http://[::1]")
+// parseConversion reads the conversion guard's variables. Tracking needs
+// the event hook: without its secret every delivery is refused, so no
+// verification could ever arrive.
+func parseConversion(env map[string]string, eventHook bool, errs []error) (Conversion, []error) {
+	bad := func(name, why string) { errs = append(errs, fmt.Errorf("%s %s", name, why)) }
+	get := func(name, def string) string {
+		if v, ok := env[name]; ok {
+			return v
+		}
+		return def
+	}
+	on := "off"
+	if eventHook {
+		on = "record"
+	}
+	c := Conversion{Mode: strings.ToLower(get(ConversionGuard, on))}
+	switch c.Mode {
+	case "off":
+	case "record", "enforce":
+		if !eventHook {
+			bad(ConversionGuard, "needs "+EventHookSecret+": conversions are learnt from Okta's event hook")
+		}
+	default:
+		bad(ConversionGuard, "must be off, record or enforce")
+	}
+	var err error
+	if c.Window, err = time.ParseDuration(get(ConversionWindow, "1h")); err != nil || c.Window < 5*time.Minute || c.Window > 7*24*time.Hour {
+		bad(ConversionWindow, "must be a duration from 5m to 168h")
+	}
+	if c.Grace, err = time.ParseDuration(get(ConversionGrace, "1m")); err != nil || c.Grace < 0 || c.Grace > 10*time.Minute {
+		bad(ConversionGrace, "must be a duration from 0s to 10m (8x8 takes feedback up to 15 minutes after the send)")
+	}
+	if c.MinSends, err = strconv.Atoi(get(ConversionMinSend, "20")); err != nil || c.MinSends < 1 {
+		bad(ConversionMinSend, "must be a whole number of at least 1")
+	}
+	if c.MinRate, err = strconv.ParseFloat(get(ConversionMinRate, "0.2"), 64); err != nil || c.MinRate < 0 || c.MinRate > 1 {
+		bad(ConversionMinRate, "must be a number from 0 to 1")
+	}
+	if v, ok := env[SMSFeedback]; ok {
+		switch strings.ToLower(v) {
+		case "on", "true", "1":
+			c.Feedback = true
+			if !eventHook {
+				bad(SMSFeedback, "needs "+EventHookSecret+": outcomes are learnt from Okta's event hook")
+			}
+		case "off", "false", "0":
+		default:
+			bad(SMSFeedback, "must be on or off")
+		}
+	} else {
+		c.Feedback = eventHook
+	}
+	return c, errs
+}
+
+// secureURL: an absolute https URL, or http to a loopback host (tests).
+func secureURL(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.User != nil {
+		return false
+	}
+	switch u.Scheme {
+	case "https":
+		return true
+	case "http":
+		h := u.Hostname()
+		return h == "localhost" || net.ParseIP(h).IsLoopback()
+	}
+	return false
+}
+
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// isPhoneNumber: "+" and a number the numbering plan knows, or a short
+// code (3 to 8 digits, which only SMS senders use).
+func isPhoneNumber(s string) bool {
+	if len(s) >= 3 && len(s) <= 8 && strings.Trim(s, "0123456789") == "" {
+		return true
+	}
+	if !strings.HasPrefix(s, "+") {
+		return false
+	}
+	p, err := phone.NewParser("US", 0)
+	if err != nil {
+		return false
+	}
+	_, err = p.Parse(s)
+	return err == nil
+}
+
+// isAlphanumericSender: GSM alphanumeric sender ids are at most 11
+// characters, letters, digits and spaces, with at least one letter.
+func isAlphanumericSender(s string) bool {
+	if len(s) > 11 {
+		return false
+	}
+	letter := false
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+			letter = true
+		case r >= '0' && r <= '9', r == ' ', r == '-', r == '.', r == '_', r == '&':
+		default:
+			return false
+		}
+	}
+	return letter
 }

@@ -53,7 +53,31 @@ func TestLoadErrors(t *testing.T) {
 		{"deployed without 8x8 credentials", with(deployed, APIKey, ""), []string{APIKey}},
 		{"deployed without caller id", with(deployed, SourceNumber, ""), []string{SourceNumber}},
 		{"deployed without any Okta auth", with(deployed, OktaSecret, ""), []string{OktaSecret}},
-		{"deployed with OAuth only", with(deployed, OktaSecret, "", OktaOAuthIssuer, "https://acme.okta.com/oauth2/default"), nil},
+		{"deployed with OAuth only", with(deployed, OktaSecret, "", OktaOAuthIssuer, "https://acme.okta.com/oauth2/default", OktaOAuthClientID, "0oahook"), nil},
+		// Without the client id any token of the authorization server
+		// passes, a user's included.
+		{"OAuth issuer without client id", with(deployed, OktaSecret, "", OktaOAuthIssuer, "https://acme.okta.com/oauth2/default"), []string{OktaOAuthClientID}},
+		{"OAuth issuer on a look-alike host", with(deployed, OktaOAuthIssuer, "http://localhost.evil.example/oauth2/default", OktaOAuthClientID, "0oahook"), []string{OktaOAuthIssuer}},
+		{"caller id not a number", with(deployed, SourceNumber, "not-a-number"), []string{SourceNumber}},
+		{"caller id without +", with(deployed, SourceNumber, "14155550100"), []string{SourceNumber}},
+		{"caller id an invalid number", with(deployed, SourceNumber, "+1555"), []string{SourceNumber}},
+		{"SMS sender alphanumeric, 11 characters", with(deployed, SMSSource, "Acme Verify"), nil},
+		{"SMS sender short code", with(deployed, SMSSource, "72345"), nil},
+		{"SMS sender alphanumeric, 12 characters", with(deployed, SMSSource, "AcmeVerify12"), []string{SMSSource}},
+		{"SMS sender with punctuation", with(deployed, SMSSource, "Acme<script>"), []string{SMSSource}},
+		{"voice URL over http", with(deployed, VoiceURL, "http://voice.8x8.com"), []string{VoiceURL}},
+		{"SMS URL over http", with(deployed, SMSURL, "http://sms.8x8.com"), []string{SMSURL}},
+		{"SMS URL over http to a look-alike host", with(deployed, SMSURL, "http://127.0.0.1.evil.example"), []string{SMSURL}},
+		{"8x8 URLs over http to loopback (tests)", with(deployed, VoiceURL, "http://127.0.0.1:8181", SMSURL, "http://[::1]:8181"), nil},
+		{"8x8 URL not a URL", with(deployed, VoiceURL, "voice.8x8.com"), []string{VoiceURL}},
+		{"port not a number", with(deployed, Port, "eighty"), []string{Port}},
+		{"port out of range", with(deployed, Port, "70000"), []string{Port}},
+		{"event hook header not a header name", with(deployed, EventHookHeader, "x bad"), []string{EventHookHeader}},
+		{"conversion guard without the event hook", with(deployed, ConversionGuard, "enforce"), []string{ConversionGuard, EventHookSecret}},
+		{"SMS feedback without the event hook", with(deployed, SMSFeedback, "on"), []string{SMSFeedback}},
+		{"conversion guard, bad values", with(deployed, EventHookSecret, "ev-secret", ConversionGuard, "block", ConversionWindow, "1s", ConversionGrace, "-1m", ConversionMinSend, "0", ConversionMinRate, "1.5"),
+			[]string{ConversionGuard, ConversionWindow, ConversionGrace, ConversionMinSend, ConversionMinRate}},
+		{"bad IP limit", with(deployed, RatePerIP, "lots"), []string{RatePerIP}},
 		{"OAuth issuer over http", with(deployed, OktaOAuthIssuer, "http://acme.okta.com/oauth2/default"), []string{OktaOAuthIssuer}},
 		{"repetitions out of range", with(deployed, OTPRepetitions, "4"), []string{OTPRepetitions}},
 		{"deadline beyond Okta's 3 s", with(deployed, HookDeadline, "3s"), []string{HookDeadline}},
@@ -65,6 +89,7 @@ func TestLoadErrors(t *testing.T) {
 		{"bad preview mode", with(deployed, PreviewMode, "skip"), []string{PreviewMode}},
 		{"bad redis url", with(deployed, RedisURL, "memcache://x"), []string{RedisURL}},
 		{"long SMS sender", with(deployed, SMSSource, "AcmeCorporationOTP"), []string{SMSSource}},
+		{"local run flag, but on Cloud Run", with(deployed, APIKey, "", LocalOnly, "true"), []string{APIKey}},
 		{"several problems at once", with(deployed, APIKey, "", OTPRepetitions, "0", LogLevel, "loud"), []string{APIKey, OTPRepetitions, LogLevel}},
 		{"not the local run, nothing set, no K_SERVICE (GKE, a VM): errors, not a dry run", map[string]string{}, []string{APIKey, OktaSecret}},
 	} {
@@ -84,7 +109,7 @@ func TestLoadErrors(t *testing.T) {
 					t.Errorf("error does not name %s: %v", w, err)
 				}
 			}
-			for _, k := range []string{OktaSecret, APIKey, WebhookSecret} {
+			for _, k := range []string{OktaSecret, APIKey, WebhookSecret, EventHookSecret, RedisKeySecret} {
 				if v := tt.env[k]; v != "" && strings.Contains(err.Error(), v) {
 					t.Errorf("error carries the value of %s: %v", k, err)
 				}
@@ -117,6 +142,22 @@ func TestLoadValues(t *testing.T) {
 	if c.Policy.RefusedTypes == nil || len(c.Policy.RefusedTypes) != 5 {
 		t.Errorf("refused types: %v", c.Policy.RefusedTypes)
 	}
+	// LOCAL_ONLY=true (what `go run ./cmd` sets) is the local run.
+	if c, err := load(map[string]string{LocalOnly: "true"}); err != nil || !c.DryRun || !c.OpenAuth {
+		t.Errorf("LOCAL_ONLY=true: %+v, %v", c, err)
+	}
+	// Conversion tracking follows the event hook secret.
+	if c, err := load(deployed); err != nil || c.Conversion.Mode != "off" || c.Conversion.Feedback || c.EventHookHeader != "Authorization" {
+		t.Errorf("no event hook: %+v %v", c.Conversion, err)
+	}
+	c, err = load(with(deployed, EventHookSecret, "ev-secret"))
+	if err != nil || c.Conversion != (Conversion{Mode: "record", Window: time.Hour, Grace: time.Minute, MinSends: 20, MinRate: 0.2, Feedback: true}) {
+		t.Errorf("event hook defaults: %+v %v", c.Conversion, err)
+	}
+	c, err = load(with(deployed, EventHookSecret, "ev-secret", ConversionGuard, "Enforce", SMSFeedback, "off", RatePerIP, "20/1h"))
+	if err != nil || c.Conversion.Mode != "enforce" || c.Conversion.Feedback || c.PerIP.String() != "20/1h0m0s" {
+		t.Errorf("enforce, no feedback: %+v %v", c, err)
+	}
 }
 
 // Every name is unique, and the list covers DESIGN.md §1.
@@ -134,7 +175,9 @@ func TestNames(t *testing.T) {
 		"VOICE_PROFILE", "OTP_REPETITIONS", "DEFAULT_REGION", "ALLOWED_COUNTRIES", "BLOCKED_COUNTRIES",
 		"RATE_LIMIT_PER_PHONE", "RATE_LIMIT_PER_USER", "REDIS_URL", "HOOK_DEADLINE", "ON_DELIVERY_FAILURE",
 		"PREVIEW_MODE", "DRY_RUN", "EIGHTYEIGHTX_WEBHOOK_SECRET", "LOG_LEVEL", "GOOGLE_CLOUD_PROJECT",
-		"SECRETMANAGER_EMULATOR_HOST"} {
+		"SECRETMANAGER_EMULATOR_HOST", "REDIS_KEY_SECRET", "RATE_LIMIT_PER_IP", "OKTA_EVENT_HOOK_SECRET",
+		"OKTA_EVENT_HOOK_AUTH_HEADER", "CONVERSION_GUARD", "CONVERSION_WINDOW", "CONVERSION_GRACE",
+		"CONVERSION_MIN_SENDS", "CONVERSION_MIN_RATE", "EIGHTYEIGHTX_SMS_FEEDBACK"} {
 		if !seen[n] {
 			t.Errorf("DESIGN.md names %s; the loader does not read it", n)
 		}

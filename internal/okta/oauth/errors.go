@@ -22,6 +22,9 @@ const (
 	ReasonWrongAudience Reason = "wrong_audience" // aud does not contain the configured audience
 	ReasonMissingScope  Reason = "missing_scope"  // scp does not contain the configured scope
 	ReasonWrongClient   Reason = "wrong_client"   // cid is not the configured client id
+	// ReasonNotClientCredentials: cid is right but the token was issued to
+	// a user (sub is not the client id, or there is a uid).
+	ReasonNotClientCredentials Reason = "not_client_credentials"
 	ReasonNoKeys        Reason = "no_keys"        // the issuer's key set has never been loaded
 )
 

@@ -61,7 +61,7 @@ func FuzzVerify(f *testing.F) {
 		ReasonMissingToken: true, ReasonMalformed: true, ReasonBadSignature: true,
 		ReasonUnknownKey: true, ReasonExpired: true, ReasonNotYetValid: true,
 		ReasonWrongIssuer: true, ReasonWrongAudience: true, ReasonMissingScope: true,
-		ReasonWrongClient: true, ReasonNoKeys: true,
+		ReasonWrongClient: true, ReasonNoKeys: true, ReasonNotClientCredentials: true,
 	}
 	f.Fuzz(func(t *testing.T, header string) {
 		got, err := v.Verify(context.Background(), header)

@@ -37,7 +37,11 @@ type Config struct {
 	Audience string
 	// Scope, when set, must be in scp.
 	Scope string
-	// ClientID, when set, must equal cid (the client Okta authenticates as).
+	// ClientID is required: the client id of the Okta API Services app
+	// Okta uses to call the hook. Only that app's client-credentials tokens
+	// pass: cid and sub both equal it and there is no uid. Any other token
+	// from the same authorization server (a user signed in to any app on
+	// it holds one with the same aud) is refused.
 	ClientID string
 	// Leeway is the clock skew allowed on exp, nbf and iat; 30s when zero.
 	Leeway time.Duration
@@ -84,6 +88,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Verifier, error
 	}
 	if err := checkIssuer(cfg.Issuer); err != nil {
 		return nil, err
+	}
+	if strings.TrimSpace(cfg.ClientID) == "" {
+		return nil, errors.New("okta oauth: the client id of the app Okta calls the hook as is required")
 	}
 	if cfg.Leeway < 0 || cfg.RefreshInterval < 0 || cfg.RefreshUnknownKIDRate < 0 {
 		return nil, errors.New("okta oauth: durations must not be negative")
@@ -189,8 +196,15 @@ func (v *Verifier) Verify(ctx context.Context, authorization string) (*Claims, e
 	if v.cfg.Scope != "" && !slices.Contains(c.Scopes, v.cfg.Scope) {
 		return nil, refuse(ReasonMissingScope)
 	}
-	if v.cfg.ClientID != "" && c.ClientID != v.cfg.ClientID {
+	// A client-credentials token of the hook's app: cid names the app,
+	// sub is the app itself (a user's token has sub = the user's login and
+	// a uid), so a token minted for a person, or for another app on the
+	// same authorization server, cannot trigger a call.
+	if c.ClientID != v.cfg.ClientID {
 		return nil, refuse(ReasonWrongClient)
+	}
+	if c.Subject != v.cfg.ClientID || c.UserID {
+		return nil, refuse(ReasonNotClientCredentials)
 	}
 	return &Claims{
 		Subject:   c.Subject,
@@ -242,7 +256,17 @@ type accessClaims struct {
 	jwt.RegisteredClaims
 	Scopes   scopes `json:"scp"`
 	ClientID string `json:"cid"`
+	// UserID (uid) is in tokens issued to a user; its presence, whatever
+	// its value (null included), means the token is not client credentials.
+	UserID present `json:"uid"`
 }
+
+// present records that a claim was in the token, whatever its value:
+// encoding/json calls UnmarshalJSON for a member that is there, null
+// included, and never for one that is absent.
+type present bool
+
+func (p *present) UnmarshalJSON([]byte) error { *p = true; return nil }
 
 // scopes reads scp as Okta sends it (an array of strings) and also as the
 // space-separated string of RFC 9068 / RFC 8693.

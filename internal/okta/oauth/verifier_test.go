@@ -78,6 +78,14 @@ func TestVerify(t *testing.T) {
 		{"no scp", bearer(rs256(t, "A", "kA", without(c(), "scp"))), ReasonMissingScope},
 		{"wrong cid", bearer(otherCID), ReasonWrongClient},
 		{"no cid", bearer(rs256(t, "A", "kA", without(c(), "cid"))), ReasonWrongClient},
+		// The reported attack: an employee's token from a SPA on the same
+		// authorization server (same aud, scope granted to users).
+		{"a user's token from another app", bearer(rs256(t, "A", "kA", with(with(with(c(), "cid", "0oaSPA0000000000001"), "sub", "alice@example.com"), "uid", "00u8k2pQz4XyTb7Wd5d7"))), ReasonWrongClient},
+		{"a user's token minted for the hook's own app", bearer(rs256(t, "A", "kA", with(with(c(), "sub", "alice@example.com"), "uid", "00u8k2pQz4XyTb7Wd5d7"))), ReasonNotClientCredentials},
+		{"sub is not the client", bearer(rs256(t, "A", "kA", with(c(), "sub", "0oaOTHER000000000001"))), ReasonNotClientCredentials},
+		{"no sub", bearer(rs256(t, "A", "kA", without(c(), "sub"))), ReasonNotClientCredentials},
+		{"uid present even with sub = cid", bearer(rs256(t, "A", "kA", with(c(), "uid", "00u8k2pQz4XyTb7Wd5d7"))), ReasonNotClientCredentials},
+		{"uid null", bearer(rs256(t, "A", "kA", with(c(), "uid", nil))), ReasonNotClientCredentials},
 
 		// Signature and algorithm.
 		{"alg none", bearer(unsigned(t, "none", "kA", c())), ReasonBadSignature},
@@ -304,21 +312,21 @@ func TestColdStartUnreachable(t *testing.T) {
 			start: func(t *testing.T) (string, Config) {
 				srv := httptest.NewServer(nil)
 				srv.Close()
-				return srv.URL + testPath, Config{HTTPClient: srv.Client()}
+				return srv.URL + testPath, Config{HTTPClient: srv.Client(), ClientID: testClientID}
 			},
 		},
 		{
 			name: "issuer answers 500",
 			start: func(t *testing.T) (string, Config) {
 				iss := newTestIssuer(t, serve{answer: answer500})
-				return iss.issuer(), Config{HTTPClient: iss.srv.Client()}
+				return iss.issuer(), Config{HTTPClient: iss.srv.Client(), ClientID: testClientID}
 			},
 		},
 		{
 			name: "issuer serves no usable key",
 			start: func(t *testing.T) (string, Config) {
 				iss := newTestIssuer(t, serve{keys: []jwkJSON{rsaJWK("weak", "weak")}})
-				return iss.issuer(), Config{HTTPClient: iss.srv.Client()}
+				return iss.issuer(), Config{HTTPClient: iss.srv.Client(), ClientID: testClientID}
 			},
 		},
 	}
@@ -386,7 +394,7 @@ func TestHungIssuer(t *testing.T) {
 		iss := newTestIssuer(t, serve{answer: answerHang})
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() { <-iss.hit; cancel() }()
-		v, err := New(ctx, Config{Issuer: iss.issuer(), HTTPClient: iss.srv.Client()}, nil)
+		v, err := New(ctx, Config{Issuer: iss.issuer(), ClientID: testClientID, HTTPClient: iss.srv.Client()}, nil)
 		if err != nil {
 			t.Fatalf("New: %v", err)
 		}
@@ -446,15 +454,17 @@ func TestNewConfig(t *testing.T) {
 		cfg     Config
 		wantErr bool
 	}{
-		{"https issuer", Config{Issuer: "https://acme.okta.com/oauth2/default"}, false},
-		{"http on localhost", Config{Issuer: "http://localhost:9999/oauth2/default"}, false},
-		{"http on 127.0.0.1", Config{Issuer: "http://127.0.0.1:9999/oauth2/default"}, false},
-		{"empty issuer", Config{}, true},
-		{"plain http", Config{Issuer: "http://acme.okta.com/oauth2/default"}, true},
-		{"no scheme", Config{Issuer: "acme.okta.com/oauth2/default"}, true},
-		{"query", Config{Issuer: "https://acme.okta.com/oauth2/default?x=1"}, true},
-		{"credentials in the URL", Config{Issuer: "https://u:p@acme.okta.com/oauth2/default"}, true},
-		{"negative leeway", Config{Issuer: "https://acme.okta.com/oauth2/default", Leeway: -time.Second}, true},
+		{"https issuer", Config{Issuer: "https://acme.okta.com/oauth2/default", ClientID: testClientID}, false},
+		{"http on localhost", Config{Issuer: "http://localhost:9999/oauth2/default", ClientID: testClientID}, false},
+		{"http on 127.0.0.1", Config{Issuer: "http://127.0.0.1:9999/oauth2/default", ClientID: testClientID}, false},
+		{"no client id", Config{Issuer: "https://acme.okta.com/oauth2/default"}, true},
+		{"blank client id", Config{Issuer: "https://acme.okta.com/oauth2/default", ClientID: "  "}, true},
+		{"empty issuer", Config{ClientID: testClientID}, true},
+		{"plain http", Config{Issuer: "http://acme.okta.com/oauth2/default", ClientID: testClientID}, true},
+		{"no scheme", Config{Issuer: "acme.okta.com/oauth2/default", ClientID: testClientID}, true},
+		{"query", Config{Issuer: "https://acme.okta.com/oauth2/default?x=1", ClientID: testClientID}, true},
+		{"credentials in the URL", Config{Issuer: "https://u:p@acme.okta.com/oauth2/default", ClientID: testClientID}, true},
+		{"negative leeway", Config{Issuer: "https://acme.okta.com/oauth2/default", ClientID: testClientID, Leeway: -time.Second}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
