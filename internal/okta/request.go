@@ -173,7 +173,9 @@ func Parse(body []byte) (*Request, error) {
 	}
 	m := w.Data.MessageProfile
 	r := &Request{
-		EventID:     strings.TrimSpace(string(w.EventID)),
+		// The eventId keys exactly-once delivery: used as sent, never
+		// trimmed or repaired, so two different ids never share a key.
+		EventID:     string(w.EventID),
 		EventType:   string(w.EventType),
 		RequestType: string(w.RequestType),
 		Preview:     strings.Contains(string(w.Data.Context.Request.URL.Value), PreviewMarker),
@@ -184,8 +186,13 @@ func Parse(body []byte) (*Request, error) {
 		Template:    redact.New(string(m.MsgTemplate)),
 	}
 	switch {
-	case r.EventID == "":
+	case strings.TrimSpace(r.EventID) == "":
 		return nil, &FieldError{"eventId", "is required"}
+	case strings.ContainsRune(r.EventID, utf8.RuneError):
+		// encoding/json turns invalid UTF-8 and lone surrogate escapes
+		// into U+FFFD: two different ids would become one key, and the
+		// second code would never be sent.
+		return nil, &FieldError{"eventId", "must be valid UTF-8 text"}
 	case len(r.EventID) > 128:
 		return nil, &FieldError{"eventId", "is too long"}
 	case r.Phone.IsZero():

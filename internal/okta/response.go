@@ -2,8 +2,6 @@ package okta
 
 import (
 	"encoding/json"
-
-	"github.com/telephony-hooks/okta-8x8/internal/jsonstr"
 )
 
 // Status is the delivery status Okta accepts in a command.
@@ -74,89 +72,13 @@ func Error(summary string, causes ...ErrorCause) ErrorResponse {
 	return ErrorResponse{Error: ErrorBody{ErrorSummary: summary, ErrorCauses: causes}}
 }
 
-// Marshal encodes an answer. The types here cannot fail to encode. The
-// two answers of the hook are written by hand, byte for byte what
-// encoding/json writes, without its reflection on every request.
+// Marshal encodes an answer. The types here cannot fail to encode.
+// encoding/json costs 0.2 µs more per answer than the hand-written encoder
+// it replaced (BenchmarkMarshalCommand), under 0.2 % of a hook request.
 func Marshal(v any) []byte {
-	switch a := v.(type) {
-	case CommandResponse:
-		return appendCommandResponse(make([]byte, 0, 192), a)
-	case ErrorResponse:
-		return appendErrorResponse(make([]byte, 0, 256), a)
-	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic("okta: answer does not encode: " + err.Error())
 	}
 	return b
-}
-
-func appendCommandResponse(b []byte, r CommandResponse) []byte {
-	b = append(b, `{"commands":`...)
-	if r.Commands == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, c := range r.Commands {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"type":`...)
-			b = jsonstr.Append(b, c.Type)
-			b = append(b, `,"value":`...)
-			if c.Value == nil {
-				b = append(b, "null"...)
-			} else {
-				b = append(b, '[')
-				for j, v := range c.Value {
-					if j > 0 {
-						b = append(b, ',')
-					}
-					b = appendResult(b, v)
-				}
-				b = append(b, ']')
-			}
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-	}
-	return append(b, '}')
-}
-
-func appendResult(b []byte, r Result) []byte {
-	b = append(b, `{"status":`...)
-	b = jsonstr.Append(b, string(r.Status))
-	b = appendOmitEmpty(b, `,"provider":`, r.Provider)
-	b = appendOmitEmpty(b, `,"transactionId":`, r.TransactionID)
-	b = appendOmitEmpty(b, `,"transactionMetadata":`, r.TransactionMetadata)
-	return append(b, '}')
-}
-
-func appendErrorResponse(b []byte, r ErrorResponse) []byte {
-	b = append(b, `{"error":{"errorSummary":`...)
-	b = jsonstr.Append(b, r.Error.ErrorSummary)
-	if len(r.Error.ErrorCauses) > 0 {
-		b = append(b, `,"errorCauses":[`...)
-		for i, c := range r.Error.ErrorCauses {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"errorSummary":`...)
-			b = jsonstr.Append(b, c.ErrorSummary)
-			b = appendOmitEmpty(b, `,"reason":`, c.Reason)
-			b = appendOmitEmpty(b, `,"locationType":`, c.LocationType)
-			b = appendOmitEmpty(b, `,"location":`, c.Location)
-			b = appendOmitEmpty(b, `,"domain":`, c.Domain)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-	}
-	return append(b, "}}"...)
-}
-
-func appendOmitEmpty(b []byte, key, v string) []byte {
-	if v == "" {
-		return b
-	}
-	return jsonstr.Append(append(b, key...), v)
 }

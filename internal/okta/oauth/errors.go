@@ -25,7 +25,7 @@ const (
 	// ReasonNotClientCredentials: cid is right but the token was issued to
 	// a user (sub is not the client id, or there is a uid).
 	ReasonNotClientCredentials Reason = "not_client_credentials"
-	ReasonNoKeys        Reason = "no_keys"        // the issuer's key set has never been loaded
+	ReasonNoKeys               Reason = "no_keys" // the issuer's key set has never been loaded
 )
 
 // Error is the refusal Verify returns. Its text is the reason alone: it
