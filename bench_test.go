@@ -120,7 +120,7 @@ func benchHook(tb testing.TB, fake8x8 string) http.Handler {
 	env := deployedEnv(fake8x8, fake8x8)
 	env["RATE_LIMIT_PER_PHONE"] = "1000/15m"
 	env["RATE_LIMIT_PER_USER"] = "1000/1h"
-	f := newFunction(func(k string) string { return env[k] }, &benchLogSink{})
+	f := New(Options{Getenv: func(k string) string { return env[k] }, Stdout: &benchLogSink{}})
 	if _, err := f.get(context.Background()); err != nil {
 		tb.Fatal(err)
 	}

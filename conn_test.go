@@ -47,8 +47,8 @@ func TestConnectionReuse(t *testing.T) {
 			t.Run(ch+"/"+tt.name, func(t *testing.T) {
 				h := newHarness(t, map[string]string{"RATE_LIMIT_PER_PHONE": "0"})
 				watch := &warmupWatch{base: eightbyeight.NewHTTPClient().Transport, done: make(chan struct{})}
-				h.f.opts.HTTPClient = &http.Client{Transport: watch}
-				if _, err := h.f.get(t.Context()); err != nil {
+				h.opt.App.HTTPClient = &http.Client{Transport: watch}
+				if _, err := h.f().get(t.Context()); err != nil {
 					t.Fatal(err)
 				}
 				<-watch.done // the warm-up's HEADs are answered (the fake says 405)

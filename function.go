@@ -1,7 +1,13 @@
 // Package telephonyhook is the Okta telephony inline hook delivered through
-// 8x8, as a Google Cloud Functions Framework function. The function
-// OktaTelephonyHook serves every route: POST / (the hook), GET / and
-// /healthz, and POST /8x8/events (8x8 delivery receipts).
+// 8x8, as a Google Cloud Functions Framework function. The registered
+// function OktaTelephonyHook serves every route of DESIGN.md §1: POST /
+// (the hook), GET / and /healthz, POST /8x8/events (8x8 delivery receipts)
+// and GET/POST /okta/events (Okta's event hook).
+//
+// Every entry point, Cloud Run's buildpack main (funcframework.Start) and
+// `go run ./cmd` alike, serves the same registered function, and the
+// function itself drains on SIGTERM: the framework's server has no
+// graceful shutdown of its own.
 package telephonyhook
 
 import (
@@ -11,8 +17,11 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/signal"
+	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
@@ -33,26 +42,35 @@ func init() {
 	functions.HTTP(FunctionName, OktaTelephonyHook)
 }
 
-var instance = newFunction(os.Getenv, os.Stdout)
+// registered is the instance behind the registered function: built from
+// the process environment once, never reconfigured. Its state (the loaded
+// configuration, requests in flight) lives inside it.
+var registered = New(Options{Signals: true})
 
 // OktaTelephonyHook is the registered function.
 func OktaTelephonyHook(w http.ResponseWriter, r *http.Request) {
-	instance.ServeHTTP(w, r)
+	registered.ServeHTTP(w, r)
 }
 
-// LocalRun marks this process as the local run (`go run ./cmd`): without
-// 8x8 credentials it then starts in dry run instead of refusing requests.
-// Call it before the first request.
-func LocalRun() { instance.local.Store(true) }
+// Ready loads the registered function's configuration now (cmd calls it
+// before serving, to print how the hook runs) and returns it, or why it
+// could not load.
+func Ready(ctx context.Context) (*config.Config, error) { return registered.Ready(ctx) }
 
-// Ready loads the configuration now (cmd calls it before listening) and
-// returns the loaded configuration, or why it could not load.
-func Ready(ctx context.Context) (*config.Config, error) {
-	a, err := instance.get(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return a.Config, nil
+// Options build a Function. The zero value reads the process environment
+// and logs to stdout.
+type Options struct {
+	Getenv      func(string) string // configuration (nil: os.Getenv)
+	Stdout      io.Writer           // log lines (nil: os.Stdout)
+	NewAccessor config.NewAccessor  // Secret Manager (nil: the real client)
+	App         app.Options         // clients and clock, for tests
+	// Signals makes the Function own the process's shutdown: on SIGTERM
+	// (Cloud Run scale-in, a new revision: 10 s of grace) or SIGINT it
+	// finishes every request in flight, flushes the logs, closes Redis and
+	// exits 0. Only the registered instance sets it: a process has one.
+	Signals bool
+	// Exit ends the process after a drain (nil: os.Exit).
+	Exit func(code int)
 }
 
 const (
@@ -61,37 +79,65 @@ const (
 	// waitBudget is how long a request waits for a load in flight before
 	// answering 503 (Okta falls back) while the load goes on.
 	waitBudget = 2 * time.Second
+	// drainBudget bounds the drain after SIGTERM: every request answers
+	// within HOOK_DEADLINE (at most 2.9 s) and closing takes a few
+	// seconds at most, well inside Cloud Run's 10 s.
+	drainBudget = 8 * time.Second
 )
 
-// function is the lazily loaded hook. A failed load is not kept: the next
-// request tries again (never a sync.Once around something that can fail),
-// and one load at a time runs however many requests arrive.
-type function struct {
-	getenv      func(string) string
-	stdout      io.Writer
-	newAccessor config.NewAccessor
-	opts        app.Options
-	local       atomic.Bool // the local run (cmd): see config.Options.Local
+// Function is the hook as one http.Handler: a lazy cold start that never
+// caches a failure (the next request loads again; one load at a time
+// however many requests arrive), and a drain on shutdown.
+type Function struct {
+	opt    Options
+	stdout *logging.Writer
+	boot   *slog.Logger // logs load failures, before the configured logger exists
 
 	ready atomic.Pointer[app.App]
 
 	mu      sync.Mutex
 	loading chan struct{} // closed when the load in flight ends
 	lastErr error
-	boot    *slog.Logger // logs load failures, before the configured logger exists
+
+	drain   drainer
+	signals sync.Once
 }
 
-func newFunction(getenv func(string) string, stdout io.Writer) *function {
-	return &function{
-		getenv: getenv,
-		stdout: stdout,
-		boot:   slog.New(logging.NewHandler(stdout, logging.Options{Level: slog.LevelInfo})),
+// New returns a Function; nothing is loaded until the first request (or
+// Ready).
+func New(opt Options) *Function {
+	if opt.Getenv == nil {
+		opt.Getenv = os.Getenv
 	}
+	if opt.Stdout == nil {
+		opt.Stdout = os.Stdout
+	}
+	if opt.Exit == nil {
+		opt.Exit = os.Exit
+	}
+	// A stalled or closed stdout must never hold an answer back: every
+	// line goes through one bounded writer.
+	out := logging.NewWriter(opt.Stdout, logging.WriterOptions{})
+	return &Function{
+		opt:    opt,
+		stdout: out,
+		boot:   slog.New(logging.NewHandler(out, logging.Options{Level: slog.LevelInfo})),
+	}
+}
+
+// Ready loads the configuration if it is not loaded yet.
+func (f *Function) Ready(ctx context.Context) (*config.Config, error) {
+	f.start()
+	a, err := f.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return a.Config, nil
 }
 
 // get returns the loaded app, starting a load if none is running and
 // waiting for it at most until ctx ends.
-func (f *function) get(ctx context.Context) (*app.App, error) {
+func (f *Function) get(ctx context.Context) (*app.App, error) {
 	if a := f.ready.Load(); a != nil {
 		return a, nil
 	}
@@ -121,7 +167,7 @@ func (f *function) get(ctx context.Context) (*app.App, error) {
 
 // load runs detached from any one request, so a short request does not
 // cancel a load that the next one can use.
-func (f *function) load(done chan struct{}) {
+func (f *Function) load(done chan struct{}) {
 	ctx, cancel := context.WithTimeout(context.Background(), startupBudget)
 	defer cancel()
 	start := time.Now()
@@ -132,23 +178,17 @@ func (f *function) load(done chan struct{}) {
 	f.lastErr = err
 	if err == nil {
 		f.ready.Store(a)
-		msg := "configuration loaded: delivering through 8x8"
-		if a.Config.DryRun {
-			msg = "configuration loaded: DRY RUN, nothing is sent (" + a.Config.DryRunReason + ")"
-		}
-		a.Logger.Info(msg, startupAttrs(a.Config, time.Since(start))...)
-		if a.Config.Deployed && len(a.Config.Policy.Allowed) == 0 {
-			a.Logger.Warn("ALLOWED_COUNTRIES is not set: codes may be sent to any country; set it to the countries your users are in (toll fraud)")
-		}
+		a.Started(time.Since(start))
 	} else {
 		f.boot.Error("configuration not loaded: every request answers 503 until it is", "error", err.Error())
 	}
 	close(done)
 }
 
-func (f *function) build(ctx context.Context) (*app.App, error) {
-	opts := f.opts
+func (f *Function) build(ctx context.Context) (*app.App, error) {
+	opts := f.opt.App
 	opts.Stdout = f.stdout
+	opts.Terminal = isTerminal(f.opt.Stdout)
 	// Fetch the OAuth issuer's keys while Secret Manager is read: the
 	// cold start waits for the slower of the two, not for both in turn.
 	type started struct {
@@ -157,14 +197,14 @@ func (f *function) build(ctx context.Context) (*app.App, error) {
 		err error
 	}
 	var early chan started
-	if o, ok := config.OAuthFromEnv(f.getenv); ok {
+	if o, ok := config.OAuthFromEnv(f.opt.Getenv); ok {
 		early = make(chan started, 1)
 		go func() {
 			v, err := app.NewVerifier(ctx, o, opts, f.boot)
 			early <- started{v, o, err}
 		}()
 	}
-	cfg, err := config.Load(ctx, f.getenv, config.Options{NewAccessor: f.newAccessor, Local: f.local.Load()})
+	cfg, err := config.Load(ctx, f.opt.Getenv, config.Options{NewAccessor: f.opt.NewAccessor})
 	if early != nil {
 		s := <-early
 		if err == nil && s.err == nil && s.o == cfg.OAuth {
@@ -183,37 +223,29 @@ func (f *function) build(ctx context.Context) (*app.App, error) {
 	return a, err
 }
 
-func startupAttrs(c *config.Config, took time.Duration) []any {
-	auth := "header"
-	switch {
-	case c.OpenAuth:
-		auth = "none (local dry run)"
-	case c.Secret != "" && c.OAuth.Issuer != "":
-		auth = "header or oauth"
-	case c.OAuth.Issuer != "":
-		auth = "oauth"
-	}
-	store := "memory"
-	if c.RedisURL != "" {
-		store = "redis"
-	}
-	return []any{"dryRun", c.DryRun, "dryRunReason", c.DryRunReason, "auth", auth, "guardStore", store,
-		"secretReferences", c.SecretRefs, "deadline", c.Deadline.String(), "startupMs", took.Milliseconds()}
-}
-
 var (
 	bodyStarting    = []byte(`{"status":"unavailable"}`)
 	bodyUnavailable = []byte(`{"error":{"errorSummary":"service unavailable"}}`)
+	bodyStopping    = []byte(`{"error":{"errorSummary":"shutting down"}}`)
 )
 
-func (f *function) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP serves every route; see the package documentation.
+func (f *Function) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	arrived := time.Now()
+	f.start()
+	if !f.drain.enter(r) {
+		// Past the drain: nothing was sent, so Okta's fallback is safe.
+		w.Header().Set("Connection", "close")
+		writeJSON(w, http.StatusServiceUnavailable, bodyStopping)
+		return
+	}
+	defer f.drain.leave(w)
 	if a := f.ready.Load(); a != nil {
 		a.Handler.ServeHTTP(w, r)
 		return
 	}
 	// A cold start: the time spent loading comes out of this request's
 	// budget, not on top of it.
-	arrived := time.Now()
 	ctx, cancel := context.WithTimeout(r.Context(), waitBudget)
 	defer cancel()
 	a, err := f.get(ctx)
@@ -223,21 +255,164 @@ func (f *function) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Not loaded: 503 on our routes makes Okta fall back to its own
 	// provider; the next request tries to load again.
-	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Retry-After", "1")
 	switch r.URL.Path {
 	case "/", "/healthz":
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write(bodyStarting)
+			writeJSON(w, http.StatusServiceUnavailable, bodyStarting)
 			return
 		}
 		fallthrough
-	case "/8x8/events":
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write(bodyUnavailable)
+	case "/8x8/events", "/okta/events":
+		writeJSON(w, http.StatusServiceUnavailable, bodyUnavailable)
 		f.boot.Error("request refused: configuration not loaded", "path", r.URL.Path, "error", err.Error())
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// writeJSON sets Content-Length so that a drain's flush sends a complete
+// answer even if the process exits right after.
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// start installs the signal handling of a Function with Options.Signals,
+// once, on its first use (not in init: a test binary importing the
+// package keeps Go's default signal behaviour).
+func (f *Function) start() {
+	if !f.opt.Signals {
+		return
+	}
+	f.signals.Do(func() {
+		// A reader that left (a closed pipe on stdout) must not kill the
+		// process with SIGPIPE: the write fails, the logging writer counts
+		// the line as dropped, and the answers keep going.
+		signal.Ignore(syscall.SIGPIPE)
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGTERM, os.Interrupt)
+		go func() {
+			sig := <-c
+			f.boot.Info("shutting down: finishing the requests in flight", "signal", sig.String(), "inFlight", f.drain.inFlight())
+			ctx, cancel := context.WithTimeout(context.Background(), drainBudget)
+			err := f.Shutdown(ctx)
+			cancel()
+			code := 0
+			if err != nil {
+				f.boot.Error("shutdown incomplete", "error", err.Error())
+				code = 1
+			}
+			f.opt.Exit(code)
+		}()
+	})
+}
+
+// Shutdown stops taking new work once every request in flight has been
+// answered (requests arriving meanwhile are served too), then closes the
+// app: the conversion tracker's last reports, the log sink, Redis. It
+// returns when all is done or ctx ends. After it, requests get 503.
+func (f *Function) Shutdown(ctx context.Context) error {
+	waited := f.drain.wait(ctx)
+	var errs []error
+	if waited != nil {
+		errs = append(errs, waited)
+	}
+	if a := f.ready.Load(); a != nil {
+		if err := a.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := f.stdout.Close(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// drainer counts requests in flight and, once draining, closes the door
+// after the last one.
+type drainer struct {
+	mu       sync.Mutex
+	n        int
+	draining bool
+	closed   bool
+	idle     chan struct{} // closed when n reaches 0 while draining
+	srv      *http.Server  // the framework's server, to stop keep-alives
+}
+
+func (d *drainer) enter(r *http.Request) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return false
+	}
+	if d.srv == nil {
+		// funcframework owns the server; the request carries it.
+		if s, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok {
+			d.srv = s
+		}
+	}
+	d.n++
+	return true
+}
+
+// leave flushes the answer to the connection before the request stops
+// counting: the process may exit as soon as the count reaches zero, and
+// net/http only writes a buffered answer after the handler returns.
+func (d *drainer) leave(w http.ResponseWriter) {
+	_ = http.NewResponseController(w).Flush()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.n--
+	if d.n == 0 && d.draining {
+		d.closed = true
+		close(d.idle)
+	}
+}
+
+func (d *drainer) inFlight() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.n
+}
+
+func (d *drainer) wait(ctx context.Context) error {
+	d.mu.Lock()
+	if !d.draining {
+		d.draining = true
+		d.idle = make(chan struct{})
+		if d.n == 0 {
+			d.closed = true
+			close(d.idle)
+		}
+		if d.srv != nil {
+			// Idle keep-alive connections close; clients reconnect to
+			// another instance.
+			d.srv.SetKeepAlivesEnabled(false)
+		}
+	}
+	idle := d.idle
+	d.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		d.mu.Lock()
+		n := d.n
+		d.closed = true
+		d.mu.Unlock()
+		return errors.New(strconv.Itoa(n) + " requests still in flight when the drain budget ran out")
+	}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

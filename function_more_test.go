@@ -224,6 +224,16 @@ func TestOAuth(t *testing.T) {
 		{"wrong client", func() string {
 			return "Bearer " + is.token(t, func(c jwt.MapClaims) { c["cid"] = "0oaOTHER" }, nil, nil)
 		}, 401},
+		// The reported attack: an employee signed in to a SPA on the same
+		// authorization server holds a token with the same aud and scope.
+		{"a user's token from another app on the same server", func() string {
+			return "Bearer " + is.token(t, func(c jwt.MapClaims) {
+				c["cid"], c["sub"], c["uid"] = "0oaSPA00000000000001", "alice@example.com", "00u8k2pQz4XyTb7Wd5d7"
+			}, nil, nil)
+		}, 401},
+		{"a user's token minted for the hook's own app", func() string {
+			return "Bearer " + is.token(t, func(c jwt.MapClaims) { c["sub"], c["uid"] = "alice@example.com", "00u8k2pQz4XyTb7Wd5d7" }, nil, nil)
+		}, 401},
 		{"alg none", func() string {
 			return "Bearer " + is.token(t, nil, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType)
 		}, 401},
@@ -245,7 +255,7 @@ func TestOAuth(t *testing.T) {
 		})
 	}
 	t.Run("header and OAuth both configured: either passes", func(t *testing.T) {
-		h := newHarness(t, map[string]string{"OKTA_OAUTH_ISSUER": is.issuer(), "OKTA_OAUTH_SCOPE": "okta.telephony.hook"})
+		h := newHarness(t, map[string]string{"OKTA_OAUTH_ISSUER": is.issuer(), "OKTA_OAUTH_SCOPE": "okta.telephony.hook", "OKTA_OAUTH_CLIENT_ID": "0oaj43vkrq7wKxZSI5e6"})
 		for _, auth := range []string{testSecret, "Bearer " + is.token(t, nil, nil, nil)} {
 			hdr := oktaHeaders()
 			hdr.Set("Authorization", auth)
@@ -259,7 +269,7 @@ func TestOAuth(t *testing.T) {
 		down.mu.Lock()
 		down.up = false
 		down.mu.Unlock()
-		h := newHarness(t, map[string]string{"OKTA_SECRET": "-", "OKTA_OAUTH_ISSUER": down.issuer()})
+		h := newHarness(t, map[string]string{"OKTA_SECRET": "-", "OKTA_OAUTH_ISSUER": down.issuer(), "OKTA_OAUTH_CLIENT_ID": "0oaj43vkrq7wKxZSI5e6"})
 		hdr := oktaHeaders()
 		hdr.Set("Authorization", "Bearer "+down.token(t, nil, nil, nil))
 		if resp := h.do(http.MethodPost, "/", sms("+14155550123", "482913").body(), hdr); resp.Code != 401 {
@@ -476,7 +486,7 @@ func BenchmarkColdStartSecretManager(b *testing.B) {
 	}
 	var took []time.Duration
 	for b.Loop() {
-		f := newFunction(func(k string) string { return env[k] }, io.Discard)
+		f := New(Options{Getenv: func(k string) string { return env[k] }, Stdout: io.Discard})
 		start := time.Now()
 		w := httptest.NewRecorder()
 		f.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/healthz", nil))
@@ -523,9 +533,10 @@ func TestJWKSFetchedWhileSecretsLoad(t *testing.T) {
 	h := newHarness(t, map[string]string{
 		"OKTA_SECRET": "-", "OKTA_OAUTH_SCOPE": "okta.telephony.hook",
 		"OKTA_OAUTH_ISSUER":    gated.URL + "/oauth2/default",
+		"OKTA_OAUTH_CLIENT_ID": "0oaj43vkrq7wKxZSI5e6",
 		"EIGHTYEIGHTX_API_KEY": "sm://acme-hooks/api-key",
 	})
-	h.f.newAccessor = func(context.Context, string) (secrets.Accessor, error) {
+	h.opt.NewAccessor = func(context.Context, string) (secrets.Accessor, error) {
 		return gatedAccessor{gate: requested, vals: map[string]string{"projects/acme-hooks/secrets/api-key/versions/latest": testAPIKey}}, nil
 	}
 	tok := newTestIssuerToken(t, is, gated.URL+"/oauth2/default")

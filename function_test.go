@@ -59,13 +59,12 @@ type clock struct {
 func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
-// localRun in a harness's env marks the instance as the local run (cmd).
-const localRun = "test:local-run"
 
 // harness is one instance of the function under test with its fake 8x8.
 type harness struct {
 	t     *testing.T
-	f     *function
+	opt   Options // how the function is built, on first use
+	fn    *Function
 	fake  *eightbyeighttest.Server
 	env   map[string]string
 	envMu sync.Mutex
@@ -106,10 +105,16 @@ func newHarness(t *testing.T, env map[string]string) *harness {
 			h.env[k] = v
 		}
 	}
-	h.f = newFunction(h.getenv, logTee{h.logs})
-	h.f.opts = app.Options{Now: h.clk.Now}
-	h.f.local.Store(h.env[localRun] != "")
+	h.opt = Options{Getenv: h.getenv, Stdout: logTee{h.logs}, App: app.Options{Now: h.clk.Now}}
 	return h
+}
+
+// f is the function under test, built from h.opt on first use.
+func (h *harness) f() *Function {
+	if h.fn == nil {
+		h.fn = New(h.opt)
+	}
+	return h.fn
 }
 
 func (h *harness) getenv(k string) string {
@@ -132,7 +137,7 @@ func (h *harness) do(method, path string, body []byte, header http.Header) *http
 		r.Header[k] = vs
 	}
 	w := httptest.NewRecorder()
-	h.f.ServeHTTP(w, r)
+	h.f().ServeHTTP(w, r)
 	return w
 }
 
@@ -882,7 +887,7 @@ func TestDryRunAndPreview(t *testing.T) {
 		{"PREVIEW_MODE=dry-run: preview not sent", map[string]string{"PREVIEW_MODE": "dry-run"}, preview, true},
 		{"PREVIEW_MODE=dry-run: sign-in still sent", map[string]string{"PREVIEW_MODE": "dry-run"}, sms("+14155550123", "482913"), false},
 		{"PREVIEW_MODE=deliver: preview sent", nil, preview, false},
-		{"local run without credentials", map[string]string{"K_SERVICE": "-", "EIGHTYEIGHTX_API_KEY": "-", "OKTA_SECRET": "-", localRun: "yes"}, voice("+14155550123", "482913", "en"), true},
+		{"local run without credentials", map[string]string{"K_SERVICE": "-", "EIGHTYEIGHTX_API_KEY": "-", "OKTA_SECRET": "-", "LOCAL_ONLY": "true"}, voice("+14155550123", "482913", "en"), true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, tt.env)
@@ -914,7 +919,7 @@ func TestBudgetCountsFromArrival(t *testing.T) {
 	// Arrived a whole HOOK_DEADLINE ago: nothing may be sent any more.
 	r = r.WithContext(hook.WithArrival(r.Context(), time.Now().Add(-time.Second)))
 	w := httptest.NewRecorder()
-	h.f.ServeHTTP(w, r)
+	h.f().ServeHTTP(w, r)
 	if got := decode(t, w).kind(); got != "FAILED" {
 		t.Errorf("answer %s, want FAILED (nothing sent; Okta falls back)", got)
 	}

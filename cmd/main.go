@@ -1,97 +1,82 @@
-// Command cmd runs the hook locally: `go run ./cmd`. With no 8x8
-// credentials it starts in dry-run mode (nothing is sent) and prints a curl
-// command that posts a sample Okta request to it.
+// Command cmd runs the hook locally: `go run ./cmd`. It serves the
+// registered OktaTelephonyHook through the Functions Framework
+// (funcframework.StartHostPort), the same path as Cloud Run's buildpack
+// main, so what runs on a laptop is what runs in production, SIGTERM drain
+// included. With no 8x8 credentials it runs dry (nothing is sent) and
+// prints, on stderr, a curl command that posts a sample Okta request to it;
+// stdout carries only the hook's log lines.
 package main
 
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 
 	telephonyhook "github.com/telephony-hooks/okta-8x8"
 	"github.com/telephony-hooks/okta-8x8/internal/config"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Getenv, os.Setenv, os.Stdout, isTerminal(os.Stdout), nil); err != nil {
+	if err := run(os.Getenv, os.Setenv, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
 }
 
-// run serves the function until ctx ends. ready, when set, receives the
-// listening address (tests).
-func run(ctx context.Context, getenv func(string) string, setenv func(string, string) error, stdout io.Writer, terminal bool, ready chan<- string) error {
-	if getenv("FUNCTION_TARGET") == "" {
-		_ = setenv("FUNCTION_TARGET", telephonyhook.FunctionName)
-	}
-	if getenv(config.LogFormat) == "" && terminal {
-		_ = setenv(config.LogFormat, "text")
+// run serves until the process is signalled (the function drains and exits
+// by itself) or the listener fails.
+//
+// The Functions Framework's one channel to a registered function is the
+// process environment (it reads FUNCTION_TARGET itself), so this process
+// sets two of its own variables before starting it, as the framework's
+// README does: FUNCTION_TARGET, and LOCAL_ONLY=true, its convention for a
+// local test run, which lets the function run dry without credentials.
+// Nothing else writes the environment.
+func run(getenv func(string) string, setenv func(string, string) error, banner io.Writer) error {
+	for _, kv := range [][2]string{{"FUNCTION_TARGET", telephonyhook.FunctionName}, {config.LocalOnly, "true"}} {
+		if getenv(kv[0]) == "" {
+			if err := setenv(kv[0], kv[1]); err != nil {
+				return err
+			}
+		}
 	}
 	port := getenv(config.Port)
 	if port == "" {
 		port = "8080"
 	}
-	telephonyhook.LocalRun()
-	// Load now, so the first line says how the hook runs and a broken
+	// Load now, so the banner says how the hook runs and a broken
 	// configuration stops the local run at once.
-	loadCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	cfg, err := telephonyhook.Ready(loadCtx)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	cfg, err := telephonyhook.Ready(ctx)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-
-	ln, err := net.Listen("tcp", net.JoinHostPort(getenv("HOST"), port))
-	if err != nil {
-		return err
+	host := getenv("HOST")
+	if host == "" && cfg.OpenAuth {
+		// Open to unauthenticated requests: this machine only, unless HOST
+		// says otherwise.
+		host = "127.0.0.1"
 	}
-	srv := &http.Server{
-		Handler:           http.HandlerFunc(telephonyhook.OktaTelephonyHook),
-		ReadHeaderTimeout: 2 * time.Second,
-		ReadTimeout:       5 * time.Second,
-		WriteTimeout:      5 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    16 << 10,
-	}
-	addr := ln.Addr().String()
-	printCurl(stdout, addr, cfg)
-	if ready != nil {
-		ready <- addr
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	printBanner(banner, host, port, cfg)
+	return funcframework.StartHostPort(host, port)
 }
 
-// printCurl prints a ready-to-paste request. It names the secret's
-// variable, never its value.
-func printCurl(w io.Writer, addr string, cfg *config.Config) {
-	host, port, _ := net.SplitHostPort(addr)
-	if host == "" || host == "::" || host == "0.0.0.0" {
-		host = "localhost"
+// printBanner says how the hook runs and prints a ready-to-paste request.
+// It names the secret's variable, never its value.
+func printBanner(w io.Writer, host, port string, cfg *config.Config) {
+	show := host
+	if show == "" || show == "::" || show == "0.0.0.0" {
+		show = "localhost"
 	}
+	addr := "http://" + net.JoinHostPort(show, port)
 	header := ""
 	switch {
 	case cfg.Secret != "":
@@ -103,8 +88,12 @@ func printCurl(w io.Writer, addr string, cfg *config.Config) {
 	if !cfg.DryRun {
 		mode = "LIVE: requests are delivered through 8x8"
 	}
-	fmt.Fprintf(w, "\nOkta telephony hook listening on http://%s:%s/ (%s)\nTry it:\n\ncurl -sS http://%s:%s/ -H 'Content-Type: application/json'%s \\\n  -d '%s'\n\n",
-		host, port, mode, host, port, header, sampleRequest(time.Now()))
+	listen := "all interfaces"
+	if host != "" {
+		listen = host
+	}
+	fmt.Fprintf(w, "\nOkta telephony hook on %s/ (%s; listening on %s)\nTry it:\n\ncurl -sS %s/ -H 'Content-Type: application/json'%s \\\n  -d '%s'\n\n",
+		addr, mode, listen, addr, header, sampleRequest(time.Now()))
 }
 
 // sampleRequest is an Okta SMS MFA request, as Okta sends it.
@@ -114,9 +103,4 @@ func sampleRequest(now time.Time) string {
 	id := strings.ToUpper(fmt.Sprintf("%x", b))[:22]
 	return fmt.Sprintf(`{"eventId":"%s","eventTime":"%s","eventType":"com.okta.telephony.provider","eventTypeVersion":"1.0","contentType":"application/json","cloudEventVersion":"0.1","requestType":"com.okta.user.telephony.mfa-verification","data":{"context":{"request":{"id":"reqLocalCurl","method":"POST","url":{"value":"/idp/idx/challenge"},"ipAddress":"127.0.0.1"}},"userProfile":{"firstName":"Test","lastName":"User","login":"test.user@example.com","userId":"00ulocal000000000000"},"messageProfile":{"msgTemplate":"Your verification code is 482913","phoneNumber":"+14155550123","otpExpires":"%s","deliveryChannel":"SMS","otpCode":"482913","locale":"en-US"}}}`,
 		id, now.UTC().Format("2006-01-02T15:04:05.000Z"), now.Add(time.Hour).UTC().Format("2006-01-02T15:04:05.000Z"))
-}
-
-func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

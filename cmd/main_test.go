@@ -1,72 +1,135 @@
 package main
 
 import (
-	"context"
+	"bufio"
+	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"regexp"
 	"strings"
-	"sync"
+	"syscall"
 	"testing"
+	"time"
 
-	"github.com/telephony-hooks/okta-8x8/internal/logtest"
+	"github.com/telephony-hooks/okta-8x8/internal/proctest"
 )
 
-type lockedBuffer = logtest.Buffer
+// `go run ./cmd` on a fresh clone: the registered function served through
+// the Functions Framework, dry run, the banner and a curl command on
+// stderr whose request the service answers SUCCESSFUL, only JSON on
+// stdout, the loopback bind while open, and a clean exit on a signal.
+func TestLocalRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs ./cmd")
+	}
+	bin := proctest.Build(t, ".")
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			port := proctest.FreePort(t)
+			p := proctest.Start(t, bin, proctest.Options{Env: map[string]string{"PORT": port}})
+			base := "http://127.0.0.1:" + port
+			if err := p.WaitHealthy(base+"/healthz", 20*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			banner := p.Stderr.String()
+			for _, want := range []string{"DRY RUN", "listening on 127.0.0.1", "curl"} {
+				if !strings.Contains(banner, want) {
+					t.Errorf("the banner on stderr does not say %q:\n%s", want, banner)
+				}
+			}
+			m := regexp.MustCompile(`-d '(\{.*\})'`).FindStringSubmatch(banner)
+			if m == nil {
+				t.Fatalf("no curl body printed:\n%s", banner)
+			}
+			resp, err := http.Post(base+"/", "application/json", strings.NewReader(m[1]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || !strings.Contains(string(body), `"status":"SUCCESSFUL"`) || !strings.Contains(string(body), "dry-run-") {
+				t.Fatalf("HTTP %d %s", resp.StatusCode, body)
+			}
+			if err := p.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			if code := p.ExitCode(); code != 0 {
+				t.Errorf("exit code %d after %s, want 0\nstderr: %s", code, sig, p.Stderr)
+			}
+			checkJSONLines(t, p.Stdout.String(), "okta telephony hook", "configuration loaded")
+		})
+	}
+}
 
-// `go run ./cmd` on a fresh clone: dry run, says so, prints a curl command
-// whose request the running service answers SUCCESSFUL, and shuts down.
-func TestLocalRunServesTheSampleRequest(t *testing.T) {
-	for _, k := range []string{"EIGHTYEIGHTX_SUBACCOUNT_ID", "EIGHTYEIGHTX_API_KEY", "OKTA_SECRET", "OKTA_OAUTH_ISSUER", "K_SERVICE", "DRY_RUN", "LOG_FORMAT"} {
-		if os.Getenv(k) != "" {
-			t.Skipf("%s is set in the environment: this test checks the fresh-clone default", k)
-		}
+// With an Okta secret configured the local run is not open: it listens on
+// every interface, and the banner's curl names the secret's variable,
+// never its value.
+func TestLocalRunWithASecret(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs ./cmd")
 	}
-	env := map[string]string{"PORT": "0", "HOST": "127.0.0.1"}
-	var mu sync.Mutex
-	getenv := func(k string) string {
-		mu.Lock()
-		defer mu.Unlock()
-		if v, ok := env[k]; ok {
-			return v
-		}
-		return os.Getenv(k)
+	const secret = "local-secret-Tq84Ws"
+	port := proctest.FreePort(t)
+	p := proctest.Start(t, proctest.Build(t, "."), proctest.Options{Env: map[string]string{"PORT": port, "OKTA_SECRET": secret}})
+	if err := p.WaitHealthy("http://127.0.0.1:"+port+"/healthz", 20*time.Second); err != nil {
+		t.Fatal(err)
 	}
-	setenv := func(k, v string) error { mu.Lock(); defer mu.Unlock(); env[k] = v; return nil }
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &lockedBuffer{}
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, getenv, setenv, out, false, ready) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatalf("run returned before listening: %v\n%s", err, out)
+	banner := p.Stderr.String()
+	if !strings.Contains(banner, "listening on all interfaces") || !strings.Contains(banner, "$OKTA_SECRET") || strings.Contains(banner, secret) {
+		t.Errorf("banner:\n%s", banner)
 	}
-	printed := out.String()
-	if !strings.Contains(printed, "DRY RUN") {
-		t.Errorf("the output does not say dry run:\n%s", printed)
-	}
-	if env["FUNCTION_TARGET"] != "OktaTelephonyHook" {
-		t.Errorf("FUNCTION_TARGET = %q", env["FUNCTION_TARGET"])
-	}
-	m := regexp.MustCompile(`-d '(\{.*\})'`).FindStringSubmatch(printed)
-	if m == nil {
-		t.Fatalf("no curl body printed:\n%s", printed)
-	}
-	resp, err := http.Post("http://"+addr+"/", "application/json", strings.NewReader(m[1]))
+	resp, err := http.Post("http://127.0.0.1:"+port+"/", "application/json", strings.NewReader(`{}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(body), `"status":"SUCCESSFUL"`) || !strings.Contains(string(body), "dry-run-") {
-		t.Fatalf("HTTP %d %s", resp.StatusCode, body)
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("HTTP %d without the secret, want 401", resp.StatusCode)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("run: %v", err)
+}
+
+// A broken configuration stops the local run at once with the variable's
+// name, not a server that answers 503.
+func TestLocalRunRefusesABrokenConfiguration(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs ./cmd")
+	}
+	p := proctest.Start(t, proctest.Build(t, "."), proctest.Options{Env: map[string]string{
+		"PORT": proctest.FreePort(t), "OTP_REPETITIONS": "7",
+	}})
+	if code := p.ExitCode(); code != 1 || !strings.Contains(p.Stderr.String(), "OTP_REPETITIONS") {
+		t.Errorf("exit %d, stderr:\n%s", code, p.Stderr)
+	}
+}
+
+// checkJSONLines fails unless every non-empty line of out is a JSON object
+// with a severity and a message, and the messages include each of want.
+func checkJSONLines(t *testing.T, out string, want ...string) {
+	t.Helper()
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		var entry struct {
+			Severity string `json:"severity"`
+			Message  string `json:"message"`
+		}
+		if err := json.Unmarshal([]byte(line), &entry); err != nil || entry.Severity == "" {
+			t.Errorf("stdout carries a line that is not a Cloud Logging JSON entry: %q", line)
+			continue
+		}
+		for _, w := range want {
+			if strings.HasPrefix(entry.Message, w) {
+				seen[w] = true
+			}
+		}
+	}
+	for _, w := range want {
+		if !seen[w] {
+			t.Errorf("no %q line on stdout:\n%s", w, out)
+		}
 	}
 }

@@ -36,7 +36,10 @@ type App struct {
 
 // Options are process-level choices the configuration does not carry.
 type Options struct {
-	Stdout     io.Writer
+	Stdout io.Writer
+	// Terminal: Stdout is a terminal. The local run then logs readable
+	// text unless LOG_FORMAT says otherwise; anywhere else it is JSON.
+	Terminal   bool
 	HTTPClient *http.Client     // for 8x8; nil: eightbyeight.NewHTTPClient()
 	JWKSClient *http.Client     // for the issuer's keys; nil: default
 	Now        func() time.Time // nil: time.Now
@@ -52,7 +55,7 @@ type Options struct {
 // answer.
 func NewLogger(ctx context.Context, cfg *config.Config, opt Options) (*slog.Logger, *logging.CloudSink, error) {
 	format := logging.JSON
-	if cfg.LogFormat == "text" {
+	if cfg.LogFormat == "text" || (cfg.LogFormat == "" && opt.Terminal && !cfg.Deployed) {
 		format = logging.Text
 	}
 	project := cfg.ProjectID
@@ -90,7 +93,7 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 		flush = sink.Flush
 		a.closers = append(a.closers, sink.Close)
 	}
-	fail := func(err error) (*App, error) { a.Close(); return nil, err }
+	fail := func(err error) (*App, error) { _ = a.Close(context.WithoutCancel(ctx)); return nil, err }
 
 	phones, err := phone.NewParser(cfg.DefaultRegion, 10000)
 	if err != nil {
@@ -186,11 +189,44 @@ func (r redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	r.l.DebugContext(ctx, "redis client", "detail", fmt.Sprintf(format, v...))
 }
 
-// Close releases connections (Redis, the log client, the JWKS refresher).
-func (a *App) Close() error {
-	var errs []error
-	for _, c := range a.closers {
-		errs = append(errs, c())
+// Started logs how the instance runs, once its configuration loaded.
+func (a *App) Started(took time.Duration) {
+	c := a.Config
+	msg := "configuration loaded: delivering through 8x8"
+	if c.DryRun {
+		msg = "configuration loaded: DRY RUN, nothing is sent (" + c.DryRunReason + ")"
 	}
+	auth := "header"
+	switch {
+	case c.OpenAuth:
+		auth = "none (local dry run)"
+	case c.Secret != "" && c.OAuth.Issuer != "":
+		auth = "header or oauth"
+	case c.OAuth.Issuer != "":
+		auth = "oauth"
+	}
+	store := "memory"
+	if c.RedisURL != "" {
+		store = "redis"
+	}
+	a.Logger.Info(msg, "dryRun", c.DryRun, "dryRunReason", c.DryRunReason, "auth", auth, "guardStore", store,
+		"secretReferences", c.SecretRefs, "deadline", c.Deadline.String(), "startupMs", took.Milliseconds())
+	if c.Deployed && len(c.Policy.Allowed) == 0 {
+		a.Logger.Warn("ALLOWED_COUNTRIES is not set: codes may be sent to any country; set it to the countries your users are in (toll fraud)")
+	}
+}
+
+// Close releases connections (Redis, the log client, the JWKS refresher),
+// in the reverse order of their opening, within ctx.
+func (a *App) Close(ctx context.Context) error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		if ctx.Err() != nil {
+			errs = append(errs, ctx.Err())
+			break
+		}
+		errs = append(errs, a.closers[i]())
+	}
+	a.closers = nil
 	return errors.Join(errs...)
 }

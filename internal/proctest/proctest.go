@@ -1,0 +1,209 @@
+// Package proctest builds the repository's commands and runs them as
+// processes for tests and benchmarks: what Cloud Run runs is a process
+// (signals, stdout pipes, exit codes), and some guarantees only hold, or
+// only fail, there.
+package proctest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	buildMu  sync.Mutex
+	built    = map[string]string{}
+	buildDir string
+)
+
+// Build compiles the command at import path or relative path pkg once per
+// test binary and returns the executable's path.
+func Build(tb testing.TB, pkg string) string {
+	tb.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if bin, ok := built[pkg]; ok {
+		return bin
+	}
+	if buildDir == "" {
+		d, err := os.MkdirTemp("", "proctest-")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		buildDir = d
+	}
+	bin := filepath.Join(buildDir, fmt.Sprintf("cmd%d-%s", len(built), filepath.Base(pkg)))
+	out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput()
+	if err != nil {
+		tb.Fatalf("go build %s: %v\n%s", pkg, err, out)
+	}
+	built[pkg] = bin
+	return bin
+}
+
+// FreePort returns a loopback port that was free a moment ago.
+func FreePort(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
+}
+
+// Process is a started command.
+type Process struct {
+	Cmd    *exec.Cmd
+	Stdout *Buffer // nil when the caller gave its own stdout
+	Stderr *Buffer
+	exited chan struct{}
+	state  *os.ProcessState
+}
+
+// Options say how to start a process. Env is the whole environment (plus
+// PATH and HOME, so `go` and the runtime work). Stdout, when set, replaces
+// the captured buffer (a pipe the test controls).
+type Options struct {
+	Env    map[string]string
+	Stdout io.Writer
+}
+
+// Start starts bin; it is killed when the test ends.
+func Start(tb testing.TB, bin string, o Options) *Process {
+	tb.Helper()
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	for k, v := range o.Env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	p := &Process{Cmd: cmd, Stderr: &Buffer{}, exited: make(chan struct{})}
+	cmd.Stderr = p.Stderr
+	if o.Stdout != nil {
+		cmd.Stdout = o.Stdout
+	} else {
+		p.Stdout = &Buffer{}
+		cmd.Stdout = p.Stdout
+	}
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	go func() {
+		_ = cmd.Wait()
+		p.state = cmd.ProcessState
+		close(p.exited)
+	}()
+	tb.Cleanup(p.Kill)
+	return p
+}
+
+// Kill ends the process if it still runs and waits for it.
+func (p *Process) Kill() {
+	_ = p.Cmd.Process.Kill()
+	<-p.exited
+}
+
+// Signal sends sig.
+func (p *Process) Signal(sig syscall.Signal) error { return p.Cmd.Process.Signal(sig) }
+
+// Exited is closed when the process has exited.
+func (p *Process) Exited() <-chan struct{} { return p.exited }
+
+// ExitCode waits for the process and returns its exit code (-1 when a
+// signal killed it).
+func (p *Process) ExitCode() int {
+	<-p.exited
+	return p.state.ExitCode()
+}
+
+// Pid is the process id.
+func (p *Process) Pid() int { return p.Cmd.Process.Pid }
+
+// WaitHealthy polls url until it answers 200, the process exits, or
+// timeout passes (a bound for the failure case only).
+func (p *Process) WaitHealthy(url string, timeout time.Duration) error {
+	hc := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(timeout)
+	wait := 200 * time.Microsecond
+	for {
+		resp, err := hc.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not healthy within %v (last: %v)\nstderr: %s", url, timeout, err, p.Stderr)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-p.exited:
+			t.Stop()
+			return errors.New("process exited before it was healthy\nstderr: " + p.Stderr.String())
+		case <-t.C:
+		}
+		wait = min(2*wait, 20*time.Millisecond)
+	}
+}
+
+// Buffer collects output written from many goroutines and can wait for a
+// substring to appear.
+type Buffer struct {
+	mu      sync.Mutex
+	b       bytes.Buffer
+	changed chan struct{}
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n, err := b.b.Write(p)
+	if b.changed != nil {
+		close(b.changed)
+		b.changed = nil
+	}
+	return n, err
+}
+
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// WaitFor returns once s has been written, or an error after timeout (a
+// bound for the failure case only).
+func (b *Buffer) WaitFor(s string, timeout time.Duration) error {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		b.mu.Lock()
+		if strings.Contains(b.b.String(), s) {
+			b.mu.Unlock()
+			return nil
+		}
+		if b.changed == nil {
+			b.changed = make(chan struct{})
+		}
+		ch := b.changed
+		b.mu.Unlock()
+		select {
+		case <-ch:
+		case <-deadline.C:
+			return fmt.Errorf("%q not written within %v; got:\n%s", s, timeout, b.String())
+		}
+	}
+}
