@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime"
 	"net"
@@ -14,7 +15,6 @@ import (
 
 	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight"
 	"github.com/telephony-hooks/okta-8x8/internal/guard"
-	"github.com/telephony-hooks/okta-8x8/internal/httpbody"
 	"github.com/telephony-hooks/okta-8x8/internal/logging"
 	"github.com/telephony-hooks/okta-8x8/internal/message"
 	"github.com/telephony-hooks/okta-8x8/internal/okta"
@@ -99,7 +99,13 @@ func (s *Server) serveHook(ctx context.Context, r *http.Request, o *outcome) (bo
 			return o.badRequest("Content-Type", "must be application/json")
 		}
 	}
-	raw, err := httpbody.Read(http.MaxBytesReader(nil, r.Body, MaxBody), r.ContentLength, MaxBody+1)
+	// Refused before reading: with "Expect: 100-continue" the client then
+	// never sends the body, and nobody waits for it.
+	if r.ContentLength > MaxBody {
+		o.status, o.result = http.StatusRequestEntityTooLarge, "too_large"
+		return bodyTooLarge
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -119,6 +125,9 @@ func (s *Server) serveHook(ctx context.Context, r *http.Request, o *outcome) (bo
 	o.req = req
 	o.lang = message.Resolve(req.Locale)
 	o.status = http.StatusOK
+	refuse := func(c refusalCode) []byte {
+		return o.decided(answer{kind: kindRefused, refusal: c, lang: o.lang, channel: req.Channel}, req.EventID)
+	}
 
 	// Okta's preview placeholder: in a preview it is never called, even
 	// where it is a valid number (with DEFAULT_REGION=IN, an Indian
@@ -127,17 +136,18 @@ func (s *Server) serveHook(ctx context.Context, r *http.Request, o *outcome) (bo
 	placeholder := strings.TrimPrefix(strings.TrimPrefix(req.Phone.Reveal(), "+"), "1") == previewPlaceholder
 	num, err := s.Phones.Parse(req.Phone.Reveal())
 	if placeholder && (req.Preview || err != nil) {
-		return o.refuse(message.PreviewPlaceholder, "preview_placeholder", "the phone number is Okta's preview placeholder", true)
+		return refuse(refPreviewPlaceholder)
 	}
 	if err != nil {
-		return o.refuse(message.InvalidNumber, string(guard.ReasonInvalidNumber), "the phone number is not a valid number", true)
+		return refuse(refInvalidNumber)
 	}
 	o.num = num
 	if !req.OTPExpires.IsZero() && !s.Now().Before(req.OTPExpires) {
-		return o.refuse(message.Expired, "otp_expired", "the code expired before it could be sent", false)
+		return refuse(refExpired)
 	}
 	if ref := s.opt.Policy.Screen(num); ref != nil {
-		return o.refuseGuard(ref)
+		o.err = ref
+		return refuse(refusalFor(ref.Reason))
 	}
 
 	// Exactly once per eventId: a repeat gets the first answer again.
@@ -145,14 +155,20 @@ func (s *Server) serveHook(ctx context.Context, r *http.Request, o *outcome) (bo
 	switch {
 	case errors.Is(err, guard.ErrInFlight):
 		o.duplicate = true
-		return o.command(okta.Result{Status: okta.Pending, Provider: okta.Provider, TransactionMetadata: req.Channel.String()})
+		return o.decided(answer{kind: kindPending, channel: req.Channel}, req.EventID)
 	case err != nil:
 		// The guard falls back to memory by itself; an error here is a bug.
 		o.err = err
 	case prior != nil:
 		o.duplicate = true
-		o.result = "duplicate"
-		return prior
+		if a, ok := parseRecord(prior); ok {
+			body = a.render(req.EventID)
+			o.result = "duplicate"
+			return body
+		}
+		// Not a record of ours: the first request's outcome is unknown.
+		o.err = errors.New("unreadable record of the first answer")
+		return o.decided(answer{kind: kindPending, channel: req.Channel}, req.EventID)
 	}
 	sent, finished := false, false
 	defer func() {
@@ -174,30 +190,33 @@ func (s *Server) serveHook(ctx context.Context, r *http.Request, o *outcome) (bo
 			return
 		}
 		o.result = ""
-		body = o.command(okta.Result{Status: okta.Pending, Provider: okta.Provider, TransactionMetadata: req.Channel.String()})
-		_ = ticket.Finish(body)
+		a := answer{kind: kindPending, channel: req.Channel}
+		body = o.decided(a, req.EventID)
+		_ = ticket.Finish(a.record())
 	}()
-	answer := s.decide(ctx, req, num, o, &sent)
+	a := s.decide(ctx, req, num, o, &sent)
+	body = o.decided(a, req.EventID)
 	if ticket != nil {
 		finished = true
-		if err := ticket.Finish(answer); err != nil {
+		if err := ticket.Finish(a.record()); err != nil {
 			s.Logger.WarnContext(ctx, "could not record the answer for duplicate eventIds", "error", err)
 		}
 	}
-	return answer
+	return body
 }
 
 // decide runs the rate limit and the delivery.
-func (s *Server) decide(ctx context.Context, req *okta.Request, num phone.Number, o *outcome, sent *bool) []byte {
+func (s *Server) decide(ctx context.Context, req *okta.Request, num phone.Number, o *outcome, sent *bool) answer {
 	if s.opt.DryRun || (req.Preview && s.opt.PreviewDryRun) {
 		// Dry runs are not deliveries: they do not count against limits.
 		o.dryRun = true
 		o.txID = "dry-run-" + req.EventID
 		s.logDryRun(ctx, req, num, o.lang)
-		return o.command(okta.Result{Status: okta.Successful, Provider: okta.Provider, TransactionID: o.txID, TransactionMetadata: req.Channel.String()})
+		return answer{kind: kindDryRun, channel: req.Channel}
 	}
 	if ref := s.Guard.Allow(ctx, num.E164(), req.UserID, num.Region()); ref != nil {
-		return o.refuseGuard(ref)
+		o.err = ref
+		return answer{kind: kindRefused, refusal: refusalFor(ref.Reason), lang: o.lang, channel: req.Channel}
 	}
 	*sent = true
 	rec, err := s.send(ctx, req, num, o.lang)
@@ -206,7 +225,7 @@ func (s *Server) decide(ctx context.Context, req *okta.Request, num phone.Number
 		o.code = rec.Status
 	}
 	if err == nil {
-		return o.command(okta.Result{Status: okta.Successful, Provider: okta.Provider, TransactionID: rec.TransactionID, TransactionMetadata: req.Channel.String()})
+		return answer{kind: kindSuccessful, channel: req.Channel, txID: rec.TransactionID}
 	}
 	o.err = err
 	var e *eightbyeight.Error
@@ -221,17 +240,12 @@ func (s *Server) decide(ctx context.Context, req *okta.Request, num phone.Number
 	case eightbyeight.Unknown:
 		// The request may have reached 8x8: never FAILED, or Okta would
 		// send a second code.
-		return o.command(okta.Result{Status: okta.Pending, Provider: okta.Provider, TransactionMetadata: req.Channel.String()})
+		return answer{kind: kindPending, channel: req.Channel}
 	default: // Refused, Unreachable: no code is coming from us.
 		if s.opt.OnFailure == ErrorObject {
-			o.result = string(message.DeliveryFailed)
-			return okta.Marshal(okta.Error(o.lang.Refusal(message.DeliveryFailed), okta.ErrorCause{
-				ErrorSummary: "The telephony provider did not accept the message",
-				Reason:       "delivery_" + e.Kind.String(),
-				Domain:       "telephony-hook",
-			}))
+			return answer{kind: kindDeliveryFailed, failure: e.Kind, lang: o.lang, channel: req.Channel}
 		}
-		return o.command(okta.Result{Status: okta.Failed, Provider: okta.Provider, TransactionID: rec.TransactionID, TransactionMetadata: req.Channel.String()})
+		return answer{kind: kindFailed, channel: req.Channel, txID: rec.TransactionID}
 	}
 }
 
@@ -271,12 +285,13 @@ func ttl(expires, now time.Time) time.Duration {
 	return min(expires.Sub(now), guard.MaxEventTTL)
 }
 
-func (o *outcome) command(r okta.Result) []byte {
+// decided notes the answer for the log line and renders it.
+func (o *outcome) decided(a answer, eventID string) []byte {
 	o.status = http.StatusOK
 	if o.result == "" {
-		o.result = string(r.Status)
+		o.result = a.result()
 	}
-	return okta.Marshal(okta.Command(r))
+	return a.render(eventID)
 }
 
 // badRequest answers 400 with an error object naming the field (never its
@@ -291,37 +306,6 @@ func (o *outcome) badRequest(field, problem string) []byte {
 		Location:     field,
 		Domain:       "telephony-hook",
 	}))
-}
-
-// refuse answers a policy refusal: 200 with an error object whose summary
-// the user can read in their language, and a cause for the admin.
-func (o *outcome) refuse(r message.Reason, reason, adminText string, atPhone bool) []byte {
-	o.status, o.result = http.StatusOK, reason
-	cause := okta.ErrorCause{ErrorSummary: adminText, Reason: reason, Domain: "telephony-hook"}
-	if atPhone {
-		cause.LocationType, cause.Location = "body", "data.messageProfile.phoneNumber"
-	}
-	return okta.Marshal(okta.Error(o.lang.Refusal(r), cause))
-}
-
-var guardMessages = map[guard.Reason]struct {
-	msg   message.Reason
-	admin string
-}{
-	guard.ReasonNumberType:  {message.NumberType, "numbers of this type cannot receive codes"},
-	guard.ReasonCountry:     {message.Country, "codes are not sent to this country"},
-	guard.ReasonRatePhone:   {message.RateLimited, "too many codes sent to this phone number"},
-	guard.ReasonRateUser:    {message.RateLimited, "too many codes sent to this user"},
-	guard.ReasonRateCountry: {message.RateLimited, "the hourly budget of codes for this country is spent"},
-}
-
-func (o *outcome) refuseGuard(ref *guard.Refusal) []byte {
-	m, ok := guardMessages[ref.Reason]
-	if !ok {
-		m.msg, m.admin = message.Unavailable, "refused by policy"
-	}
-	o.err = ref
-	return o.refuse(m.msg, string(ref.Reason), m.admin, ref.Reason == guard.ReasonNumberType || ref.Reason == guard.ReasonCountry)
 }
 
 func (s *Server) logDryRun(ctx context.Context, req *okta.Request, num phone.Number, lang message.Lang) {
