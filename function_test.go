@@ -59,7 +59,6 @@ type clock struct {
 func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
-
 // harness is one instance of the function under test with its fake 8x8.
 type harness struct {
 	t     *testing.T
