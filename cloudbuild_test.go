@@ -50,7 +50,7 @@ type cbStep struct {
 
 // cbSecretVars must come from Secret Manager, never from a substitution (a
 // substitution's value is visible in the build's history).
-var cbSecretVars = []string{config.OktaSecret, config.APIKey, config.WebhookSecret}
+var cbSecretVars = []string{config.OktaSecret, config.APIKey, config.WebhookSecret, config.EventHookSecret}
 
 // cbReservedVars are set by Cloud Run itself; a deploy that sets them fails.
 var cbReservedVars = []string{config.Port, config.KService, "K_REVISION", "K_CONFIGURATION"}
@@ -243,7 +243,7 @@ func cbCheck(c cbConfig, goVersion string) []error {
 			bad("--%s=%s, want %s", flag, got, v)
 		}
 	}
-	for _, flag := range []string{"allow-unauthenticated", "cpu-boost", "quiet"} {
+	for _, flag := range []string{"allow-unauthenticated", "cpu-boost", "no-cpu-throttling", "quiet"} {
 		if v, ok := d.flags[flag]; !ok || v != "" {
 			bad("--%s missing", flag)
 		}
@@ -332,6 +332,10 @@ func cbCheck(c cbConfig, goVersion string) []error {
 			bad("substitution %s refers to another but options.dynamicSubstitutions is off", k)
 		}
 	}
+	if i := slices.IndexFunc(c.Steps, func(s cbStep) bool { return s.ID == "preflight" }); i < 0 || i > deployAt ||
+		!strings.Contains(strings.Join(c.Steps[i].Args, " "), `[ -n "${_OKTA_OAUTH_ISSUER}" ] && [ -z "${_OKTA_OAUTH_CLIENT_ID}" ]`) {
+		bad("preflight does not require _OKTA_OAUTH_CLIENT_ID with _OKTA_OAUTH_ISSUER before the deploy")
+	}
 	if c.Options.Logging != "CLOUD_LOGGING_ONLY" && c.Options.Logging != "NONE" {
 		bad("options.logging=%q: a build run by a user-managed service account needs CLOUD_LOGGING_ONLY", c.Options.Logging)
 	}
@@ -396,6 +400,11 @@ func TestCloudBuildChecksCatchMistakes(t *testing.T) {
 		{"parallel step", func(c *cbConfig) { c.Steps[len(c.Steps)-1].WaitFor = []string{"-"} }, "", "has waitFor"},
 		{"no min instances", func(c *cbConfig) { setArg(c, "--min-instances=", "--min-instances=") }, "", "--min-instances missing or empty"},
 		{"authenticated deploy", func(c *cbConfig) { setArg(c, "--allow-unauthenticated", "--no-allow-unauthenticated") }, "", "--allow-unauthenticated missing"},
+		{"CPU throttled between requests", func(c *cbConfig) { setArg(c, "--no-cpu-throttling", "--cpu-throttling") }, "", "--no-cpu-throttling missing"},
+		{"OAuth issuer without the client id check", func(c *cbConfig) {
+			i := slices.IndexFunc(c.Steps, func(s cbStep) bool { return s.ID == "preflight" })
+			c.Steps[i].Args[1] = strings.ReplaceAll(c.Steps[i].Args[1], "_OKTA_OAUTH_CLIENT_ID", "_OKTA_OAUTH_AUDIENCE")
+		}, "", "preflight does not require _OKTA_OAUTH_CLIENT_ID"},
 		{"logging to a bucket", func(c *cbConfig) { c.Options.Logging = "" }, "", "options.logging"},
 	}
 	for _, tc := range tests {
@@ -483,6 +492,7 @@ func TestCloudBuildDefaultsLoad(t *testing.T) {
 	wantAsked := []string{
 		"projects/acme-hooks/secrets/eightbyeightx-api-key/versions/latest",
 		"projects/acme-hooks/secrets/eightbyeightx-webhook-secret/versions/latest",
+		"projects/acme-hooks/secrets/okta-event-hook-secret/versions/latest",
 		"projects/acme-hooks/secrets/okta-secret/versions/latest",
 	}
 	if !slices.Equal(acc.asked, wantAsked) {
@@ -505,7 +515,11 @@ func TestCloudBuildDefaultsLoad(t *testing.T) {
 		{"deadline", cfg.Deadline.String(), "2.5s"},
 		{"fallback on failure", cfg.ErrorOnFailure, false},
 		{"previews delivered", cfg.PreviewDryRun, false},
-		{"secret references", cfg.SecretRefs, 3},
+		{"secret references", cfg.SecretRefs, 4},
+		{"event hook secret", cfg.EventHookSecret, "value-of-okta-event-hook-secret"},
+		{"conversion guard records", cfg.Conversion.Mode, "record"},
+		{"8x8 SMS feedback on", cfg.Conversion.Feedback, true},
+		{"per-IP limit off", cfg.PerIP.Off(), true},
 	}
 	for _, ck := range checks {
 		if ck.got != ck.want {
