@@ -322,7 +322,7 @@ func TestTwoInstancesShareRedis(t *testing.T) {
 			const rounds = 30
 			for round := range rounds {
 				r := voice("+14155550123", "482913", "en")
-				r.eventID = fmt.Sprintf("%s-shared-%d-%d", name, time.Now().UnixNano(), round)
+				r.eventID = fmt.Sprintf("%s-shared-%x-%d", name, time.Now().UnixNano(), round)
 				body := r.body()
 				var wg sync.WaitGroup
 				answers := make([]string, 6)
