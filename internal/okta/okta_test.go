@@ -80,6 +80,19 @@ func TestParseEventID(t *testing.T) {
 	}
 }
 
+// The end user's IP is kept only when it is one.
+func TestParseClientIP(t *testing.T) {
+	for in, want := range map[string]string{
+		`"198.51.100.23"`: "198.51.100.23", `" 2001:db8::1 "`: "2001:db8::1", `"::ffff:198.51.100.23"`: "198.51.100.23",
+		`"not an ip"`: "", `null`: "", `"198.51.100.23, 10.0.0.1"`: "",
+	} {
+		r, err := Parse([]byte(`{"eventId":"e1","data":{"context":{"request":{"ipAddress":` + in + `}},"messageProfile":{"phoneNumber":"+14155550123","otpCode":"482913","deliveryChannel":"SMS"}}}`))
+		if err != nil || r.ClientIP != want {
+			t.Errorf("ipAddress %s: %q, %v; want %q", in, r.ClientIP, err, want)
+		}
+	}
+}
+
 // Duplicate keys: the last one wins, case-insensitively (encoding/json's
 // rule), and there is one decoded value, so the number screened is the
 // number sent. The root tests check it reaches 8x8 unchanged.

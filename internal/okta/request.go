@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"reflect"
 	"strings"
 	"time"
@@ -50,6 +51,7 @@ const PreviewMarker = "generatePreview"
 type Request struct {
 	EventID     string
 	EventType   string
+	ClientIP    string // the end user's IP (data.context.request.ipAddress), as Okta saw it
 	RequestType string // "com.okta.user.telephony.mfa-verification", …; may be empty
 	Preview     bool
 	UserID      string
@@ -144,6 +146,7 @@ type wireRequest struct {
 				URL struct {
 					Value flexString `json:"value"`
 				} `json:"url"`
+				IPAddress flexString `json:"ipAddress"`
 			} `json:"request"`
 		} `json:"context"`
 		UserProfile struct {
@@ -180,6 +183,7 @@ func Parse(body []byte) (*Request, error) {
 		RequestType: string(w.RequestType),
 		Preview:     strings.Contains(string(w.Data.Context.Request.URL.Value), PreviewMarker),
 		UserID:      string(w.Data.UserProfile.UserID),
+		ClientIP:    clientIP(string(w.Data.Context.Request.IPAddress)),
 		Locale:      string(m.Locale),
 		Phone:       redact.New(strings.TrimSpace(string(m.PhoneNumber))),
 		OTP:         redact.New(strings.TrimSpace(string(m.OTPCode))),
@@ -213,6 +217,16 @@ func Parse(body []byte) (*Request, error) {
 		r.OTPExpires = t
 	}
 	return r, nil
+}
+
+// clientIP keeps ipAddress only when it is an IP address: it goes to 8x8
+// (clientIp, for its per-IP limits) and keys a rate window.
+func clientIP(s string) string {
+	a, err := netip.ParseAddr(strings.TrimSpace(s))
+	if err != nil {
+		return ""
+	}
+	return a.Unmap().String()
 }
 
 func decodeError(err error) error {

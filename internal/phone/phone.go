@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode"
@@ -97,6 +98,18 @@ func (n Number) Type() Type { return n.typ }
 
 // CountryCode is the ITU calling code (1, 33, 44, …).
 func (n Number) CountryCode() int { return n.cc }
+
+// Prefix is the number without its last four digits ("+1415555" for
+// +14155550123): in North America the NPA-NXX, elsewhere a block of
+// 10,000 numbers, the unit numbering plans allocate to carriers and the
+// unit pumping ranges are leased in. The conversion guard judges it beside
+// the country; it is safe to log.
+func (n Number) Prefix() string {
+	if len(n.e164) < 1+len(strconv.Itoa(n.cc))+4+2 {
+		return n.e164[:min(len(n.e164), 1+len(strconv.Itoa(n.cc)))]
+	}
+	return n.e164[:len(n.e164)-4]
+}
 
 // IsZero reports whether n is the zero Number.
 func (n Number) IsZero() bool { return n.e164 == "" }

@@ -152,3 +152,18 @@ func TestWarm(t *testing.T) {
 		t.Errorf("after Warm: %v %v", n, err)
 	}
 }
+
+func TestPrefix(t *testing.T) {
+	p, _ := NewParser("US", 0)
+	for in, want := range map[string]string{
+		"+14155550123":  "+1415555",
+		"+37120000101":  "+3712000",
+		"+447911123456": "+44791112",
+		"+33612345678":  "+3361234",
+	} {
+		n, err := p.Parse(in)
+		if err != nil || n.Prefix() != want {
+			t.Errorf("Prefix(%s) = %q, %v; want %q", in, n.Prefix(), err, want)
+		}
+	}
+}
