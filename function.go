@@ -30,6 +30,7 @@ import (
 	"github.com/telephony-hooks/okta-8x8/internal/config"
 	"github.com/telephony-hooks/okta-8x8/internal/hook"
 	"github.com/telephony-hooks/okta-8x8/internal/logging"
+	"github.com/telephony-hooks/okta-8x8/internal/memlimit"
 	"github.com/telephony-hooks/okta-8x8/internal/okta/oauth"
 )
 
@@ -45,7 +46,7 @@ func init() {
 // registered is the instance behind the registered function: built from
 // the process environment once, never reconfigured. Its state (the loaded
 // configuration, requests in flight) lives inside it.
-var registered = New(Options{Signals: true})
+var registered = New(Options{OwnsProcess: true})
 
 // OktaTelephonyHook is the registered function.
 func OktaTelephonyHook(w http.ResponseWriter, r *http.Request) {
@@ -64,11 +65,14 @@ type Options struct {
 	Stdout      io.Writer           // log lines (nil: os.Stdout)
 	NewAccessor config.NewAccessor  // Secret Manager (nil: the real client)
 	App         app.Options         // clients and clock, for tests
-	// Signals makes the Function own the process's shutdown: on SIGTERM
-	// (Cloud Run scale-in, a new revision: 10 s of grace) or SIGINT it
-	// finishes every request in flight, flushes the logs, closes Redis and
-	// exits 0. Only the registered instance sets it: a process has one.
-	Signals bool
+	// OwnsProcess makes the Function own what is the process's: on
+	// SIGTERM (Cloud Run scale-in, a new revision: 10 s of grace) or
+	// SIGINT it finishes every request in flight, flushes the logs, closes
+	// Redis and exits 0; a closed stdout does not kill it (SIGPIPE); and
+	// without GOMEMLIMIT the Go heap gets a soft limit from the
+	// container's memory limit. Only the registered instance sets it: a
+	// process has one.
+	OwnsProcess bool
 	// Exit ends the process after a drain (nil: os.Exit).
 	Exit func(code int)
 }
@@ -189,6 +193,9 @@ func (f *Function) build(ctx context.Context) (*app.App, error) {
 	opts := f.opt.App
 	opts.Stdout = f.stdout
 	opts.Terminal = isTerminal(f.opt.Stdout)
+	if f.opt.OwnsProcess {
+		opts.MemoryLimit, opts.MemoryLimitSource = memlimit.Apply(f.opt.Getenv, nil)
+	}
 	// Fetch the OAuth issuer's keys while Secret Manager is read: the
 	// cold start waits for the slower of the two, not for both in turn.
 	type started struct {
@@ -281,11 +288,11 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	_, _ = w.Write(body)
 }
 
-// start installs the signal handling of a Function with Options.Signals,
+// start installs the signal handling of a Function that owns the process,
 // once, on its first use (not in init: a test binary importing the
 // package keeps Go's default signal behaviour).
 func (f *Function) start() {
-	if !f.opt.Signals {
+	if !f.opt.OwnsProcess {
 		return
 	}
 	f.signals.Do(func() {

@@ -39,11 +39,15 @@ type Options struct {
 	Stdout io.Writer
 	// Terminal: Stdout is a terminal. The local run then logs readable
 	// text unless LOG_FORMAT says otherwise; anywhere else it is JSON.
-	Terminal   bool
-	HTTPClient *http.Client     // for 8x8; nil: eightbyeight.NewHTTPClient()
-	JWKSClient *http.Client     // for the issuer's keys; nil: default
-	Now        func() time.Time // nil: time.Now
-	ProjectID  func() string    // nil: logging.ProjectID with cfg's project
+	Terminal bool
+	// MemoryLimit is the Go heap's soft limit in bytes (0: none), which
+	// sizes the in-memory state; MemoryLimitSource says where it came from.
+	MemoryLimit       int64
+	MemoryLimitSource string
+	HTTPClient        *http.Client     // for 8x8; nil: eightbyeight.NewHTTPClient()
+	JWKSClient        *http.Client     // for the issuer's keys; nil: default
+	Now               func() time.Time // nil: time.Now
+	ProjectID         func() string    // nil: logging.ProjectID with cfg's project
 	// Verifier, when set, is an OAuth verifier already started for
 	// cfg.OAuth (its key set fetched while the secrets were read); Build
 	// uses it instead of starting another.
