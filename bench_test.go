@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/telephony-hooks/okta-8x8/internal/benchtest"
+	"github.com/telephony-hooks/okta-8x8/internal/logtest"
 	"github.com/telephony-hooks/okta-8x8/internal/phone"
 )
 
@@ -365,7 +366,7 @@ func freePort(b *testing.B) string {
 type started struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
-	out    *syncBuffer
+	out    *logtest.Buffer
 }
 
 func startCmd(b *testing.B, bin string, env map[string]string) *started {
@@ -373,7 +374,7 @@ func startCmd(b *testing.B, bin string, env map[string]string) *started {
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	s := &started{cmd: cmd, exited: make(chan struct{}), out: &syncBuffer{}}
+	s := &started{cmd: cmd, exited: make(chan struct{}), out: &logtest.Buffer{}}
 	cmd.Stdout, cmd.Stderr = s.out, s.out
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)

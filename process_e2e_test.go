@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
 	"github.com/telephony-hooks/okta-8x8/internal/proctest"
 )
 
@@ -73,6 +74,28 @@ func processEnv(port, eightByEight string) map[string]string {
 	return env
 }
 
+// The function is registered under the name Cloud Run deploys
+// (--function OktaTelephonyHook, which sets FUNCTION_TARGET): the
+// buildpack's main serves it under that name, and under no other.
+func TestRegisteredUnderItsName(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the buildpack main")
+	}
+	bin := proctest.Build(t, "./internal/buildpackmain")
+	fake := newGated8x8(t)
+	port := proctest.FreePort(t)
+	p := proctest.Start(t, bin, proctest.Options{Env: processEnv(port, fake.URL)})
+	if err := p.WaitHealthy("http://127.0.0.1:"+port+"/healthz", 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	env := processEnv(proctest.FreePort(t), fake.URL)
+	env["FUNCTION_TARGET"] = "TelephonyHook"
+	other := proctest.Start(t, bin, proctest.Options{Env: env})
+	if code := other.ExitCode(); code == 0 || !strings.Contains(other.Stderr.String(), "TelephonyHook") {
+		t.Errorf("FUNCTION_TARGET=TelephonyHook: exit %d, stderr %s; want the framework to refuse an unknown name", code, other.Stderr)
+	}
+}
+
 // SIGTERM with requests in flight on the deployed path: every request
 // already taken is answered (8x8 has its callflow: an empty reply would
 // make Okta send a second code), then the process exits 0, well inside
@@ -99,10 +122,10 @@ func TestSIGTERMDrainsRequestsInFlight(t *testing.T) {
 	hc := &http.Client{Timeout: 5 * time.Second}
 	for i := range inFlight {
 		body := voice("+14155550123", "482913", "en-US")
-		body.eventID = fmt.Sprintf("sigterm-%d-%x", i, time.Now().UnixNano())
+		body.EventID = fmt.Sprintf("sigterm-%d-%x", i, time.Now().UnixNano())
 		go func() {
-			req, _ := http.NewRequest(http.MethodPost, base+"/", strings.NewReader(string(body.body())))
-			req.Header = oktaHeaders()
+			req, _ := http.NewRequest(http.MethodPost, base+"/", strings.NewReader(string(body.Body())))
+			req.Header = oktatest.Headers()
 			resp, err := hc.Do(req)
 			if err != nil {
 				results <- result{err: err}
@@ -191,9 +214,9 @@ func TestStdoutStalledOrClosed(t *testing.T) {
 			hc := &http.Client{Timeout: 3 * time.Second}
 			for i := range 300 {
 				body := sms("+14155550123", "482913")
-				body.eventID = fmt.Sprintf("stdout-%d-%x", i, time.Now().UnixNano())
-				req, _ := http.NewRequest(http.MethodPost, base+"/", strings.NewReader(string(body.body())))
-				req.Header = oktaHeaders()
+				body.EventID = fmt.Sprintf("stdout-%d-%x", i, time.Now().UnixNano())
+				req, _ := http.NewRequest(http.MethodPost, base+"/", strings.NewReader(string(body.Body())))
+				req.Header = oktatest.Headers()
 				start := time.Now()
 				resp, err := hc.Do(req)
 				if err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight"
+	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
 )
 
 // warmupWatch is the 8x8 client's own transport (eightbyeight.NewHTTPClient,
@@ -73,8 +74,8 @@ func TestConnectionReuse(t *testing.T) {
 								if ch == "voice" {
 									r = voice("+14155550123", "482913", "en-US")
 								}
-								r.eventID = fmt.Sprintf("conn-%s-%s-%d-%03d", ch, tt.name, run, i)
-								if got := decode(t, h.hook(r.body())).kind(); got != "SUCCESSFUL" {
+								r.EventID = fmt.Sprintf("conn-%s-%s-%d-%03d", ch, tt.name, run, i)
+								if got := oktatest.Decode(t, h.hook(r.Body())).Kind(); got != "SUCCESSFUL" {
 									t.Errorf("request %d: answer %s", i, got)
 								}
 							}

@@ -1,0 +1,300 @@
+package hook_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight/eightbyeighttest"
+	"github.com/telephony-hooks/okta-8x8/internal/hook"
+	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
+)
+
+// Every fixture from Okta's contract, with the outcome it must get. The
+// clock is set to each request's eventTime so otpExpires lies ahead.
+func TestOktaFixtures(t *testing.T) {
+	want := map[string]struct {
+		kind    string // answer kind
+		channel eightbyeighttest.Kind
+		profile string // voice profile prefix expected
+	}{
+		"official-docs-request-preview-pre-enrollment-sms.json": {kind: "error:preview_placeholder"},
+		"official-openapi-TelephonyPayloadExample.json":         {kind: "error:preview_placeholder"}, // numbers coerced to strings
+		"thirdparty-8x8-preview-mfa-verification-voice.json":    {kind: "error:preview_placeholder"},
+		"synth-preview-mfa-verification-sms.json":               {kind: "error:preview_placeholder"},
+		"synth-preview-pre-enrollment-voice-edited-phone.json":  {kind: "error:invalid_number"}, // 555-5551212 is fictional
+		"synth-account-unlock-voice-en_GB.json":                 {kind: "error:invalid_number"}, // 07700 900xxx: Ofcom's drama range
+		"synth-mfa-verification-sms-en-US.json":                 {kind: "SUCCESSFUL", channel: eightbyeighttest.SMS},
+		"synth-mfa-verification-sms-no-plus.json":               {kind: "SUCCESSFUL", channel: eightbyeighttest.SMS},
+		"synth-pre-enrollment-sms-es.json":                      {kind: "SUCCESSFUL", channel: eightbyeighttest.SMS},
+		"synth-password-reset-sms-fr-FR.json":                   {kind: "SUCCESSFUL", channel: eightbyeighttest.SMS},
+		"synth-mfa-verification-voice-fr.json":                  {kind: "SUCCESSFUL", channel: eightbyeighttest.Voice, profile: "fr-FR-"},
+		"synth-mfa-verification-voice-legacy-CALL-ja.json":      {kind: "SUCCESSFUL", channel: eightbyeighttest.Voice, profile: "ja-JP-"},
+	}
+	seen := 0
+	for name, body := range oktatest.Fixtures(t) {
+		var probe struct {
+			EventTime string `json:"eventTime"`
+			Data      *struct {
+				MessageProfile map[string]any `json:"messageProfile"`
+			} `json:"data"`
+		}
+		if json.Unmarshal(body, &probe) != nil || probe.Data == nil || probe.Data.MessageProfile == nil {
+			continue // a response or header fixture
+		}
+		seen++
+		w, ok := want[name]
+		if !ok {
+			t.Errorf("fixture %s has no expected outcome: add it to the table", name)
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t)
+			et, err := time.Parse(time.RFC3339, probe.EventTime)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.clk.Set(et.Add(time.Second))
+			resp := h.hook(body)
+			if resp.Code != http.StatusOK {
+				t.Fatalf("HTTP %d: %s", resp.Code, resp.Body)
+			}
+			a := oktatest.Decode(t, resp)
+			if got := a.Kind(); got != w.kind {
+				t.Fatalf("answer %s, want %s: %s", got, w.kind, resp.Body)
+			}
+			reqs := h.fake.Requests()
+			if w.channel == "" {
+				if len(reqs) != 0 {
+					t.Fatalf("8x8 was called %d times for a refused request", len(reqs))
+				}
+				return
+			}
+			if len(reqs) != 1 || reqs[0].Kind != w.channel {
+				t.Fatalf("8x8 requests = %d (%v), want one %s", len(reqs), reqs, w.channel)
+			}
+			v := a.Commands[0].Value[0]
+			if v.Provider != "8x8" || v.TransactionID == "" || v.TransactionMetadata != string(w.channel) {
+				t.Errorf("answer value = %+v", v)
+			}
+			mp := probe.Data.MessageProfile
+			otp := fmt.Sprint(mp["otpCode"])
+			switch w.channel {
+			case eightbyeighttest.SMS:
+				m := reqs[0].SMS()
+				if tpl, _ := mp["msgTemplate"].(string); m.Text != tpl {
+					t.Errorf("SMS text is not Okta's msgTemplate")
+				}
+				var ev struct{ EventID string }
+				_ = json.Unmarshal(body, &ev)
+				if m.ClientMessageID != ev.EventID || m.Source != "Acme" {
+					t.Errorf("clientMessageId/source = %q/%q", m.ClientMessageID, m.Source)
+				}
+			case eightbyeighttest.Voice:
+				cf := reqs[0].Callflow()
+				say := cf.Callflow[1].Params
+				if !strings.HasPrefix(say.VoiceProfile, w.profile) || say.Repetition != 2 {
+					t.Errorf("voice profile %q repetition %d, want %s* and 2", say.VoiceProfile, say.Repetition, w.profile)
+				}
+				if strings.Contains(say.Text, otp) {
+					t.Errorf("the code is spoken as one number, not digit by digit")
+				}
+				if !digitsInOrder(say.Text, otp) {
+					t.Errorf("spoken text does not carry the code's digits in order")
+				}
+				if cf.Callflow[0].Params.Source != oktatest.Caller {
+					t.Errorf("caller id = %q", cf.Callflow[0].Params.Source)
+				}
+				exp, _ := time.Parse(time.RFC3339, fmt.Sprint(mp["otpExpires"]))
+				if cf.ValidUntil != exp.UTC().Format("2006-01-02T15:04:05.000Z") {
+					t.Errorf("validUntil = %q, want otpExpires %s", cf.ValidUntil, exp)
+				}
+			}
+		})
+	}
+	if seen != len(want) {
+		t.Errorf("%d request fixtures found, %d expected", seen, len(want))
+	}
+}
+
+func digitsInOrder(text, otp string) bool {
+	i := 0
+	for _, r := range text {
+		if i < len(otp) && byte(r) == otp[i] {
+			i++
+		}
+	}
+	return i == len(otp)
+}
+
+func TestChannelSpellings(t *testing.T) {
+	for _, tt := range []struct {
+		channel string
+		want    eightbyeighttest.Kind
+	}{
+		{"SMS", eightbyeighttest.SMS}, {"sms", eightbyeighttest.SMS}, {" Sms ", eightbyeighttest.SMS},
+		{"Voice", eightbyeighttest.Voice}, {"voice", eightbyeighttest.Voice}, {"Voice call", eightbyeighttest.Voice},
+		{"voice call", eightbyeighttest.Voice}, {"CALL", eightbyeighttest.Voice}, {"call", eightbyeighttest.Voice},
+	} {
+		t.Run(tt.channel, func(t *testing.T) {
+			h := newHarness(t)
+			r := sms("+14155550123", "482913")
+			r.Channel = tt.channel
+			a := oktatest.Decode(t, h.hook(r.Body()))
+			reqs := h.fake.Requests()
+			if a.Kind() != "SUCCESSFUL" || len(reqs) != 1 || reqs[0].Kind != tt.want {
+				t.Fatalf("answer %s, 8x8 requests %v, want one %s", a.Kind(), reqs, tt.want)
+			}
+		})
+	}
+}
+
+func TestLocales(t *testing.T) {
+	for _, tt := range []struct {
+		locale, phone, profile string
+	}{
+		{"en-US", "+14155550123", "en-US-"},
+		{"EN-US", "+14155550123", "en-US-"},
+		{"en", "+14155550123", "en-US-"},
+		{"en_GB", "+447911123456", "en-GB-"},
+		{"fr-FR", "+33612345678", "fr-FR-"},
+		{"fr", "+33612345678", "fr-FR-"},
+		{"es", "+34612345678", "es-"},
+		{"de-DE", "+491701234567", "de-DE-"},
+		{"it", "+393123456789", "it-IT-"},
+		{"pt-BR", "+5511987654321", "pt-BR-"},
+		{"nl", "+31612345678", "nl-NL-"},
+		{"ja", "+819012345678", "ja-JP-"},
+		{"zh-CN", "+8613812345678", "zh-CN-"},
+		{"ko", "+821012345678", "ko-KR-"},
+		{"ar", "+971501234567", "ar-"},
+		{"hi", "+919876543210", "hi-IN-"},
+		{"sv-SE", "+14155550123", "en-US-"}, // not spoken: English
+		{"", "+14155550123", "en-US-"},
+		{"!!", "+14155550123", "en-US-"},
+	} {
+		t.Run(tt.locale, func(t *testing.T) {
+			h := newHarness(t)
+			a := oktatest.Decode(t, h.hook(voice(tt.phone, "905127", tt.locale).Body()))
+			reqs := h.fake.Requests()
+			if a.Kind() != "SUCCESSFUL" || len(reqs) != 1 {
+				t.Fatalf("answer %s, %d requests", a.Kind(), len(reqs))
+			}
+			if p := reqs[0].Callflow().Callflow[1].Params.VoiceProfile; !strings.HasPrefix(p, tt.profile) {
+				t.Errorf("voice profile %q, want %s*", p, tt.profile)
+			}
+		})
+	}
+	t.Run("VOICE_PROFILE overrides", func(t *testing.T) {
+		h := newHarness(t, func(s *setup) { s.opt.VoiceProfile, s.opt.Repetitions = "en-GB-Emma", 3 })
+		oktatest.Decode(t, h.hook(voice("+33612345678", "905127", "fr").Body()))
+		say := h.fake.Requests()[0].Callflow().Callflow[1].Params
+		if say.VoiceProfile != "en-GB-Emma" || say.Repetition != 3 {
+			t.Errorf("say = %+v", say)
+		}
+	})
+}
+
+// Each 8x8 fault: the answer Okta gets, how many requests reached 8x8, and
+// that the answer left within the default HOOK_DEADLINE (2.5 s) even with
+// the test's 800 ms deadline and a hung 8x8.
+func TestDeliveryFaults(t *testing.T) {
+	F := eightbyeighttest.OK
+	for _, tt := range []struct {
+		name   string
+		faults []eightbyeighttest.Fault
+		edit   func(*setup)
+		want   string
+		reqs   int
+	}{
+		{"accepted", []eightbyeighttest.Fault{F}, nil, "SUCCESSFUL", 1},
+		{"400 -1017: Okta falls back", []eightbyeighttest.Fault{eightbyeighttest.BadRequest}, nil, "FAILED", 1},
+		{"400 with ON_DELIVERY_FAILURE=error", []eightbyeighttest.Fault{eightbyeighttest.BadRequest}, func(s *setup) { s.opt.OnFailure = hook.ErrorObject }, "error:delivery_refused", 1},
+		{"401 bad API key", []eightbyeighttest.Fault{eightbyeighttest.Unauthorized}, nil, "FAILED", 1},
+		{"500 then accepted: one retry", []eightbyeighttest.Fault{eightbyeighttest.ServerError, F}, nil, "SUCCESSFUL", 2},
+		{"500 twice", []eightbyeighttest.Fault{eightbyeighttest.ServerError, eightbyeighttest.ServerError}, nil, "FAILED", 2},
+		{"429 Retry-After 0 then accepted", []eightbyeighttest.Fault{eightbyeighttest.TooMany, F}, nil, "SUCCESSFUL", 2},
+		{"rejected", []eightbyeighttest.Fault{eightbyeighttest.Rejected}, nil, "FAILED", 1},
+		{"hang: PENDING, never FAILED", []eightbyeighttest.Fault{eightbyeighttest.Hang}, nil, "PENDING", 1},
+		{"connection reset after sending: PENDING", []eightbyeighttest.Fault{eightbyeighttest.Reset, F}, nil, "PENDING", 1},
+		{"garbled 200: PENDING", []eightbyeighttest.Fault{eightbyeighttest.Garbled}, nil, "PENDING", 1},
+		{"504 from a gateway: PENDING, not retried", []eightbyeighttest.Fault{eightbyeighttest.Gateway, F}, nil, "PENDING", 1},
+		{"503 then accepted: one retry", []eightbyeighttest.Fault{eightbyeighttest.Unavailable, F}, nil, "SUCCESSFUL", 2},
+	} {
+		for _, ch := range []string{"sms", "voice"} {
+			t.Run(ch+"/"+tt.name, func(t *testing.T) {
+				h := newHarness(t, tt.edit)
+				h.fake.Queue(tt.faults...)
+				r := sms("+14155550123", "482913")
+				if ch == "voice" {
+					r = voice("+14155550123", "482913", "en-US")
+				}
+				start := time.Now()
+				resp := h.hook(r.Body())
+				took := time.Since(start)
+				if resp.Code != http.StatusOK {
+					t.Fatalf("HTTP %d", resp.Code)
+				}
+				if got := oktatest.Decode(t, resp).Kind(); got != tt.want {
+					t.Errorf("answer %s, want %s: %s", got, tt.want, resp.Body)
+				}
+				if got := h.fake.Count(); got != tt.reqs {
+					t.Errorf("8x8 received %d requests, want %d", got, tt.reqs)
+				}
+				if took > 2500*time.Millisecond {
+					t.Errorf("answer took %v: Okta gives up at 3 s", took)
+				}
+			})
+		}
+	}
+}
+
+// A TooMany whose Retry-After is beyond the budget is not retried.
+func TestRetryAfterBeyondBudgetIsNotRetried(t *testing.T) {
+	h := newHarness(t)
+	h.fake.RetryAfter = 5
+	h.fake.Queue(eightbyeighttest.TooMany, eightbyeighttest.OK)
+	if got := oktatest.Decode(t, h.hook(sms("+14155550123", "482913").Body())).Kind(); got != "FAILED" {
+		t.Errorf("answer %s, want FAILED", got)
+	}
+	if h.fake.Count() != 1 {
+		t.Errorf("8x8 received %d requests, want 1", h.fake.Count())
+	}
+}
+
+// Okta's own OpenAPI example sends phoneNumber and otpCode as numbers.
+func TestNumbersCoercedToStrings(t *testing.T) {
+	h := newHarness(t)
+	body := `{"eventId":"num1","data":{"messageProfile":{"phoneNumber":14155550123,"otpCode":482913,"deliveryChannel":"sms","msgTemplate":"Your code is 482913"}}}`
+	a := oktatest.Decode(t, h.hook([]byte(body)))
+	if a.Kind() != "SUCCESSFUL" || h.fake.Count() != 1 {
+		t.Fatalf("answer %s, %d requests", a.Kind(), h.fake.Count())
+	}
+	if m := h.fake.Requests()[0].SMS(); m.Destination != "+14155550123" || m.Text != "Your code is 482913" {
+		t.Errorf("sms = %+v", m)
+	}
+}
+
+// The budget runs from the request's arrival: a request that waited for a
+// cold start's configuration load does not get a second HOOK_DEADLINE.
+func TestBudgetCountsFromArrival(t *testing.T) {
+	h := newHarness(t)
+	h.do(http.MethodGet, "/healthz", nil, nil) // loaded
+	r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(sms("+14155550123", "482913").Body()))
+	r.Header = oktatest.Headers()
+	// Arrived a whole HOOK_DEADLINE ago: nothing may be sent any more.
+	r = r.WithContext(hook.WithArrival(r.Context(), time.Now().Add(-time.Second)))
+	w := httptest.NewRecorder()
+	h.srv.ServeHTTP(w, r)
+	if got := oktatest.Decode(t, w).Kind(); got != "FAILED" {
+		t.Errorf("answer %s, want FAILED (nothing sent; Okta falls back)", got)
+	}
+	if h.fake.Count() != 0 {
+		t.Errorf("8x8 called after the budget was spent")
+	}
+}

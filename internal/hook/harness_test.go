@@ -1,0 +1,173 @@
+package hook_test
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight"
+	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight/eightbyeighttest"
+	"github.com/telephony-hooks/okta-8x8/internal/guard"
+	"github.com/telephony-hooks/okta-8x8/internal/hook"
+	"github.com/telephony-hooks/okta-8x8/internal/logging"
+	"github.com/telephony-hooks/okta-8x8/internal/logtest"
+	"github.com/telephony-hooks/okta-8x8/internal/okta"
+	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
+	"github.com/telephony-hooks/okta-8x8/internal/phone"
+	"github.com/telephony-hooks/okta-8x8/internal/receipts"
+)
+
+// The scenarios of this package run the hook as hook.New builds it, with
+// the real guard, the real 8x8 client and a fake 8x8 that validates every
+// request against 8x8's OpenAPI specs. Every log line of every scenario is
+// scanned for codes, numbers and secrets when the package's tests end.
+
+var (
+	suiteLogs logtest.Buffer
+	harnesses atomic.Int64
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		if leaks := logtest.Leaks(suiteLogs.String(), oktatest.Secrets(), oktatest.Numbers()); len(leaks) > 0 {
+			fmt.Fprintf(os.Stderr, "FAIL: the logs of this suite contain secrets or personal data:\n  %s\n", strings.Join(leaks, "\n  "))
+			code = 1
+		} else if harnesses.Load() > 0 && suiteLogs.String() == "" {
+			fmt.Fprintln(os.Stderr, "FAIL: the hook ran but wrote no logs: the leak scan scanned nothing")
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// logTee writes to the suite log and to a scenario's own buffer.
+type logTee struct{ own *logtest.Buffer }
+
+func (l logTee) Write(p []byte) (int, error) {
+	_, _ = suiteLogs.Write(p)
+	return l.own.Write(p)
+}
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+
+// setup is what a scenario may change: the deployed defaults, with the
+// per-user limit off and an 800 ms deadline.
+type setup struct {
+	opt        hook.Options
+	guard      guard.Config
+	header     string // Okta's authentication field
+	secret     string // its value; "" with open: everyone
+	open       bool
+	region     string // DEFAULT_REGION
+	webhook    string // EIGHTYEIGHTX_WEBHOOK_SECRET
+	httpClient *http.Client
+}
+
+func defaults() setup {
+	return setup{
+		opt: hook.Options{
+			Deadline:    800 * time.Millisecond,
+			CallerID:    oktatest.Caller,
+			SMSSource:   "Acme",
+			Repetitions: 2,
+			Policy:      guard.Policy{RefusedTypes: guard.DefaultRefusedTypes()},
+		},
+		guard:   guard.Config{PerPhone: guard.Limit{N: 5, Window: 15 * time.Minute}},
+		header:  "Authorization",
+		secret:  oktatest.Secret,
+		region:  "US",
+		webhook: oktatest.Webhook,
+	}
+}
+
+// harness is one hook with its fake 8x8.
+type harness struct {
+	t    *testing.T
+	srv  *hook.Server
+	fake *eightbyeighttest.Server
+	clk  *clock
+	logs *logtest.Buffer
+}
+
+// newHarness builds the hook; each edit changes the setup first.
+func newHarness(t *testing.T, edits ...func(*setup)) *harness {
+	t.Helper()
+	harnesses.Add(1)
+	s := defaults()
+	for _, e := range edits {
+		if e != nil {
+			e(&s)
+		}
+	}
+	h := &harness{t: t, fake: eightbyeighttest.New(t), clk: &clock{t: time.Now()}, logs: &logtest.Buffer{}}
+	logger := slog.New(logging.NewHandler(logTee{h.logs}, logging.Options{Level: slog.LevelDebug, ProjectID: "acme-hooks"}))
+	phones, err := phone.NewParser(s.region, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sender hook.Sender
+	if !s.opt.DryRun {
+		client, err := eightbyeight.New(eightbyeight.Config{
+			VoiceURL: h.fake.VoiceURL(), SMSURL: h.fake.SMSURL(), SubaccountID: oktatest.Sub, APIKey: oktatest.APIKey,
+			HTTPClient: s.httpClient,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sender = client
+	}
+	h.srv = hook.New(s.opt, hook.Deps{
+		Auth:     hook.Auth{Header: okta.NewHeaderAuth(s.header, s.secret), Open: s.open},
+		Phones:   phones,
+		Guard:    guard.New(s.guard, nil, logger, h.clk.Now),
+		Sender:   sender,
+		Receipts: receipts.NewHandler(s.webhook, logger),
+		Logger:   logger,
+		Now:      h.clk.Now,
+	})
+	return h
+}
+
+// do sends one request to the hook and returns the answer.
+func (h *harness) do(method, path string, body []byte, header http.Header) *httptest.ResponseRecorder {
+	h.t.Helper()
+	r := httptest.NewRequest(method, path, bytes.NewReader(body))
+	for k, vs := range header {
+		r.Header[k] = vs
+	}
+	w := httptest.NewRecorder()
+	h.srv.ServeHTTP(w, r)
+	return w
+}
+
+// hook posts an Okta request with Okta's headers.
+func (h *harness) hook(body []byte) *httptest.ResponseRecorder {
+	return h.do(http.MethodPost, "/", body, oktatest.Headers())
+}
+
+// kind posts an Okta request and returns the kind of its answer.
+func (h *harness) kind(r oktatest.Request) string {
+	h.t.Helper()
+	return oktatest.Decode(h.t, h.hook(r.Body())).Kind()
+}
+
+var (
+	sms   = oktatest.SMS
+	voice = oktatest.Voice
+)

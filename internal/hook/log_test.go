@@ -1,0 +1,105 @@
+package hook_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
+)
+
+// The request log line: one per hook call, Cloud Logging fields, trace
+// correlation from traceparent, the caller's IP from X-Forwarded-For,
+// nothing secret.
+func TestRequestLogLine(t *testing.T) {
+	h := newHarness(t)
+	hdr := oktatest.Headers()
+	hdr.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	hdr.Set("X-Forwarded-For", "198.51.100.23, 169.254.1.1")
+	r := voice("+33612345678", "905127", "fr-FR")
+	r.EventID = "logLineEventQx7"
+	if resp := h.do(http.MethodPost, "/", r.Body(), hdr); resp.Code != 200 {
+		t.Fatalf("HTTP %d", resp.Code)
+	}
+	line := onlyLine(t, h.logs.String(), "okta telephony hook")
+	want := map[string]any{
+		"severity":                             "INFO",
+		"logging.googleapis.com/trace":         "projects/acme-hooks/traces/4bf92f3577b34da6a3ce929d0e0e4736",
+		"logging.googleapis.com/spanId":        "00f067aa0ba902b7",
+		"logging.googleapis.com/trace_sampled": true,
+		"eventId":                              "logLineEventQx7",
+		"outcome":                              "SUCCESSFUL",
+		"channel":                              "voice",
+		"country":                              "FR",
+		"locale":                               "fr-FR",
+		"requestType":                          "mfa-verification",
+		"preview":                              false,
+		"phone":                                "+33*******78",
+		"providerCode":                         "1",
+		"auth":                                 "header",
+	}
+	for k, v := range want {
+		if line[k] != v {
+			t.Errorf("%s = %v, want %v", k, line[k], v)
+		}
+	}
+	for _, k := range []string{"transactionId", "latencyMs", "budgetLeftMs", "httpRequest", "time"} {
+		if _, ok := line[k]; !ok {
+			t.Errorf("request log line lacks %s", k)
+		}
+	}
+	if hr, _ := line["httpRequest"].(map[string]any); hr["requestMethod"] != "POST" || hr["status"] != float64(200) || hr["remoteIp"] != "198.51.100.23" {
+		t.Errorf("httpRequest = %v", line["httpRequest"])
+	}
+}
+
+// onlyLine returns the one log line whose message is msg.
+func onlyLine(t *testing.T, logs, msg string) map[string]any {
+	t.Helper()
+	var line map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(logs), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line is not JSON: %s", l)
+		}
+		if m["message"] == msg {
+			if line != nil {
+				t.Fatalf("two %q lines", msg)
+			}
+			line = m
+		}
+	}
+	if line == nil {
+		t.Fatalf("no %q line:\n%s", msg, logs)
+	}
+	return line
+}
+
+// 8x8's delivery receipts reach their route, behind their own secret.
+func TestReceiptsRoute(t *testing.T) {
+	vss := `{"namespace":"VOICE","eventType":"SESSION_SUMMARY","payload":{"sessionId":"0b6e2f4d-1","sessionStatus":"COMPLETED","details":{"callA":{"destination":"+14155550123","callStatus":"COMPLETED","callDuration":21}}}}`
+	for _, tt := range []struct {
+		name, auth string
+		want       int
+	}{
+		{"right secret", oktatest.Webhook, 200},
+		{"wrong secret", "nope", 401},
+		{"Okta's secret is not 8x8's", oktatest.Secret, 401},
+		{"none", "", 401},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			hdr := http.Header{"Content-Type": {"application/json"}}
+			if tt.auth != "" {
+				hdr.Set("Authorization", tt.auth)
+			}
+			if resp := h.do(http.MethodPost, "/8x8/events", []byte(vss), hdr); resp.Code != tt.want {
+				t.Fatalf("HTTP %d, want %d", resp.Code, tt.want)
+			}
+			if tt.want == 200 && !strings.Contains(h.logs.String(), "8x8 delivery receipt") {
+				t.Errorf("no receipt log line:\n%s", h.logs)
+			}
+		})
+	}
+}

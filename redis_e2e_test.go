@@ -1,0 +1,102 @@
+package telephonyhook
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
+)
+
+// redisURLs are the Redis servers to test against: miniredis always, and
+// the real redis-server when REDIS_TEST_URL is set (CI sets it).
+func redisURLs(t *testing.T) map[string]string {
+	mr := miniredis.RunT(t)
+	urls := map[string]string{"miniredis": "redis://" + mr.Addr() + "/0"}
+	if u := os.Getenv("REDIS_TEST_URL"); u != "" {
+		opt, err := redis.ParseURL(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt.DB = 3 // this package's own database: FLUSHDB cannot touch other tests'
+		c := redis.NewClient(opt)
+		defer c.Close()
+		if err := c.FlushDB(t.Context()).Err(); err != nil {
+			t.Fatalf("REDIS_TEST_URL set but redis does not answer: %v", err)
+		}
+		urls["redis-server"] = fmt.Sprintf("redis://%s/3", opt.Addr)
+	} else {
+		t.Log("REDIS_TEST_URL not set: testing against miniredis only (CI runs redis-server too)")
+	}
+	return urls
+}
+
+// Two instances sharing one Redis behave as one: never two calls for one
+// eventId, and one per-phone limit.
+func TestTwoInstancesShareRedis(t *testing.T) {
+	for name, url := range redisURLs(t) {
+		t.Run(name, func(t *testing.T) {
+			env := map[string]string{"REDIS_URL": url, "RATE_LIMIT_PER_PHONE": "0"}
+			a, b := newHarness(t, env), newHarness(t, env)
+			const rounds = 30
+			for round := range rounds {
+				r := voice("+14155550123", "482913", "en")
+				r.EventID = fmt.Sprintf("%s-shared-%x-%d", name, time.Now().UnixNano(), round)
+				body := r.Body()
+				var wg sync.WaitGroup
+				answers := make([]string, 6)
+				for i := range answers {
+					inst := a
+					if i%2 == 1 {
+						inst = b
+					}
+					wg.Go(func() { answers[i] = inst.hook(body).Body.String() })
+				}
+				wg.Wait()
+				for _, ans := range answers[1:] {
+					if ans != answers[0] {
+						t.Fatalf("round %d: the instances answered differently:\n%s\n%s", round, ans, answers[0])
+					}
+				}
+			}
+			if got := a.fake.Count() + b.fake.Count(); got != rounds {
+				t.Errorf("8x8 received %d calls for %d distinct eventIds across two instances", got, rounds)
+			}
+		})
+		t.Run(name+"/per-phone limit holds across instances", func(t *testing.T) {
+			env := map[string]string{"REDIS_URL": url, "RATE_LIMIT_PER_PHONE": "3/15m"}
+			a, b := newHarness(t, env), newHarness(t, env)
+			phone := "+12025550175"
+			var refused int
+			for i := range 6 {
+				inst := a
+				if i%2 == 1 {
+					inst = b
+				}
+				if k := oktatest.Decode(t, inst.hook(sms(phone, "771955").Body())).Kind(); k == "error:rate_limited_phone" {
+					refused++
+				}
+			}
+			if refused != 3 || a.fake.Count()+b.fake.Count() != 3 {
+				t.Errorf("refused %d, delivered %d: want 3 and 3", refused, a.fake.Count()+b.fake.Count())
+			}
+		})
+	}
+	t.Run("redis down: the hook still delivers", func(t *testing.T) {
+		mr := miniredis.RunT(t)
+		h := newHarness(t, map[string]string{"REDIS_URL": "redis://" + mr.Addr() + "/0"})
+		mr.Close()
+		if k := oktatest.Decode(t, h.hook(sms("+14155550123", "482913").Body())).Kind(); k != "SUCCESSFUL" {
+			t.Fatalf("answer %s with Redis down", k)
+		}
+		if !strings.Contains(h.logs.String(), "WARNING") {
+			t.Errorf("no warning logged:\n%s", h.logs)
+		}
+	})
+}
