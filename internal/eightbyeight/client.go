@@ -1,8 +1,12 @@
 // Package eightbyeight sends one-time passcodes through 8x8: voice
-// callflows (makeCall → say → hangup) and SMS. Neither API has an
-// idempotency key, so the client retries only what certainly did not reach
-// 8x8, or what 8x8 answered with 429 / 5xx, and only within the caller's
-// deadline.
+// callflows (makeCall → say → hangup) and SMS, reports SMS outcomes to
+// 8x8's Feedback API, and reads the account's speech profiles.
+//
+// Neither send API has an idempotency key, so a send is retried (once,
+// within the caller's deadline) only when 8x8 certainly did not take it:
+// the request never left, 8x8 (or a proxy) answered 429, or 8x8 itself
+// answered a 5xx with its own JSON error body. Any other 5xx may come from
+// a proxy after 8x8 took the request: its outcome is unknown.
 package eightbyeight
 
 import (
@@ -12,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -20,8 +25,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
-	"github.com/telephony-hooks/okta-8x8/internal/httpbody"
 	"github.com/telephony-hooks/okta-8x8/internal/redact"
 )
 
@@ -35,20 +40,30 @@ type Config struct {
 	// MinAttempt is the least time left before the deadline for a retry to
 	// be worth starting (default 400 ms).
 	MinAttempt time.Duration
-	// DefaultRetryAfter is the wait before retrying a 429/5xx without a
-	// Retry-After header (default 100 ms).
+	// DefaultRetryAfter is the wait before retrying a send after a 429/5xx
+	// without a Retry-After header (default 100 ms).
 	DefaultRetryAfter time.Duration
+	// RetryBackoff is the first wait between attempts of the background
+	// calls (Feedback, SpeechProfiles) when 8x8 sends no Retry-After; it
+	// doubles, with jitter, up to MaxRetryBackoff (defaults 500 ms, 30 s).
+	RetryBackoff    time.Duration
+	MaxRetryBackoff time.Duration
 }
 
 // Client talks to 8x8. It is safe for concurrent use.
 type Client struct {
-	callflowURL string
-	messagesURL string
-	authValue   []string // the Authorization header's value
-	hc          *http.Client
-	minAttempt  time.Duration
-	retryAfter  time.Duration
-	now         func() time.Time
+	callflowURL       string
+	messagesURL       string
+	speechProfilesURL string
+	authValue         []string // the Authorization header's value
+	hc                *http.Client
+	minAttempt        time.Duration
+	retryAfter        time.Duration
+	backoff           time.Duration
+	maxBackoff        time.Duration
+	now               func() time.Time
+	// sleep waits d or until ctx ends (tests replace it: no real waits).
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 // New checks cfg and builds the request URLs once.
@@ -66,24 +81,29 @@ func New(cfg Config) (*Client, error) {
 	}
 	sub := url.PathEscape(cfg.SubaccountID)
 	c := &Client{
-		callflowURL: voice + "/api/v1/subaccounts/" + sub + "/callflows",
-		messagesURL: sms + "/api/v1/subaccounts/" + sub + "/messages",
-		authValue:   []string{"Bearer " + cfg.APIKey},
-		hc:          cfg.HTTPClient,
-		minAttempt:  cfg.MinAttempt,
-		retryAfter:  cfg.DefaultRetryAfter,
-		now:         time.Now,
+		callflowURL:       voice + "/api/v1/subaccounts/" + sub + "/callflows",
+		messagesURL:       sms + "/api/v1/subaccounts/" + sub + "/messages",
+		speechProfilesURL: voice + "/api/v1/subaccounts/" + sub + "/speech-profiles",
+		authValue:         []string{"Bearer " + cfg.APIKey},
+		hc:                cfg.HTTPClient,
+		minAttempt:        cmpOr(cfg.MinAttempt, 400*time.Millisecond),
+		retryAfter:        cmpOr(cfg.DefaultRetryAfter, 100*time.Millisecond),
+		backoff:           cmpOr(cfg.RetryBackoff, 500*time.Millisecond),
+		maxBackoff:        cmpOr(cfg.MaxRetryBackoff, 30*time.Second),
+		now:               time.Now,
+		sleep:             sleep,
 	}
 	if c.hc == nil {
 		c.hc = NewHTTPClient()
 	}
-	if c.minAttempt == 0 {
-		c.minAttempt = 400 * time.Millisecond
-	}
-	if c.retryAfter == 0 {
-		c.retryAfter = 100 * time.Millisecond
-	}
 	return c, nil
+}
+
+func cmpOr(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
 }
 
 func baseURL(name, s string) (string, error) {
@@ -138,12 +158,18 @@ type Receipt struct {
 	HTTPStatus    int
 }
 
+// maxBody bounds what is read of an answer: 8x8's are a few hundred bytes.
 const maxBody = 64 << 10
 
-// post sends body to u, retrying once on 429/5xx or when the request
-// certainly never left, if the deadline leaves room. decode reads a 2xx
-// body into a Receipt or an error.
-func (c *Client) post(ctx context.Context, u string, body []byte, decode func([]byte) (Receipt, error), decodeErr func([]byte) (code, msg string)) (Receipt, error) {
+// errorShape reads a non-2xx body: 8x8's code and message, and whether the
+// body is 8x8's own error answer (then 8x8 certainly did not take the
+// request) rather than a proxy's.
+type errorShape func(body []byte) (code, msg string, own bool)
+
+// post sends a message: body to u, retrying once, if the deadline leaves
+// room, what certainly did not reach 8x8 or was not taken by it. decode
+// reads a 2xx body into a Receipt or an error.
+func (c *Client) post(ctx context.Context, u string, body []byte, decode func([]byte) (Receipt, error), shape errorShape) (Receipt, error) {
 	var last *Error
 	for attempt := 1; attempt <= 2; attempt++ {
 		if attempt == 2 {
@@ -154,55 +180,39 @@ func (c *Client) post(ctx context.Context, u string, body []byte, decode func([]
 			if dl, ok := ctx.Deadline(); ok && dl.Sub(c.now().Add(wait)) < c.minAttempt {
 				return Receipt{}, last
 			}
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
+			if c.sleep(ctx, wait) != nil {
 				return Receipt{}, last
-			case <-t.C:
 			}
 		}
-		status, respBody, retryAfter, mayHaveSent, err := c.once(ctx, u, body)
-		if err != nil {
-			if mayHaveSent {
-				return Receipt{}, &Error{Kind: Unknown, Attempts: attempt, Err: err}
+		a := c.once(ctx, http.MethodPost, u, body, maxBody)
+		if a.err != nil {
+			if a.mayHaveSent {
+				return Receipt{}, &Error{Kind: Unknown, Attempts: attempt, Err: a.err}
 			}
-			last = &Error{Kind: Unreachable, Attempts: attempt, Err: err}
+			last = &Error{Kind: Unreachable, Attempts: attempt, Err: a.err}
 			if ctx.Err() != nil {
 				return Receipt{}, last
 			}
 			continue
 		}
-		if status >= 200 && status < 300 {
-			r, err := decode(respBody)
-			r.Attempts, r.HTTPStatus = attempt, status
+		if a.status >= 200 && a.status < 300 {
+			r, err := decode(a.body)
+			r.Attempts, r.HTTPStatus = attempt, a.status
 			if err != nil {
 				var e *Error
 				if errors.As(err, &e) {
-					e.Attempts, e.HTTPStatus = attempt, status
+					e.Attempts, e.HTTPStatus = attempt, a.status
 					return r, e
 				}
 				// 8x8 said 2xx but we cannot read it: it probably took
 				// the message, so the outcome is unknown, not refused.
-				return r, &Error{Kind: Unknown, HTTPStatus: status, Attempts: attempt, Err: err}
+				return r, &Error{Kind: Unknown, HTTPStatus: a.status, Attempts: attempt, Err: err}
 			}
 			return r, nil
 		}
-		code, msg := decodeErr(respBody)
-		e := &Error{Kind: Refused, HTTPStatus: status, Code: code, Message: cleanMessage(msg), RetryAfter: retryAfter, Attempts: attempt}
-		switch {
-		case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
-			// Not processed: retry once if the budget allows.
-		case status >= 500 && code != "":
-			// 8x8's own error answer (voice: NOT_CREATED; SMS: an error
-			// code): nothing was created, so a retry cannot duplicate it.
-		case status >= 500:
-			// A gateway's 502/504 or a bare 5xx: 8x8 may have placed the
-			// call behind it. Neither retry nor FAILED: a second code
-			// would follow.
-			e.Kind = Unknown
-			return Receipt{}, e
-		default:
+		e, retry := classify(a, shape)
+		e.Attempts = attempt
+		if !retry {
 			return Receipt{}, e
 		}
 		last = e
@@ -210,11 +220,52 @@ func (c *Client) post(ctx context.Context, u string, body []byte, decode func([]
 	return Receipt{}, last
 }
 
-// once makes one request. mayHaveSent reports whether a transport error
-// leaves the request possibly with 8x8: it was fully written, or the
+// classify turns a non-2xx answer to a send into an Error, and says
+// whether a retry cannot duplicate the message.
+func classify(a answer, shape errorShape) (e *Error, retry bool) {
+	code, msg, own := shape(a.body)
+	e = &Error{Kind: Refused, HTTPStatus: a.status, RetryAfter: a.retryAfter}
+	if own || a.status < 500 {
+		e.Code, e.Message = cleanCode(code), cleanMessage(msg)
+	}
+	if e.Code == "" && e.Message == "" {
+		// Not 8x8's words: keep a short excerpt to tell proxies apart.
+		e.Message = excerpt(a.body)
+	}
+	switch {
+	case a.status == http.StatusTooManyRequests:
+		// Rate limited, by 8x8 or in front of it: not processed.
+		return e, true
+	case a.status >= 500 && own:
+		// 8x8's own error answer (voice: NOT_CREATED; SMS: its error
+		// body): nothing was created, so a retry cannot duplicate it.
+		return e, true
+	case a.status >= 500:
+		// A proxy's 502/503/504, HTML, plain text or foreign JSON: 8x8
+		// may have taken the request behind it ("upstream connect error
+		// or disconnect/reset before headers" can follow a request 8x8
+		// accepted). Neither retry nor FAILED: a second code would follow.
+		e.Kind = Unknown
+		return e, false
+	default:
+		return e, false
+	}
+}
+
+// answer is what one request got.
+type answer struct {
+	status      int
+	body        []byte
+	retryAfter  time.Duration
+	mayHaveSent bool  // on err: the request may have reached 8x8
+	err         error // transport error
+}
+
+// once makes one request. On a transport error, mayHaveSent reports
+// whether the request may be with 8x8: it was fully written, or the
 // deadline cut a write in progress. Only a failure before that (DNS,
 // connect, TLS, a write error on a dead connection) is certainly unsent.
-func (c *Client) once(ctx context.Context, u string, body []byte) (status int, respBody []byte, retryAfter time.Duration, mayHaveSent bool, err error) {
+func (c *Client) once(ctx context.Context, method, u string, body []byte, limit int64) answer {
 	// The trace callbacks run on the transport's goroutines, which may
 	// outlive Do when the context ends.
 	var gotConn, wrote atomic.Bool
@@ -222,32 +273,105 @@ func (c *Client) once(ctx context.Context, u string, body []byte) (status int, r
 		GotConn:      func(httptrace.GotConnInfo) { gotConn.Store(true) },
 		WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(true) },
 	}
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost, u, bytes.NewReader(body))
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), method, u, rd)
 	if err != nil {
-		return 0, nil, 0, false, err
+		return answer{err: err}
 	}
 	// The value slices are built once; the transport only reads them.
-	req.Header = http.Header{
-		"Authorization": c.authValue,
-		"Content-Type":  jsonValue,
-		"Accept":        jsonValue,
+	req.Header = http.Header{"Authorization": c.authValue, "Accept": jsonValue}
+	if body != nil {
+		req.Header["Content-Type"] = jsonValue
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return 0, nil, 0, wrote.Load() || (gotConn.Load() && ctx.Err() != nil), err
+		return answer{err: err, mayHaveSent: wrote.Load() || (gotConn.Load() && ctx.Err() != nil)}
 	}
 	defer resp.Body.Close()
-	respBody, err = httpbody.Read(resp.Body, resp.ContentLength, maxBody)
+	// io.ReadAll, not a buffer sized from Content-Length: the saving
+	// measured (≤ 0.7 µs a request, BenchmarkCallflowBody notes) is under the
+	// 2.6 µs bar.
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit))
 	if err != nil && resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		// The status line says 8x8 took it; only the body was cut.
-		return 0, nil, 0, true, err
+		return answer{err: err, mayHaveSent: true}
 	}
-	return resp.StatusCode, respBody, parseRetryAfter(resp.Header.Get("Retry-After"), c.now()), true, nil
+	return answer{status: resp.StatusCode, body: b, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), c.now())}
 }
 
-// cleanMessage bounds 8x8's error text and masks digit runs: a validation
-// message can quote the request, and the destination must not reach a log.
-func cleanMessage(s string) string { return redact.Text(truncate(s, 200)) }
+// retrying makes an idempotent request (a feedback, a read) until it
+// succeeds, 8x8 refuses it (a 4xx other than 429), or ctx ends: 429, any
+// 5xx and transport errors are retried with exponential backoff and
+// jitter, or after Retry-After when 8x8 sends one. It is for background
+// work, never the hook's 3-second path.
+func (c *Client) retrying(ctx context.Context, method, u string, body []byte, limit int64, shape errorShape) ([]byte, error) {
+	var last *Error
+	for attempt := 1; ; attempt++ {
+		if ctx.Err() != nil {
+			if last == nil {
+				last = &Error{Kind: Unreachable, Err: ctx.Err()}
+			}
+			return nil, last
+		}
+		a := c.once(ctx, method, u, body, limit)
+		switch {
+		case a.err != nil:
+			kind := Unreachable
+			if a.mayHaveSent {
+				kind = Unknown
+			}
+			last = &Error{Kind: kind, Attempts: attempt, Err: a.err}
+		case a.status >= 200 && a.status < 300:
+			return a.body, nil
+		default:
+			e, _ := classify(a, shape)
+			e.Attempts = attempt
+			if a.status < 500 && a.status != http.StatusTooManyRequests {
+				return nil, e // 8x8 refused it: asking again changes nothing
+			}
+			last = e
+		}
+		wait := last.RetryAfter
+		if wait <= 0 {
+			wait = c.backoffFor(attempt)
+		}
+		if dl, ok := ctx.Deadline(); ok && c.now().Add(wait).After(dl) {
+			return nil, last // no time for another attempt
+		}
+		if c.sleep(ctx, wait) != nil {
+			return nil, last
+		}
+	}
+}
+
+// backoffFor is the wait after the given attempt: RetryBackoff doubling up
+// to MaxRetryBackoff, with "equal jitter" (a uniform draw from its upper
+// half) so instances that failed together do not retry together.
+func (c *Client) backoffFor(attempt int) time.Duration {
+	d := c.maxBackoff
+	if attempt <= 32 {
+		d = min(c.backoff<<(attempt-1), c.maxBackoff)
+	}
+	if d <= 0 { // overflow
+		d = c.maxBackoff
+	}
+	half := d / 2
+	return half + rand.N(d-half+1)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
 
 var jsonValue = []string{"application/json"}
 
@@ -266,9 +390,48 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
+// cleanMessage masks digit runs in 8x8's text and bounds it: a validation
+// message can quote the request (the destination, the spoken code), and
+// neither may reach a log. Masking comes first, so a cut cannot leave part
+// of a number unmasked.
+func cleanMessage(s string) string { return truncate(redact.Text(s), 200) }
+
+// excerpt is a one-line, masked start of a body that is not 8x8's JSON (a
+// proxy's page), enough to tell which proxy answered.
+func excerpt(b []byte) string {
+	if len(b) > 1024 {
+		b = b[:1024]
+	}
+	return truncate(redact.Text(strings.Join(strings.Fields(strings.ToValidUTF8(string(b), "")), " ")), 120)
+}
+
+// cleanCode keeps 8x8's codes as they are ("-1017", "1002", "QUEUED") and
+// masks anything else like free text: a code is logged, and a field that
+// should hold a short code could hold anything.
+func cleanCode(s string) string {
+	if s == "" || isShortCode(s) {
+		return s
+	}
+	return truncate(redact.Text(s), 32)
+}
+
+// isShortCode: an integer of at most five digits (8x8's codes; a phone
+// number has more, an Okta code six), or a word of letters and '_'.
+func isShortCode(s string) bool {
+	digits := strings.TrimPrefix(s, "-")
+	if len(digits) > 0 && len(digits) <= 5 && strings.Trim(digits, "0123456789") == "" {
+		return true
+	}
+	return len(s) <= 32 && strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_") == ""
+}
+
+// truncate cuts s to at most n bytes, on a character boundary.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }

@@ -3,6 +3,8 @@ package eightbyeight
 import (
 	"fmt"
 	"time"
+
+	"github.com/telephony-hooks/okta-8x8/internal/redact"
 )
 
 // Kind says what is known about a failed send, which decides Okta's answer.
@@ -10,16 +12,18 @@ type Kind int
 
 const (
 	// Refused: 8x8 answered and did not take the message (bad number,
-	// auth, rejected, 4xx, or 5xx/429 still failing after the one retry).
-	// No code will arrive; Okta should fall back.
+	// auth, rejected, 4xx, or a 429 / 8x8's own 5xx error answer still
+	// failing after the one retry). No code will arrive; Okta should fall
+	// back.
 	Refused Kind = iota + 1
 	// Unreachable: the request certainly did not reach 8x8 (DNS, connect,
 	// TLS, or the budget ran out before it was written). Okta should fall
 	// back.
 	Unreachable
 	// Unknown: the request was written but no usable answer came (timeout,
-	// reset, garbled 2xx). 8x8 may be calling the user right now, so Okta
-	// must not send a second code.
+	// reset, garbled 2xx, or a 5xx that is not 8x8's own error answer: a
+	// proxy's 502/503/504). 8x8 may be calling the user right now, so Okta
+	// must not send a second code (PENDING).
 	Unknown
 )
 
@@ -35,27 +39,30 @@ func (k Kind) String() string {
 	return "invalid"
 }
 
-// Error is a failed send. It never carries the request (number, code).
+// Error is a failed request. It never carries the request (number, code),
+// and what 8x8 wrote in it is masked (redact.Text).
 type Error struct {
 	Kind       Kind
 	HTTPStatus int    // 0 when no answer came
 	Code       string // 8x8's code: voice statusCode ("-1017"), SMS code ("1002") or status ("REJECTED")
-	Message    string // 8x8's statusMessage / message, truncated
+	Message    string // 8x8's statusMessage / message (or a proxy's body), masked and truncated
 	RetryAfter time.Duration
 	Attempts   int
 	Err        error // transport error, if any
 }
 
+// Error masks Code and Message again: an Error can be built outside this
+// package, and the string is what reaches the logs.
 func (e *Error) Error() string {
 	s := "8x8 " + e.Kind.String()
 	if e.HTTPStatus != 0 {
 		s += fmt.Sprintf(": HTTP %d", e.HTTPStatus)
 	}
 	if e.Code != "" {
-		s += " code " + e.Code
+		s += " code " + cleanCode(e.Code)
 	}
 	if e.Message != "" {
-		s += ": " + e.Message
+		s += ": " + redact.Text(e.Message)
 	}
 	if e.Err != nil {
 		s += ": " + e.Err.Error()

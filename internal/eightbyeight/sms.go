@@ -6,15 +6,23 @@ import (
 	"errors"
 	"strconv"
 
-	"github.com/telephony-hooks/okta-8x8/internal/jsonstr"
+	"github.com/telephony-hooks/okta-8x8/internal/phone"
+	"github.com/telephony-hooks/okta-8x8/internal/redact"
 )
 
-// Message is an SMS OTP.
+// Message is an SMS OTP. Its printable forms carry neither the number nor
+// the text.
 type Message struct {
-	Destination     string // E.164
-	Source          string // sender id (≤ 16 characters)
-	Text            string
-	ClientMessageID string // Okta's eventId, to join 8x8's receipts to the sign-in
+	Destination     phone.Number
+	Source          string        // sender id (≤ 16 characters)
+	Text            redact.Secret // the text, code included
+	ClientMessageID string        // Okta's eventId, to join 8x8's receipts to the sign-in
+	// ClientIP is the end user's IP (Okta's data.context.request.ipAddress),
+	// sent as clientIp when set: 8x8 applies its per-IP limits to it.
+	ClientIP string
+	// Track asks 8x8 to track the message's conversion (track "Outcome");
+	// report the outcome with Feedback.
+	Track bool
 }
 
 // Wire types, per 8x8's SMS OpenAPI spec (Send-Sms-Single).
@@ -24,6 +32,8 @@ type smsRequest struct {
 	Source          string `json:"source,omitempty"`
 	ClientMessageID string `json:"clientMessageId,omitempty"`
 	Encoding        string `json:"encoding"`
+	ClientIP        string `json:"clientIp,omitempty"`
+	Track           string `json:"track,omitempty"`
 }
 
 type smsResponse struct {
@@ -34,34 +44,39 @@ type smsResponse struct {
 	} `json:"status"`
 }
 
+// smsError is the SMS API's ErrorResponse.
 type smsError struct {
-	Code    json.Number `json:"code"`
-	Message string      `json:"message"`
+	Code    json.RawMessage `json:"code"`
+	Message string          `json:"message"`
+	ErrorID string          `json:"errorId"`
 }
 
-// MessageBody is the JSON body sent for m (exported for tests and dry
-// runs), written by hand as CallflowBody is.
-func MessageBody(m Message) []byte {
-	b := make([]byte, 0, 128+len(m.Text))
-	b = append(b, `{"destination":`...)
-	b = jsonstr.Append(b, m.Destination)
-	b = append(b, `,"text":`...)
-	b = jsonstr.Append(b, m.Text)
-	if m.Source != "" {
-		b = append(b, `,"source":`...)
-		b = jsonstr.Append(b, m.Source)
+// messageBody is the JSON body sent for m. encoding/json, not a
+// hand-written encoder: the one this replaced saved ~0.2 µs
+// (BenchmarkMessageBody).
+func messageBody(m Message) ([]byte, error) {
+	req := smsRequest{
+		Destination:     m.Destination.E164(),
+		Text:            m.Text.Reveal(),
+		Source:          m.Source,
+		ClientMessageID: m.ClientMessageID,
+		Encoding:        "AUTO",
+		ClientIP:        m.ClientIP,
 	}
-	if m.ClientMessageID != "" {
-		b = append(b, `,"clientMessageId":`...)
-		b = jsonstr.Append(b, m.ClientMessageID)
+	if m.Track {
+		req.Track = "Outcome"
 	}
-	return append(b, `,"encoding":"AUTO"}`...)
+	return json.Marshal(req)
 }
 
 // SendSMS sends the message. On success the receipt's TransactionID is
 // 8x8's umid.
 func (c *Client) SendSMS(ctx context.Context, m Message) (Receipt, error) {
-	return c.post(ctx, c.messagesURL, MessageBody(m), decodeSMS, decodeSMSError)
+	body, err := messageBody(m)
+	if err != nil {
+		return Receipt{}, &Error{Kind: Unreachable, Err: err}
+	}
+	return c.post(ctx, c.messagesURL, body, decodeSMS, smsErrorShape)
 }
 
 func decodeSMS(b []byte) (Receipt, error) {
@@ -69,7 +84,7 @@ func decodeSMS(b []byte) (Receipt, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return Receipt{}, err
 	}
-	rec := Receipt{TransactionID: r.UMID, Status: r.Status.Code}
+	rec := Receipt{TransactionID: r.UMID, Status: cleanCode(r.Status.Code)}
 	switch r.Status.Code {
 	case "QUEUED":
 		if r.UMID == "" {
@@ -77,15 +92,20 @@ func decodeSMS(b []byte) (Receipt, error) {
 		}
 		return rec, nil
 	case "REJECTED":
-		return rec, &Error{Kind: Refused, Code: r.Status.Code, Message: cleanMessage(r.Status.Description)}
+		return rec, &Error{Kind: Refused, Code: rec.Status, Message: cleanMessage(r.Status.Description)}
 	}
-	return rec, errors.New("8x8 SMS answer has an unknown status " + strconv.Quote(truncate(r.Status.Code, 32)))
+	return rec, errors.New("8x8 SMS answer has an unknown status " + strconv.Quote(rec.Status))
 }
 
-func decodeSMSError(b []byte) (code, msg string) {
+// smsErrorShape reads an SMS API error. 8x8's own error answer is its
+// ErrorResponse: an integer code with a message or an errorId.
+func smsErrorShape(b []byte) (code, msg string, own bool) {
 	var r smsError
 	if json.Unmarshal(b, &r) != nil {
-		return "", ""
+		return "", "", false
 	}
-	return r.Code.String(), r.Message
+	if _, err := strconv.ParseInt(string(r.Code), 10, 64); err != nil {
+		return "", r.Message, false
+	}
+	return string(r.Code), r.Message, r.Message != "" || r.ErrorID != ""
 }

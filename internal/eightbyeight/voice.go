@@ -7,16 +7,18 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/telephony-hooks/okta-8x8/internal/jsonstr"
+	"github.com/telephony-hooks/okta-8x8/internal/phone"
+	"github.com/telephony-hooks/okta-8x8/internal/redact"
 )
 
-// Call is a voice OTP: call the destination, say the text, hang up.
+// Call is a voice OTP: call the destination, say the text, hang up. Its
+// printable forms carry neither the number nor the code.
 type Call struct {
-	Destination  string // E.164
-	Source       string // caller id, whitelisted at 8x8
-	Text         string // ≤ 3000 characters
-	VoiceProfile string // e.g. "en-US-Jenny"
-	Repetition   int    // 1–3
+	Destination  phone.Number
+	Source       string        // caller id, whitelisted at 8x8
+	Text         redact.Secret // what 8x8 says (the code): ≤ 3000 characters
+	VoiceProfile string        // e.g. "en-US-Jenny"
+	Repetition   int           // 1–3
 	ValidUntil   time.Time
 }
 
@@ -49,39 +51,32 @@ type callflowResponse struct {
 	StatusMessage string `json:"statusMessage"`
 }
 
-// validUntilLayout is 8x8's "YYYY-MM-DDTHH:MM:SS.SSSZ".
+// validUntilLayout is 8x8's "YYYY-MM-DDTHH:MM:SS.SSSZ" (UTC, milliseconds).
 const validUntilLayout = "2006-01-02T15:04:05.000Z"
 
-// CallflowBody is the JSON body sent for c (exported for tests and dry
-// runs). It is written by hand, byte for byte what encoding/json writes
-// for callflowRequest, without reflection on every request.
-func CallflowBody(c Call) []byte {
-	b := make([]byte, 0, 256+len(c.Text))
-	b = append(b, '{')
+// callflowBody is the JSON body sent for c. encoding/json, not a
+// hand-written encoder: the one this replaced saved ~1.3 µs a call, under
+// the 2.6 µs bar (BenchmarkCallflowBody).
+func callflowBody(c Call) ([]byte, error) {
+	req := callflowRequest{Callflow: []action{
+		{Action: "makeCall", Params: makeCallParams{Source: c.Source, Destination: c.Destination.E164()}},
+		{Action: "say", Params: sayParams{Text: c.Text.Reveal(), VoiceProfile: c.VoiceProfile, Repetition: c.Repetition}},
+		{Action: "hangup"},
+	}}
 	if !c.ValidUntil.IsZero() {
-		b = append(b, `"validUntil":"`...)
-		b = c.ValidUntil.UTC().AppendFormat(b, validUntilLayout)
-		b = append(b, `",`...)
+		req.ValidUntil = c.ValidUntil.UTC().Format(validUntilLayout)
 	}
-	b = append(b, `"callflow":[{"action":"makeCall","params":{"source":`...)
-	b = jsonstr.Append(b, c.Source)
-	b = append(b, `,"destination":`...)
-	b = jsonstr.Append(b, c.Destination)
-	b = append(b, `}},{"action":"say","params":{"text":`...)
-	b = jsonstr.Append(b, c.Text)
-	b = append(b, `,"voiceProfile":`...)
-	b = jsonstr.Append(b, c.VoiceProfile)
-	if c.Repetition != 0 {
-		b = append(b, `,"repetition":`...)
-		b = strconv.AppendInt(b, int64(c.Repetition), 10)
-	}
-	return append(b, `}},{"action":"hangup"}]}`...)
+	return json.Marshal(req)
 }
 
 // Call places the voice call. On success the receipt's TransactionID is
 // 8x8's sessionId.
 func (c *Client) Call(ctx context.Context, call Call) (Receipt, error) {
-	return c.post(ctx, c.callflowURL, CallflowBody(call), decodeCallflow, decodeCallflowError)
+	body, err := callflowBody(call)
+	if err != nil {
+		return Receipt{}, &Error{Kind: Unreachable, Err: err}
+	}
+	return c.post(ctx, c.callflowURL, body, decodeCallflow, callflowErrorShape)
 }
 
 func decodeCallflow(b []byte) (Receipt, error) {
@@ -92,7 +87,7 @@ func decodeCallflow(b []byte) (Receipt, error) {
 	if r.StatusCode == nil {
 		return Receipt{}, errors.New("8x8 callflow answer has no statusCode")
 	}
-	rec := Receipt{TransactionID: r.SessionID, Status: r.SessionStatus, Code: strconv.Itoa(*r.StatusCode)}
+	rec := Receipt{TransactionID: r.SessionID, Status: cleanCode(r.SessionStatus), Code: cleanCode(strconv.Itoa(*r.StatusCode))}
 	if *r.StatusCode < 0 || r.SessionStatus == "NOT_CREATED" {
 		return rec, &Error{Kind: Refused, Code: rec.Code, Message: cleanMessage(r.StatusMessage)}
 	}
@@ -102,13 +97,17 @@ func decodeCallflow(b []byte) (Receipt, error) {
 	return rec, nil
 }
 
-func decodeCallflowError(b []byte) (code, msg string) {
+// callflowErrorShape reads a voice API error. 8x8's own error answer is a
+// JSON object with sessionStatus NOT_CREATED (spec: CallflowErrorResponse,
+// on every non-2xx); a statusCode alone proves nothing, a proxy's JSON can
+// carry one.
+func callflowErrorShape(b []byte) (code, msg string, own bool) {
 	var r callflowResponse
 	if json.Unmarshal(b, &r) != nil {
-		return "", ""
+		return "", "", false
 	}
 	if r.StatusCode != nil {
 		code = strconv.Itoa(*r.StatusCode)
 	}
-	return code, r.StatusMessage
+	return code, r.StatusMessage, r.SessionStatus == "NOT_CREATED"
 }

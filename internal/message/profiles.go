@@ -14,9 +14,10 @@ package message
 //	[list]  8x8 "Voice Languages and Profiles"
 //	        (developer.8x8.com/connect/reference-link/vm-voice-languages-and-profiles).
 //	[scheme] not in the part of 8x8's list we could read: the Azure neural
-//	        voice for the locale, in the same naming scheme as [list].
-//	        Confirm with GET /api/v1/subaccounts/{id}/speech-profiles; a wrong
-//	        name is 8x8 statusCode -1002, and VOICE_PROFILE overrides.
+//	        voice for the locale, in the same naming scheme as [list]. A
+//	        wrong name is 8x8 statusCode -1002 on every call: Voices checks
+//	        the table against the account's own list
+//	        (GET /api/v1/subaccounts/{id}/speech-profiles) and substitutes.
 var voiceProfiles = map[string]string{
 	"en":    "en-US-Jenny",         // [okta]
 	"en-US": "en-US-Jenny",         // [okta]
@@ -88,8 +89,10 @@ var voiceProfiles = map[string]string{
 	"hi-IN": "hi-IN-SwaraNeural", // [scheme]
 }
 
-// VoiceProfile is the 8x8 voice profile for the locale: the regional voice
-// where one is listed, else the language's default, else English's.
+// VoiceProfile is the built-in table's 8x8 voice profile for the locale:
+// the regional voice where one is listed, else the language's default,
+// else English's. It does not know which profiles the account has; with
+// the account's list, use Voices.For.
 func (l Lang) VoiceProfile() string {
 	if l.profile == "" {
 		return voiceProfiles[english.code]

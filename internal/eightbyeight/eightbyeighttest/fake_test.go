@@ -1,12 +1,20 @@
 package eightbyeighttest
 
 import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3filter"
 
 	"github.com/telephony-hooks/okta-8x8/internal/sharedtest"
 )
 
-// The fake must be able to refuse: these bodies break 8x8's specs.
+// The fake must be able to refuse: these bodies break 8x8's specs or what
+// the client promises.
 func TestValidateRefusesBadRequests(t *testing.T) {
 	sharedtest.Require(t)
 	s := New(t)
@@ -23,9 +31,19 @@ func TestValidateRefusesBadRequests(t *testing.T) {
 		{"makeCall without source", Voice, `{"callflow":[{"action":"makeCall","params":{"destination":"+33612345678"}},{"action":"say","params":{"text":"x","voiceProfile":"v","repetition":1}},{"action":"hangup"}]}`, false},
 		{"no hangup", Voice, `{"callflow":[{"action":"makeCall","params":{"source":"+1","destination":"+33612345678"}},{"action":"say","params":{"text":"x","voiceProfile":"v","repetition":1}}]}`, false},
 		{"valid sms", SMS, `{"destination":"+14155550123","text":"Your code is 1","source":"Acme","clientMessageId":"e1","encoding":"AUTO"}`, true},
+		{"valid tracked sms with the user's IP", SMS, `{"destination":"+14155550123","text":"x","encoding":"AUTO","clientIp":"2001:db8::1","track":"Outcome"}`, true},
 		{"sms source over 16 characters", SMS, `{"destination":"+14155550123","text":"x","source":"AcmeCorporationOTP"}`, false},
 		{"sms destination not a number", SMS, `{"destination":"+1-415-555","text":"x"}`, false},
 		{"sms bad encoding", SMS, `{"destination":"+14155550123","text":"x","encoding":"UTF8"}`, false},
+		{"sms track not in the spec's enum", SMS, `{"destination":"+14155550123","text":"x","track":"outcome"}`, false},
+		{"sms track None: the client never sends it", SMS, `{"destination":"+14155550123","text":"x","track":"None"}`, false},
+		{"sms clientIp not an IP", SMS, `{"destination":"+14155550123","text":"x","clientIp":"203.0.113"}`, false},
+		{"valid feedback", Feedback, `{"outcome":"success","timestamp":"2026-03-14T10:07:11.902Z"}`, true},
+		{"feedback without timestamp", Feedback, `{"outcome":"failure"}`, true},
+		{"feedback without outcome", Feedback, `{"timestamp":"2026-03-14T10:07:11.902Z"}`, false},
+		{"feedback outcome not in the enum", Feedback, `{"outcome":"verified"}`, false},
+		{"feedback timestamp not UTC", Feedback, `{"outcome":"success","timestamp":"2026-03-14T11:07:11.902+01:00"}`, false},
+		{"feedback timestamp without milliseconds", Feedback, `{"outcome":"success","timestamp":"2026-03-14T10:07:11Z"}`, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -34,5 +52,73 @@ func TestValidateRefusesBadRequests(t *testing.T) {
 				t.Errorf("Validate = %v, want ok=%v", err, tt.ok)
 			}
 		})
+	}
+}
+
+// The fake's answers are 8x8's: each one the spec describes validates
+// against the spec's response for that status, and the proxies' answers
+// are not 8x8's error shape.
+func TestAnswersMatchTheSpecs(t *testing.T) {
+	sharedtest.Require(t)
+	requests := []struct {
+		kind         Kind
+		method, path string
+		body         string
+	}{
+		{Voice, http.MethodPost, "/api/v1/subaccounts/acme_otp/callflows",
+			`{"callflow":[{"action":"makeCall","params":{"source":"+14155550100","destination":"+33612345678"}},{"action":"say","params":{"text":"1. 2.","voiceProfile":"en-US-Jenny","repetition":1}},{"action":"hangup"}]}`},
+		{SMS, http.MethodPost, "/api/v1/subaccounts/acme_otp/messages", `{"destination":"+14155550123","text":"x","encoding":"AUTO"}`},
+		{Feedback, http.MethodPost, "/api/v1/subaccounts/acme_otp/messages/bda3d56d/feedback", `{"outcome":"success"}`},
+		{SpeechProfiles, http.MethodGet, "/api/v1/subaccounts/acme_otp/speech-profiles", ""},
+	}
+	s := New(t) // one fake: loading the specs is most of a test's time
+	for _, rq := range requests {
+		for _, f := range []Fault{OK, BadRequest, Unauthorized, ServerError, TooMany, Unavailable, ProxyUnavailable, ForeignJSON} {
+			t.Run(string(rq.kind)+"/"+f.String(), func(t *testing.T) {
+				s.SetFaultFor(rq.kind, f)
+				var body io.Reader
+				if rq.body != "" {
+					body = strings.NewReader(rq.body)
+				}
+				req, err := http.NewRequest(rq.method, s.URL+rq.path, body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header.Set("Authorization", "Bearer k")
+				if rq.body != "" {
+					req.Header.Set("Content-Type", "application/json")
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+
+				route, params, err := s.routerFor(rq.kind).FindRoute(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if route.Operation.Responses.Status(resp.StatusCode) == nil {
+					// The spec says nothing about this status (a proxy's
+					// 503, a 429 on voice): check the shape instead.
+					own := strings.Contains(string(got), `"sessionStatus":"NOT_CREATED"`) || strings.Contains(string(got), `"errorId"`)
+					if wantOwn := f != ProxyUnavailable && f != ForeignJSON; own != wantOwn {
+						t.Errorf("HTTP %d %s: 8x8's own error shape = %v, want %v", resp.StatusCode, got, own, wantOwn)
+					}
+					return
+				}
+				in := &openapi3filter.ResponseValidationInput{
+					RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
+					Status:                 resp.StatusCode,
+					Header:                 resp.Header,
+					Body:                   io.NopCloser(bytes.NewReader(got)),
+					Options:                &openapi3filter.Options{IncludeResponseStatus: true},
+				}
+				if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+					t.Errorf("HTTP %d %s does not match 8x8's spec: %v", resp.StatusCode, got, err)
+				}
+			})
+		}
 	}
 }
