@@ -29,6 +29,7 @@ import (
 	"github.com/telephony-hooks/okta-8x8/internal/app"
 	"github.com/telephony-hooks/okta-8x8/internal/config"
 	"github.com/telephony-hooks/okta-8x8/internal/hook"
+	"github.com/telephony-hooks/okta-8x8/internal/httpjson"
 	"github.com/telephony-hooks/okta-8x8/internal/logging"
 	"github.com/telephony-hooks/okta-8x8/internal/memlimit"
 	"github.com/telephony-hooks/okta-8x8/internal/okta/oauth"
@@ -278,15 +279,7 @@ func (f *Function) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// writeJSON sets Content-Length so that a drain's flush sends a complete
-// answer even if the process exits right after.
-func writeJSON(w http.ResponseWriter, status int, body []byte) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-}
+var writeJSON = httpjson.Write
 
 // start installs the signal handling of a Function that owns the process,
 // once, on its first use (not in init: a test binary importing the

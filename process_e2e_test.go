@@ -37,8 +37,8 @@ func newGated8x8(t *testing.T) *gated8x8 {
 	var n atomic.Int64
 	g.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
-		if r.Method == http.MethodHead { // the start-up warm-up
-			w.WriteHeader(http.StatusMethodNotAllowed)
+		if r.Method != http.MethodPost { // the start-up: warm-up, speech profiles
+			w.WriteHeader(http.StatusNotFound)
 			return
 		}
 		g.arrived.Add(1)

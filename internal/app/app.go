@@ -20,6 +20,7 @@ import (
 	"github.com/telephony-hooks/okta-8x8/internal/guard"
 	"github.com/telephony-hooks/okta-8x8/internal/hook"
 	"github.com/telephony-hooks/okta-8x8/internal/logging"
+	"github.com/telephony-hooks/okta-8x8/internal/message"
 	"github.com/telephony-hooks/okta-8x8/internal/okta"
 	"github.com/telephony-hooks/okta-8x8/internal/okta/oauth"
 	"github.com/telephony-hooks/okta-8x8/internal/phone"
@@ -123,6 +124,7 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 	g := guard.New(guard.Config{PerPhone: cfg.PerPhone, PerUser: cfg.PerUser, PerCountry: cfg.PerCountry}, primary, logger, opt.Now)
 
 	var sender hook.Sender
+	var profiles <-chan profileRead
 	if !cfg.DryRun {
 		client, err := eightbyeight.New(eightbyeight.Config{
 			VoiceURL: cfg.VoiceURL, SMSURL: cfg.SMSURL,
@@ -133,9 +135,7 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 			return fail(err)
 		}
 		sender = client
-		// Open the TLS connections now, so the first Okta call does not
-		// pay for the handshakes.
-		go client.Warm(context.WithoutCancel(ctx))
+		profiles = readProfiles(ctx, client)
 	}
 
 	auth := hook.Auth{Header: okta.NewHeaderAuth(cfg.AuthHeader, cfg.Secret), Open: cfg.OpenAuth}
@@ -155,7 +155,11 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 	if cfg.ErrorOnFailure {
 		failure = hook.ErrorObject
 	}
-	a.Handler = hook.New(hook.Options{
+	voices, late, err := waitProfiles(ctx, profiles, cfg.VoiceProfile, logger)
+	if err != nil {
+		return fail(err)
+	}
+	srv := hook.New(hook.Options{
 		Deadline:      cfg.Deadline,
 		OnFailure:     failure,
 		DryRun:        cfg.DryRun,
@@ -165,7 +169,9 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 		VoiceProfile:  cfg.VoiceProfile,
 		Repetitions:   cfg.Repetitions,
 		Policy:        cfg.Policy,
+		TrackSMS:      cfg.Conversion.Feedback,
 	}, hook.Deps{
+		Voices:   voices,
 		Auth:     auth,
 		Phones:   phones,
 		Guard:    g,
@@ -175,7 +181,93 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 		Now:      opt.Now,
 		Flush:    flush,
 	})
+	a.Handler = srv
+	if late != nil {
+		// The account's list came too late for the start-up: use it once
+		// it arrives.
+		go func() {
+			if r, ok := <-late; ok && r.err == nil {
+				v := message.NewVoices(r.voices)
+				if cfg.VoiceProfile != "" && v.FromAccount() && !v.Has(cfg.VoiceProfile) {
+					logger.Error("VOICE_PROFILE is not one of this 8x8 account's speech profiles: every voice call with it fails; set one the account has", "voiceProfile", cfg.VoiceProfile)
+				}
+				srv.SetVoices(v)
+				logVoices(logger, v)
+			}
+		}()
+	}
 	return a, nil
+}
+
+// profileWait bounds how long the start-up waits for the account's speech
+// profiles; a VOICE_PROFILE to check gets longer, since refusing it at
+// start needs the list.
+const (
+	profileWait         = 300 * time.Millisecond
+	profileWaitOverride = 2 * time.Second
+)
+
+type profileRead struct {
+	voices []message.Voice
+	err    error
+}
+
+// readProfiles reads the account's speech profiles in the background,
+// within the start-up's budget, then opens (and TLS-handshakes) the
+// connections to both 8x8 hosts, so the first Okta call does not pay for
+// them: the read is the voice host's first request, and its connection is
+// the one the calls reuse.
+func readProfiles(ctx context.Context, c *eightbyeight.Client) <-chan profileRead {
+	ch := make(chan profileRead, 1)
+	go func() {
+		defer c.Warm(context.WithoutCancel(ctx))
+		ps, err := c.SpeechProfiles(ctx)
+		var vs []message.Voice
+		for _, p := range ps {
+			vs = append(vs, message.Voice{Code: p.Code, Locale: p.Locale})
+		}
+		ch <- profileRead{vs, err}
+		close(ch)
+	}()
+	return ch
+}
+
+// waitProfiles turns the account's speech profiles into the voice chooser.
+// It never holds the start-up long: past the wait, the built-in table
+// serves and late delivers the list when it comes. A VOICE_PROFILE the
+// account's list lacks is a configuration error.
+func waitProfiles(ctx context.Context, ch <-chan profileRead, override string, logger *slog.Logger) (v *message.Voices, late <-chan profileRead, err error) {
+	if ch == nil { // dry run: no 8x8 account to ask
+		return message.BuiltinVoices(), nil, nil
+	}
+	wait := profileWait
+	if override != "" {
+		wait = profileWaitOverride
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			logger.Warn("could not read this 8x8 account's speech profiles: using the built-in voice per locale", "error", r.err.Error())
+			return message.BuiltinVoices(), nil, nil
+		}
+		v = message.NewVoices(r.voices)
+		if override != "" && v.FromAccount() && !v.Has(override) {
+			return nil, nil, fmt.Errorf("%s %q is not one of this 8x8 account's speech profiles", config.VoiceProfile, override)
+		}
+		logVoices(logger, v)
+		return v, nil, nil
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	logger.Warn("this 8x8 account's speech profiles did not arrive in time: using the built-in voice per locale until they do")
+	return message.BuiltinVoices(), ch, nil
+}
+
+// logVoices says, once, which voice each locale speaks with.
+func logVoices(logger *slog.Logger, v *message.Voices) {
+	logger.Info("voice profiles chosen", "fromAccount", v.FromAccount(), "voices", v.Choices())
 }
 
 // NewVerifier starts the OAuth verifier for o: the first fetch of the

@@ -224,7 +224,11 @@ func TestDeliveryFaults(t *testing.T) {
 		{"connection reset after sending: PENDING", []eightbyeighttest.Fault{eightbyeighttest.Reset, F}, nil, "PENDING", 1},
 		{"garbled 200: PENDING", []eightbyeighttest.Fault{eightbyeighttest.Garbled}, nil, "PENDING", 1},
 		{"504 from a gateway: PENDING, not retried", []eightbyeighttest.Fault{eightbyeighttest.Gateway, F}, nil, "PENDING", 1},
-		{"503 then accepted: one retry", []eightbyeighttest.Fault{eightbyeighttest.Unavailable, F}, nil, "SUCCESSFUL", 2},
+		{"8x8's own JSON 503 then accepted: one retry", []eightbyeighttest.Fault{eightbyeighttest.Unavailable, F}, nil, "SUCCESSFUL", 2},
+		// A front proxy's 503 can follow a request 8x8 already took: a
+		// retry would be a second code.
+		{"a proxy's plain 503: PENDING, not retried", []eightbyeighttest.Fault{eightbyeighttest.ProxyUnavailable, F}, nil, "PENDING", 1},
+		{"a 503 with JSON that is not 8x8's: PENDING, not retried", []eightbyeighttest.Fault{eightbyeighttest.ForeignJSON, F}, nil, "PENDING", 1},
 	} {
 		for _, ch := range []string{"sms", "voice"} {
 			t.Run(ch+"/"+tt.name, func(t *testing.T) {

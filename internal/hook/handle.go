@@ -19,6 +19,7 @@ import (
 	"github.com/telephony-hooks/okta-8x8/internal/message"
 	"github.com/telephony-hooks/okta-8x8/internal/okta"
 	"github.com/telephony-hooks/okta-8x8/internal/phone"
+	"github.com/telephony-hooks/okta-8x8/internal/redact"
 )
 
 // MaxBody is the largest request body read (Okta's are ~1.5 KiB).
@@ -253,10 +254,12 @@ func (s *Server) send(ctx context.Context, req *okta.Request, num phone.Number, 
 	otp := req.OTP.Reveal()
 	if req.Channel == okta.SMS {
 		return s.Sender.SendSMS(ctx, eightbyeight.Message{
-			Destination:     num.E164(),
+			Destination:     num,
 			Source:          s.opt.SMSSource,
-			Text:            message.SMSBody(req.Template.Reveal(), otp, lang),
+			Text:            redact.New(message.SMSBody(req.Template.Reveal(), otp, lang)),
 			ClientMessageID: req.EventID,
+			ClientIP:        req.ClientIP,
+			Track:           s.opt.TrackSMS,
 		})
 	}
 	return s.Sender.Call(ctx, s.call(req, num, lang))
@@ -265,12 +268,12 @@ func (s *Server) send(ctx context.Context, req *okta.Request, num phone.Number, 
 func (s *Server) call(req *okta.Request, num phone.Number, lang message.Lang) eightbyeight.Call {
 	profile := s.opt.VoiceProfile
 	if profile == "" {
-		profile = lang.VoiceProfile()
+		profile = s.voices.Load().For(lang)
 	}
 	return eightbyeight.Call{
-		Destination:  num.E164(),
+		Destination:  num,
 		Source:       s.opt.CallerID,
-		Text:         lang.VoiceText(req.OTP.Reveal()),
+		Text:         redact.New(lang.VoiceText(req.OTP.Reveal())),
 		VoiceProfile: profile,
 		Repetition:   s.opt.Repetitions,
 		ValidUntil:   req.OTPExpires,
@@ -316,7 +319,7 @@ func (s *Server) logDryRun(ctx context.Context, req *okta.Request, num phone.Num
 	}
 	c := s.call(req, num, lang)
 	s.Logger.InfoContext(ctx, "dry run: would place voice call", "eventId", req.EventID, "to", num,
-		"callerId", c.Source, "voiceProfile", c.VoiceProfile, "repetition", c.Repetition, "textLength", len(c.Text))
+		"callerId", c.Source, "voiceProfile", c.VoiceProfile, "repetition", c.Repetition, "textLength", c.Text.Len())
 }
 
 // logRequest writes the one request log line per hook call: enough for

@@ -11,10 +11,13 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight"
 	"github.com/telephony-hooks/okta-8x8/internal/guard"
+	"github.com/telephony-hooks/okta-8x8/internal/httpjson"
+	"github.com/telephony-hooks/okta-8x8/internal/message"
 	"github.com/telephony-hooks/okta-8x8/internal/phone"
 )
 
@@ -57,7 +60,10 @@ type Options struct {
 	SMSSource     string
 	VoiceProfile  string // overrides the per-locale profile when set
 	Repetitions   int    // 1–3
-	Policy        guard.Policy
+	// TrackSMS sends every SMS with track "Outcome", so that 8x8's
+	// conversion monitoring counts it (EIGHTYEIGHTX_SMS_FEEDBACK).
+	TrackSMS bool
+	Policy   guard.Policy
 }
 
 // Deps are the parts the hook is built from.
@@ -67,8 +73,11 @@ type Deps struct {
 	Guard    Guard
 	Sender   Sender
 	Receipts http.Handler // POST /8x8/events; nil: 404
-	Logger   *slog.Logger
-	Now      func() time.Time // nil: time.Now
+	// Voices chooses the 8x8 voice profile per locale (nil: the built-in
+	// table); SetVoices replaces it once the account's list is read.
+	Voices *message.Voices
+	Logger *slog.Logger
+	Now    func() time.Time // nil: time.Now
 	// Flush, when set, sends buffered logs before the answer leaves (the
 	// Cloud Logging API sink): Cloud Run throttles the CPU after it.
 	Flush func() error
@@ -78,7 +87,8 @@ type Deps struct {
 type Server struct {
 	opt Options
 	Deps
-	mux *http.ServeMux
+	mux    *http.ServeMux
+	voices atomic.Pointer[message.Voices]
 }
 
 // New returns the hook's HTTP handler with all routes of DESIGN §1.
@@ -96,10 +106,18 @@ func New(opt Options, deps Deps) *Server {
 		opt.Deadline = 2500 * time.Millisecond
 	}
 	s := &Server{opt: opt, Deps: deps}
+	if deps.Voices == nil {
+		deps.Voices = message.BuiltinVoices()
+	}
+	s.voices.Store(deps.Voices)
 	s.mux = http.NewServeMux()
 	s.routes()
 	return s
 }
+
+// SetVoices replaces the voice chooser (the account's list arrived after
+// the start-up stopped waiting for it).
+func (s *Server) SetVoices(v *message.Voices) { s.voices.Store(v) }
 
 // routes is the one place that lists what the function serves.
 func (s *Server) routes() {
@@ -142,18 +160,7 @@ func handleHealth(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, bodyHealthy)
 }
 
-func writeJSON(w http.ResponseWriter, status int, body []byte) {
-	h := w.Header()
-	h["Content-Type"] = contentTypeJSON
-	h["Cache-Control"] = noStore
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-}
-
-var (
-	contentTypeJSON = []string{"application/json"}
-	noStore         = []string{"no-store"}
-)
+var writeJSON = httpjson.Write
 
 // errorKind is used to classify an error for logs.
 func errorKind(err error) string {

@@ -29,6 +29,7 @@ import (
 
 	"github.com/nyaruka/phonenumbers"
 
+	"github.com/telephony-hooks/okta-8x8/internal/httpjson"
 	"github.com/telephony-hooks/okta-8x8/internal/okta"
 	"github.com/telephony-hooks/okta-8x8/internal/redact"
 )
@@ -423,9 +424,7 @@ func clip(s string, n int) string {
 }
 
 func writeJSON(w http.ResponseWriter, code int, body string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_, _ = io.WriteString(w, body+"\n")
+	httpjson.Write(w, code, []byte(body+"\n"))
 }
 
 // seenSet remembers the last n keys; the oldest is forgotten first.
