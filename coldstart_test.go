@@ -214,3 +214,47 @@ func TestJWKSFetchedWhileSecretsLoad(t *testing.T) {
 func newTestIssuerToken(t *testing.T, is *testIssuer, iss string) string {
 	return is.token(t, func(c jwt.MapClaims) { c["iss"] = iss }, nil, nil)
 }
+
+// The voice per locale comes from the 8x8 account's own list, read at cold
+// start: a locale whose built-in profile the account lacks gets one the
+// account has; a VOICE_PROFILE the account lacks is refused at start; a
+// failed read keeps the built-in table.
+func TestVoicesFromTheAccount(t *testing.T) {
+	account := []eightbyeighttest.SpeechProfile{
+		{Code: "en-US-Jenny", Locale: "en-US"},
+		{Code: "fr-FR-HenriNeural", Locale: "fr-FR"},
+	}
+	t.Run("the account's French voice", func(t *testing.T) {
+		h := newHarness(t, nil)
+		h.fake.SetSpeechProfiles(account)
+		if k := oktatest.Decode(t, h.hook(voice("+33612345678", "905127", "fr-FR").Body())).Kind(); k != "SUCCESSFUL" {
+			t.Fatalf("answer %s", k)
+		}
+		if p := h.fake.Requests()[0].Callflow().Callflow[1].Params.VoiceProfile; p != "fr-FR-HenriNeural" {
+			t.Errorf("voice profile %q, want the account's fr-FR-HenriNeural", p)
+		}
+		if !strings.Contains(h.logs.String(), "voice profiles chosen") {
+			t.Errorf("no log of the voices chosen:\n%s", h.logs)
+		}
+	})
+	t.Run("VOICE_PROFILE the account lacks: refused at start", func(t *testing.T) {
+		h := newHarness(t, map[string]string{"VOICE_PROFILE": "de-DE-KatjaNeural"})
+		h.fake.SetSpeechProfiles(account)
+		if resp := h.hook(voice("+33612345678", "905127", "fr-FR").Body()); resp.Code != http.StatusServiceUnavailable {
+			t.Fatalf("HTTP %d, want 503", resp.Code)
+		}
+		if !strings.Contains(h.logs.String(), "VOICE_PROFILE") || h.fake.Count() != 0 {
+			t.Errorf("want a log naming VOICE_PROFILE and no call:\n%s", h.logs)
+		}
+	})
+	t.Run("the read fails: the built-in table", func(t *testing.T) {
+		h := newHarness(t, nil)
+		h.fake.SetFaultFor(eightbyeighttest.SpeechProfiles, eightbyeighttest.Unauthorized)
+		if k := oktatest.Decode(t, h.hook(voice("+33612345678", "905127", "fr-FR").Body())).Kind(); k != "SUCCESSFUL" {
+			t.Fatalf("answer %s", k)
+		}
+		if p := h.fake.Requests()[0].Callflow().Callflow[1].Params.VoiceProfile; p != "fr-FR-DeniseNeural" {
+			t.Errorf("voice profile %q, want the built-in fr-FR-DeniseNeural", p)
+		}
+	})
+}
