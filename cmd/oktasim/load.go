@@ -212,7 +212,8 @@ type countryRow struct {
 	lost     int            // of those, in event POSTs not answered 2xx
 	// caught is the answer seq of the first conversion_suspect refusal
 	// (0: none); sentBefore and sentAfter count SUCCESSFUL answers
-	// around it.
+	// around it, in the order the answers arrived: exact with -c 1, off by
+	// fewer than -c otherwise (the hook may decide in another order).
 	caught                int64
 	sentBefore, sentAfter int
 }
