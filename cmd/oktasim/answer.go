@@ -49,11 +49,14 @@ type result struct {
 }
 
 // verdict is the classified result; detail is the errorSummary, the HTTP
-// status, or why the answer is unusable.
+// status, or why the answer is unusable. reason is an error object's
+// errorCauses[0].reason (the hook's refusal code, e.g. "conversion_suspect"),
+// when it has one.
 type verdict struct {
 	kind   kind
 	detail string
 	status int
+	reason string
 }
 
 // classify judges an answer the way Okta does (developer.okta.com
@@ -95,7 +98,7 @@ func classifyBody(body []byte) verdict {
 		if err := json.Unmarshal(e["errorSummary"], &summary); err != nil || strings.TrimSpace(summary) == "" {
 			return malformed("error.errorSummary missing or not a string")
 		}
-		return verdict{kind: kindError, detail: summary}
+		return verdict{kind: kindError, detail: summary, reason: firstReason(e["errorCauses"])}
 	}
 	raw, ok := top["commands"]
 	if !ok {
@@ -126,6 +129,18 @@ func classifyBody(body []byte) verdict {
 		return verdict{kind: kindFailed}
 	}
 	return malformed(fmt.Sprintf("invalid status %q", status))
+}
+
+// firstReason reads errorCauses[0].reason leniently: Okta itself ignores
+// the causes, so an odd one does not make the answer malformed.
+func firstReason(raw json.RawMessage) string {
+	var causes []map[string]json.RawMessage
+	if json.Unmarshal(raw, &causes) != nil || len(causes) == 0 {
+		return ""
+	}
+	var s string
+	_ = json.Unmarshal(causes[0]["reason"], &s)
+	return strings.TrimSpace(s)
 }
 
 // okta says, in an admin's words, what Okta does with the answer.

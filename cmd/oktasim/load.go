@@ -3,14 +3,19 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // progressEvery bounds how often the progress line is redrawn.
@@ -20,11 +25,17 @@ type outcome struct {
 	sent    bool
 	latency time.Duration
 	verdict verdict
+	dest    int
+	// seq is the order the answers arrived in (1-based).
+	seq int64
+	// event: the user's answer was posted as an event (what says which).
+	event bool
+	what  answerKind
 }
 
 func runLoad(ctx context.Context, client *http.Client, o *options, e env, stdout, stderr io.Writer) error {
 	outcomes := make([]outcome, o.n)
-	var next, done, bad atomic.Int64
+	var next, done, bad, answered atomic.Int64
 
 	stopProgress := make(chan struct{})
 	progressDone := make(chan struct{})
@@ -42,6 +53,20 @@ func runLoad(ctx context.Context, client *http.Client, o *options, e env, stdout
 		}
 	}()
 
+	var events *batcher
+	if o.verify {
+		events = newBatcher(newPoster(client, o, e), len(o.dests))
+		tick, stopTick := e.newTicker(flushEvery)
+		defer stopTick()
+		go events.run(ctx, tick)
+	}
+	// Pacing spreads a run over time, as real traffic is: the conversion
+	// guard judges a destination only once its codes have expired.
+	var pace *rate.Limiter
+	if o.rps > 0 {
+		pace = rate.NewLimiter(rate.Limit(o.rps), 1)
+	}
+
 	start := time.Now()
 	var wg sync.WaitGroup
 	var firstErr error
@@ -49,6 +74,9 @@ func runLoad(ctx context.Context, client *http.Client, o *options, e env, stdout
 	for range o.c {
 		wg.Go(func() {
 			for {
+				if pace != nil && pace.Wait(ctx) != nil {
+					return
+				}
 				i := int(next.Add(1) - 1)
 				if i >= o.n || ctx.Err() != nil {
 					return
@@ -64,7 +92,17 @@ func runLoad(ctx context.Context, client *http.Client, o *options, e env, stdout
 				}
 				r := send(ctx, client, o, body)
 				v := classify(r, o.timeout)
-				outcomes[i] = outcome{sent: true, latency: r.latency, verdict: v}
+				oc := outcome{sent: true, latency: r.latency, verdict: v, dest: destOf(o, i), seq: answered.Add(1)}
+				ev, what, err := userAnswer(o, hr, v, i, e.now())
+				if err != nil {
+					errOnce.Do(func() { firstErr = err })
+					return
+				}
+				if ev != nil {
+					oc.event, oc.what = true, what
+					events.add(queuedEvent{dest: oc.dest, ev: *ev})
+				}
+				outcomes[i] = oc
 				if !v.kind.valid() {
 					bad.Add(1)
 				}
@@ -74,6 +112,11 @@ func runLoad(ctx context.Context, client *http.Client, o *options, e env, stdout
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	var stats batchStats
+	if events != nil {
+		// The last events go out before the summary says what was taken.
+		stats = events.close()
+	}
 	close(stopProgress)
 	<-progressDone
 	fmt.Fprintf(stderr, "\r%d/%d sent, %d not valid for Okta\n", done.Load(), o.n, bad.Load())
@@ -89,13 +132,18 @@ func runLoad(ctx context.Context, client *http.Client, o *options, e env, stdout
 		}
 	}
 	printSummary(stdout, o, completed, elapsed)
+	printCountries(stdout, o, completed, stats)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	var errs []error
 	if bad.Load() > 0 {
-		return fmt.Errorf("%w: %d of %d", errInvalid, bad.Load(), done.Load())
+		errs = append(errs, fmt.Errorf("%w: %d of %d", errInvalid, bad.Load(), done.Load()))
 	}
-	return nil
+	if n, why := stats.failures(); n > 0 {
+		errs = append(errs, fmt.Errorf("%w: %d of %d (%s)", errEvents, n, stats.posts, why))
+	}
+	return errors.Join(errs...)
 }
 
 func printSummary(w io.Writer, o *options, outs []outcome, elapsed time.Duration) {
@@ -120,7 +168,7 @@ func printSummary(w io.Writer, o *options, outs []outcome, elapsed time.Duration
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 
-	fmt.Fprintf(w, "requests:    %d (concurrency %d, %d phone numbers)\n", n, o.c, min(o.phones, n))
+	fmt.Fprintf(w, "requests:    %d (concurrency %d, %d phone numbers)\n", n, o.c, distinctNumbers(o, n))
 	fmt.Fprintf(w, "elapsed:     %s\n", ms(elapsed))
 	if elapsed > 0 {
 		fmt.Fprintf(w, "throughput:  %.1f requests/s\n", float64(n)/elapsed.Seconds())
@@ -146,6 +194,148 @@ func printSummary(w io.Writer, o *options, outs []outcome, elapsed time.Duration
 		fmt.Fprintf(w, "  %-16s %d\n", k, counts[k])
 		printDetails(w, details[k])
 	}
+}
+
+// suspectReason is the hook's refusal code for a destination the
+// conversion guard caught.
+const suspectReason = "conversion_suspect"
+
+// countryRow is one country's line of the summary.
+type countryRow struct {
+	label    string
+	rate     string
+	requests int
+	kinds    [numKinds]int
+	refused  map[string]int // reason → error objects
+	verified int            // events posted for codes typed in
+	mistyped int            // events posted for codes mistyped
+	lost     int            // of those, in event POSTs not answered 2xx
+	// caught is the answer seq of the first conversion_suspect refusal
+	// (0: none); sentBefore and sentAfter count SUCCESSFUL answers
+	// around it, in the order the answers arrived: exact with -c 1, off by
+	// fewer than -c otherwise (the hook may decide in another order).
+	caught                int64
+	sentBefore, sentAfter int
+}
+
+// countryRows tallies outcomes per country, in -phone's order.
+func countryRows(o *options, outs []outcome, stats batchStats) []*countryRow {
+	var rows []*countryRow
+	byLabel := map[string]*countryRow{}
+	rowOf := make([]*countryRow, len(o.dests))
+	for d, dest := range o.dests {
+		r := byLabel[dest.label()]
+		if r == nil {
+			r = &countryRow{label: dest.label(), rate: "-", refused: map[string]int{}}
+			if o.verify {
+				v, _ := o.rates.of(dest.country)
+				r.rate = strconv.FormatFloat(v, 'g', -1, 64)
+			}
+			byLabel[r.label] = r
+			rows = append(rows, r)
+		}
+		rowOf[d] = r
+		if d < len(stats.refused) {
+			r.lost += stats.refused[d]
+		}
+	}
+	for _, oc := range outs {
+		r := rowOf[oc.dest]
+		r.requests++
+		r.kinds[oc.verdict.kind]++
+		if oc.verdict.kind == kindError {
+			reason := oc.verdict.reason
+			if reason == "" {
+				reason = "(no reason given)"
+			}
+			r.refused[reason]++
+			if reason == suspectReason && (r.caught == 0 || oc.seq < r.caught) {
+				r.caught = oc.seq
+			}
+		}
+		switch {
+		case oc.event && oc.what == typedIn:
+			r.verified++
+		case oc.event && oc.what == mistyped:
+			r.mistyped++
+		}
+	}
+	for _, oc := range outs {
+		r := rowOf[oc.dest]
+		if r.caught == 0 || oc.verdict.kind != kindSuccessful {
+			continue
+		}
+		if oc.seq < r.caught {
+			r.sentBefore++
+		} else {
+			r.sentAfter++
+		}
+	}
+	return rows
+}
+
+const rowFormat = "  %-7s %6s %8v %10v %7v %6v %7v %5v %8v %8v %9v %12v\n"
+
+// printCountries is the per-country table: what was sent, refused and
+// verified, and how many codes a pumped country got before the conversion
+// guard caught it.
+func printCountries(w io.Writer, o *options, outs []outcome, stats batchStats) {
+	rows := countryRows(o, outs, stats)
+	fmt.Fprintln(w, "countries:")
+	fmt.Fprintf(w, rowFormat, "country", "verify", "requests", "SUCCESSFUL", "PENDING", "FAILED", "refused", "other",
+		"verified", "mistyped", "ev-non2xx", "caught-after")
+	var refusedLines []string
+	for _, r := range rows {
+		other := r.requests - r.kinds[kindSuccessful] - r.kinds[kindPending] - r.kinds[kindFailed] - r.kinds[kindError]
+		caught := "-"
+		if r.caught != 0 {
+			caught = strconv.Itoa(r.sentBefore)
+		}
+		fmt.Fprintf(w, rowFormat, r.label, r.rate, r.requests, r.kinds[kindSuccessful], r.kinds[kindPending],
+			r.kinds[kindFailed], r.kinds[kindError], other, r.verified, r.mistyped, r.lost, caught)
+		if len(r.refused) > 0 {
+			refusedLines = append(refusedLines, fmt.Sprintf("    %-5s %s", r.label, byCount(r.refused)))
+		}
+	}
+	if len(refusedLines) > 0 {
+		fmt.Fprintln(w, "  refused, by reason:")
+		for _, l := range refusedLines {
+			fmt.Fprintln(w, l)
+		}
+	}
+	for _, r := range rows {
+		if r.caught != 0 {
+			fmt.Fprintf(w, "  %s caught by the conversion guard after %d codes sent (SUCCESSFUL), %d sent after its first %s refusal\n",
+				r.label, r.sentBefore, r.sentAfter, suspectReason)
+		}
+	}
+	if o.verify {
+		n, why := stats.failures()
+		line := fmt.Sprintf("event hook:  %d events in %d POST(s) to %s, %d retried, %d not answered 2xx", stats.events, stats.posts, o.eventURL, stats.retried, n)
+		if n > 0 {
+			line += ": " + why
+		}
+		fmt.Fprintln(w, line)
+	}
+}
+
+// byCount renders counts commonest first: "30× conversion_suspect, 2× rate_limited_phone".
+func byCount(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%d× %s", m[k], k)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // printDetails shows the commonest few reasons behind a count, so an

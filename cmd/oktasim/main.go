@@ -4,13 +4,23 @@
 // would do with the answer. With -n and -c it is a load generator, to
 // check a deployment before pointing Okta at it.
 //
+// With -verify-rate it also plays Okta's event hook: after each code the
+// hook sent, the user types it in with the destination country's
+// probability, and oktasim posts the System Log event Okta would
+// (user.authentication.auth_via_mfa) to the hook's /okta/events, so a run
+// can show the conversion guard catching a pumped destination.
+//
 //	go run ./cmd/oktasim -url http://localhost:8080/ -channel voice
 //	go run ./cmd/oktasim -url https://hook.example.run.app/ -n 2000 -c 32
+//	go run ./cmd/oktasim -n 3000 -c 4 -rps 300 -phone +14155550123,+37120000101 \
+//	    -verify-rate US=0.9,LV=0 -otp-lifetime 2s
 package main
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -47,6 +57,16 @@ func main() {
 type env struct {
 	getenv func(string) string
 	now    func() time.Time
+	// ticker paces the event batches (nil: time.NewTicker).
+	ticker func(time.Duration) (<-chan time.Time, func())
+}
+
+func (e env) newTicker(d time.Duration) (<-chan time.Time, func()) {
+	if e.ticker != nil {
+		return e.ticker(d)
+	}
+	t := time.NewTicker(d)
+	return t.C, t.Stop
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -74,6 +94,23 @@ type options struct {
 	n, c        int
 	phones      int
 	jsonOut     bool
+	otpLifetime time.Duration
+	rps         float64
+
+	// dests are -phone's seeds; perDest is how many numbers each derives.
+	dests   []destination
+	perDest int
+
+	// The event hook; verify is false without -verify-rate.
+	verify      bool
+	rates       rates
+	eventURL    string
+	eventHeader string
+	eventSecret string
+	verifyDelay time.Duration
+	seed        uint64
+	seedSet     bool
+	mistype     float64
 }
 
 func parseFlags(args []string, e env, stderr io.Writer) (*options, error) {
@@ -82,7 +119,7 @@ func parseFlags(args []string, e env, stderr io.Writer) (*options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.url, "url", "http://localhost:8080/", "hook URL")
 	fs.StringVar(&o.channel, "channel", "sms", "sms or voice")
-	fs.StringVar(&o.phone, "phone", "+14155550123", "phone number Okta sends (with or without +)")
+	fs.StringVar(&o.phone, "phone", "+14155550123", "phone number Okta sends (with or without +); in load mode a comma-separated list of seeds that requests cycle through")
 	fs.StringVar(&o.locale, "locale", "en-US", "locale Okta sends")
 	fs.StringVar(&o.otp, "otp", "", "one-time passcode (default: 6 random digits per request)")
 	fs.StringVar(&o.requestType, "request-type", "mfa-verification", "mfa-verification, pre-enrollment, password-reset, account-unlock, … (with or without com.okta.user.telephony.)")
@@ -95,6 +132,15 @@ func parseFlags(args []string, e env, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.c, "c", 1, "concurrent requests in load mode")
 	fs.IntVar(&o.phones, "phones", 0, "distinct phone numbers (and users) in load mode (default: -n, at most 10000)")
 	fs.BoolVar(&o.jsonOut, "json", false, "print only the raw answer (single request)")
+	fs.DurationVar(&o.otpLifetime, "otp-lifetime", otpLifetime, "how long each code is valid (otpExpires; Okta's is 5m)")
+	fs.Float64Var(&o.rps, "rps", 0, "requests per second in load mode (0: as fast as -c allows)")
+	verifyRate := fs.String("verify-rate", "", "play the event hook: per destination country, the probability that the user types the code in, e.g. US=0.9,LV=0,*=0.8 (unset: no events)")
+	fs.StringVar(&o.eventURL, "event-url", "", "event hook URL (default: -url with path "+eventsPath+")")
+	fs.StringVar(&o.eventHeader, "event-header", "Authorization", "name of the header that carries -event-secret")
+	fs.StringVar(&o.eventSecret, "event-secret", "", "value of -event-header (default $OKTA_EVENT_HOOK_SECRET)")
+	fs.DurationVar(&o.verifyDelay, "verify-delay", 0, "how long after the hook's answer the user types the code in (the event's published time; events are posted at once)")
+	fs.Uint64Var(&o.seed, "seed", 0, "seed of the users' choices, to repeat a run (default: random, printed)")
+	fs.Float64Var(&o.mistype, "mistype", 0, "fraction of the codes not typed in that are mistyped instead (a FAILURE event)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
@@ -125,6 +171,9 @@ func parseFlags(args []string, e env, stderr io.Writer) (*options, error) {
 	if strings.TrimSpace(o.phone) == "" {
 		return bad("-phone is empty")
 	}
+	if o.dests, err = parseDestinations(o.phone); err != nil {
+		return bad("%v", err)
+	}
 	if o.header = strings.TrimSpace(o.header); o.header == "" {
 		return bad("-header is empty")
 	}
@@ -137,6 +186,15 @@ func parseFlags(args []string, e env, stderr io.Writer) (*options, error) {
 	if o.jsonOut && o.n > 1 {
 		return bad("-json prints a single answer; it cannot be combined with -n")
 	}
+	if o.n == 1 && len(o.dests) > 1 {
+		return bad("-phone lists %d numbers but a single request goes to one; add -n", len(o.dests))
+	}
+	if o.otpLifetime <= 0 {
+		return bad("-otp-lifetime must be positive")
+	}
+	if !(o.rps >= 0) {
+		return bad("-rps must be 0 (no pacing) or more")
+	}
 	o.c = min(o.c, o.n)
 	if !set["phones"] {
 		o.phones = min(o.n, 10000)
@@ -144,9 +202,13 @@ func parseFlags(args []string, e env, stderr io.Writer) (*options, error) {
 	if o.n == 1 {
 		o.phones = 1
 	}
-	if o.phones > 1 {
-		if _, err := derivePhone(o.phone, 0, o.phones); err != nil {
-			return bad("%v", err)
+	// -phones counts every destination's numbers together.
+	o.perDest = max(1, (o.phones+len(o.dests)-1)/len(o.dests))
+	if o.perDest > 1 {
+		for _, d := range o.dests {
+			if _, err := derivePhone(d.seed, 0, o.perDest); err != nil {
+				return bad("%v", err)
+			}
 		}
 	}
 	if !set["secret"] && o.token == "" {
@@ -155,7 +217,69 @@ func parseFlags(args []string, e env, stderr io.Writer) (*options, error) {
 	if o.token != "" && o.secret != "" && strings.EqualFold(o.header, "Authorization") {
 		return bad("-secret and -token both set the Authorization header; use one, or a custom -header for the secret")
 	}
+	if err := parseEventFlags(o, u, set, *verifyRate, e); err != nil {
+		return bad("%v", err)
+	}
 	return o, nil
+}
+
+// parseEventFlags checks the event hook's flags; hook is -url.
+func parseEventFlags(o *options, hook *url.URL, set map[string]bool, verifyRate string, e env) error {
+	o.verify = set["verify-rate"]
+	if !o.verify {
+		for _, name := range []string{"event-url", "event-header", "event-secret", "verify-delay", "seed", "mistype"} {
+			if set[name] {
+				return fmt.Errorf("-%s needs -verify-rate: without it no events are posted", name)
+			}
+		}
+		return nil
+	}
+	var err error
+	if o.rates, err = parseRates(verifyRate); err != nil {
+		return err
+	}
+	for i, d := range o.dests {
+		if _, ok := o.rates.of(d.country); ok {
+			continue
+		}
+		if d.country == "" {
+			return fmt.Errorf("-verify-rate: the country of -phone number %d is unknown (not a valid number); give *=RATE", i+1)
+		}
+		return fmt.Errorf("-verify-rate has no rate for %s (-phone number %d); add %s=RATE or *=RATE", d.country, i+1, d.country)
+	}
+	if o.eventURL == "" {
+		// The hook serves the event hook beside itself (DESIGN.md §1).
+		ev := *hook
+		ev.Path, ev.RawPath, ev.RawQuery, ev.Fragment = eventsPath, "", "", ""
+		o.eventURL = ev.String()
+	}
+	if u, err := url.Parse(o.eventURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("-event-url %q is not an http(s) URL", o.eventURL)
+	}
+	if o.eventHeader = strings.TrimSpace(o.eventHeader); o.eventHeader == "" {
+		return errors.New("-event-header is empty")
+	}
+	if !set["event-secret"] {
+		o.eventSecret = e.getenv("OKTA_EVENT_HOOK_SECRET")
+	}
+	if o.verifyDelay < 0 {
+		return errors.New("-verify-delay must not be negative")
+	}
+	if o.verifyDelay >= o.otpLifetime {
+		return fmt.Errorf("-verify-delay %s must be shorter than -otp-lifetime %s: Okta refuses an expired code", o.verifyDelay, o.otpLifetime)
+	}
+	if !(o.mistype >= 0 && o.mistype <= 1) {
+		return errors.New("-mistype must be a fraction from 0 to 1")
+	}
+	o.seedSet = set["seed"]
+	if !o.seedSet {
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return err
+		}
+		o.seed = binary.LittleEndian.Uint64(b[:])
+	}
+	return nil
 }
 
 func runWith(ctx context.Context, args []string, e env, stdout, stderr io.Writer) error {
@@ -166,12 +290,47 @@ func runWith(ctx context.Context, args []string, e env, stdout, stderr io.Writer
 	if o.secret == "" && o.token == "" {
 		fmt.Fprintln(stderr, "oktasim: no -secret, -token or $OKTA_SECRET: sending no credentials")
 	}
+	if o.verify {
+		if o.eventSecret == "" {
+			fmt.Fprintln(stderr, "oktasim: no -event-secret or $OKTA_EVENT_HOOK_SECRET: posting events with no credentials")
+		}
+		if !o.seedSet {
+			fmt.Fprintf(stderr, "oktasim: users' choices drawn with -seed %d\n", o.seed)
+		}
+	}
 	client := newClient(o)
 	defer client.CloseIdleConnections()
 	if o.n > 1 {
 		return runLoad(ctx, client, o, e, stdout, stderr)
 	}
-	return runOnce(ctx, client, o, e, stdout)
+	return runOnce(ctx, client, o, e, stdout, stderr)
+}
+
+func newPoster(client *http.Client, o *options, e env) *eventPoster {
+	return &eventPoster{client: client, url: o.eventURL, header: o.eventHeader, secret: o.eventSecret, now: e.now}
+}
+
+// userAnswer is what the user of request i does with a code the hook
+// sent: the event Okta logs for it, or nil when the user does nothing
+// Okta logs (or no code was sent, or no event hook is played).
+func userAnswer(o *options, hr hookRequest, v verdict, i int, answered time.Time) (*logEvent, answerKind, error) {
+	if !o.verify || v.kind != kindSuccessful {
+		return nil, 0, nil
+	}
+	rate, _ := o.rates.of(o.dests[destOf(o, i)].country)
+	what := typedIn
+	switch {
+	case chosen(o.seed, i, streamVerify, rate):
+	case o.mistype > 0 && !isEnrollment(hr.RequestType) && chosen(o.seed, i, streamMistype, o.mistype):
+		what = mistyped
+	default:
+		return nil, 0, nil
+	}
+	ev, err := newEvent(hr, answered.Add(o.verifyDelay), what)
+	if err != nil {
+		return nil, 0, err
+	}
+	return &ev, what, nil
 }
 
 func newClient(o *options) *http.Client {
@@ -216,7 +375,7 @@ func send(ctx context.Context, client *http.Client, o *options, body []byte) res
 	return r
 }
 
-func runOnce(ctx context.Context, client *http.Client, o *options, e env, stdout io.Writer) error {
+func runOnce(ctx context.Context, client *http.Client, o *options, e env, stdout, stderr io.Writer) error {
 	hr, err := newHookRequest(o, e.now(), 0)
 	if err != nil {
 		return err
@@ -236,6 +395,48 @@ func runOnce(ctx context.Context, client *http.Client, o *options, e env, stdout
 	}
 	if !v.kind.valid() {
 		return fmt.Errorf("%w: %s", errInvalid, v.okta())
+	}
+	if !o.verify {
+		return nil
+	}
+	// -json keeps stdout for the answer alone.
+	w := stdout
+	if o.jsonOut {
+		w = stderr
+	}
+	return verifyOnce(ctx, client, o, e, w, hr, v)
+}
+
+// verifyOnce plays the user and the event hook for a single request, and
+// says what happened.
+func verifyOnce(ctx context.Context, client *http.Client, o *options, e env, w io.Writer, hr hookRequest, v verdict) error {
+	d := o.dests[0]
+	rate, _ := o.rates.of(d.country)
+	ev, what, err := userAnswer(o, hr, v, 0, e.now())
+	switch {
+	case err != nil:
+		return err
+	case v.kind != kindSuccessful:
+		fmt.Fprintf(w, "verification: none, no code was sent (%s)\n", v.kind)
+		return nil
+	case ev == nil:
+		fmt.Fprintf(w, "verification: none, the user does not type the code in (%s rate %g)\n", d.label(), rate)
+		return nil
+	}
+	how := "types the code in"
+	if what == mistyped {
+		how = "mistypes the code"
+	}
+	f := ev.DebugContext.DebugData.Factor
+	if f == "" {
+		f = ev.Target[1].DetailEntry.MethodTypeUsed
+	}
+	fmt.Fprintf(w, "verification: the user %s (%s rate %g): %s %s, %s, published %s\n",
+		how, d.label(), rate, ev.EventType, ev.Outcome.Result, f, ev.Published)
+	pr := newPoster(client, o, e).post(ctx, []logEvent{*ev})
+	fmt.Fprintf(w, "event POST %s: %s\n", o.eventURL, pr)
+	if !pr.ok() {
+		return fmt.Errorf("%w: %s", errEvents, pr.why())
 	}
 	return nil
 }

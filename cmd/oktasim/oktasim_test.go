@@ -637,3 +637,24 @@ func BenchmarkLoad(b *testing.B) {
 	}
 	b.ReportMetric(float64(200*b.N)/b.Elapsed().Seconds(), "req/s")
 }
+
+// BenchmarkLoadWithEvents is BenchmarkLoad playing the event hook too: every
+// code verified, its event built, batched and posted.
+func BenchmarkLoadWithEvents(b *testing.B) {
+	mux := http.NewServeMux()
+	mux.Handle("POST /{$}", answerJSON(200, statusAnswer("SUCCESSFUL")))
+	mux.HandleFunc("POST /okta/events", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	for b.Loop() {
+		err := runWith(context.Background(), []string{"-url", srv.URL + "/", "-secret", "s", "-n", "200", "-c", "8",
+			"-verify-rate", "*=1", "-event-secret", "e"}, testEnv(nil), io.Discard, io.Discard)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(200*b.N)/b.Elapsed().Seconds(), "req/s")
+}

@@ -72,8 +72,9 @@ const (
 )
 
 // newHookRequest builds request number i (0-based) of a run. In load mode
-// the phone number and the user vary with i so that per-phone and
-// per-user rate limits are not what is being measured.
+// requests cycle through the destinations, and the phone number and the
+// user vary with i so that per-phone and per-user rate limits are not what
+// is being measured.
 func newHookRequest(o *options, now time.Time, i int) (hookRequest, error) {
 	eventID, err := randomBase62(22) // Okta's eventIds are 22 base62 characters
 	if err != nil {
@@ -89,27 +90,37 @@ func newHookRequest(o *options, now time.Time, i int) (hookRequest, error) {
 			return hookRequest{}, err
 		}
 	}
-	phone, user := o.phone, userProfile{
+	d, k := destOf(o, i), numberOf(o, i)
+	phone, user := o.dests[d].seed, userProfile{
 		FirstName: "Olivia",
 		LastName:  "Simms",
 		Login:     "oktasim.user@example.com",
-		UserID:    "00uoktasim0000000000",
+		// Distinct per destination too: the hook joins a verification to
+		// its send by user and channel, so users must not span countries.
+		UserID: fmt.Sprintf("00uoktasim%02d%08d", d, k),
 	}
-	if o.phones > 1 {
-		k := i % o.phones
-		if phone, err = derivePhone(o.phone, k, o.phones); err != nil {
+	if o.perDest > 1 {
+		if phone, err = derivePhone(phone, k, o.perDest); err != nil {
 			return hookRequest{}, err
 		}
+	}
+	switch {
+	case len(o.dests) > 1:
+		user.Login = fmt.Sprintf("oktasim.user+%d.%d@example.com", d, k)
+	case o.perDest > 1:
 		user.Login = fmt.Sprintf("oktasim.user+%d@example.com", k)
-		user.UserID = fmt.Sprintf("00uoktasim%010d", k)
 	}
 	path := signInPath
 	if o.preview {
 		path = previewPath
 	}
+	lifetime := o.otpLifetime
+	if lifetime <= 0 {
+		lifetime = otpLifetime
+	}
 	mp := messageProfile{
 		PhoneNumber: phone,
-		OtpExpires:  now.Add(otpLifetime).UTC().Format(okTimeLayout),
+		OtpExpires:  now.Add(lifetime).UTC().Format(okTimeLayout),
 		OtpCode:     otp,
 		Locale:      o.locale,
 	}
@@ -139,6 +150,25 @@ func newHookRequest(o *options, now time.Time, i int) (hookRequest, error) {
 			MessageProfile: mp,
 		},
 	}, nil
+}
+
+// destOf is the destination of request i: requests cycle through them.
+func destOf(o *options, i int) int { return i % len(o.dests) }
+
+// numberOf is which of its destination's numbers request i goes to.
+func numberOf(o *options, i int) int { return (i / len(o.dests)) % o.perDest }
+
+// distinctNumbers is how many different numbers a run of n requests uses.
+func distinctNumbers(o *options, n int) int {
+	total := 0
+	for d := range o.dests {
+		reqs := n / len(o.dests)
+		if d < n%len(o.dests) {
+			reqs++
+		}
+		total += min(reqs, o.perDest)
+	}
+	return total
 }
 
 // derivePhone returns the k-th of n distinct numbers made from base by
