@@ -172,6 +172,22 @@ func TestHandler(t *testing.T) {
 			}}},
 		},
 		{
+			// 8x8's error text can quote the number or the message: it is
+			// masked before it reaches a log.
+			name: "SMS error text quoting the destination", secret: secret, auth: ptr(secret),
+			body:     sms("undelivered", `,"errorCode":"15","errorMessage":"Invalid destination +14155550123 for text 'code 482913'"`),
+			wantCode: 200, wantBody: `{"status":"ok"}`,
+			wantLogs: []wantLog{{"WARN", msgOutcome, map[string]any{
+				"errorMessage": "Invalid destination [number] for text 'code [number]'",
+			}}},
+		},
+		{
+			name: "voice error text quoting the destination", secret: secret, auth: ptr(secret),
+			body:     vss("FAILED", `,"errorDetails":{"errorCode":"-2004","errorMsg":"Call to 1 (415) 555-0123 failed"}`),
+			wantCode: 200, wantBody: `{"status":"ok"}`,
+			wantLogs: []wantLog{{"WARN", msgOutcome, map[string]any{"errorMessage": "Call to [number] failed"}}},
+		},
+		{
 			name: "SMS rejected with the error code as a string", secret: secret, auth: ptr(secret),
 			body:     sms("REJECTED", `,"errorCode":"4","errorMessage":"Blocked"`),
 			wantCode: 200, wantBody: `{"status":"ok"}`,
