@@ -13,12 +13,14 @@
 // Each record is one Write call under a mutex. On Cloud Run, write to a
 // Writer (NewWriter) around stdout: Cloud Run throttles the CPU once the
 // answer is sent, so a line must be out before the answer, but a blocked
-// stdout must not hold the answer back.
+// stdout must not hold the answer back. A Sampler keeps refused requests,
+// which anyone can send, from flooding the logs.
 //
 // In JSON, durations are numbers of milliseconds (comparable in Logs
 // Explorer, extractable by log-based metrics); times are RFC 3339 UTC.
 // From cloud.google.com/go/logging only the Entry types and, opt-in, its
-// client (CloudSink) are used: on Cloud Run stdout is cheaper and lossless.
+// client (CloudSink) are used: on Cloud Run stdout is cheaper, and loses
+// lines only while it is blocked (the Writer counts them).
 package logging
 
 import (

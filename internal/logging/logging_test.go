@@ -151,6 +151,53 @@ func TestJSONGolden(t *testing.T) {
 			want: `{"severity":"INFO","message":"request","time":"2025-03-04T04:06:07.890123456Z","req":{"outcome":"SUCCESSFUL"},"httpRequest":{"requestMethod":"POST","requestUrl":"https://hook.example/","requestSize":"812","status":200,"responseSize":"140","userAgent":"Okta Hooks","remoteIp":"203.0.113.9","latency":"0.123456789s","protocol":"HTTP/1.1"}}`,
 		},
 		{
+			name:  "info+2 is INFO, below debug is DEBUG",
+			ctx:   context.Background(),
+			level: slog.LevelInfo + 2,
+			msg:   "m",
+			want:  `{"severity":"INFO","message":"m","time":"2025-03-04T04:06:07.890123456Z"}`,
+		},
+		{
+			name:  "below debug is DEBUG",
+			ctx:   context.Background(),
+			level: slog.LevelDebug - 4,
+			msg:   "m",
+			want:  `{"severity":"DEBUG","message":"m","time":"2025-03-04T04:06:07.890123456Z"}`,
+		},
+		{
+			name: "httpRequest given to WithAttrs inside a group is lifted",
+			ctx:  context.Background(),
+			with: func(h slog.Handler) slog.Handler {
+				return h.WithGroup("req").WithAttrs([]slog.Attr{
+					slog.String("route", "hook"),
+					slog.Any("httpRequest", &HTTPRequest{Method: "POST", Status: 401, Latency: 250 * time.Millisecond}),
+				})
+			},
+			level: slog.LevelWarn,
+			msg:   "refused",
+			attrs: []slog.Attr{slog.String("reason", "unauthorized")},
+			want:  `{"severity":"WARNING","message":"refused","time":"2025-03-04T04:06:07.890123456Z","req":{"route":"hook","reason":"unauthorized"},"httpRequest":{"requestMethod":"POST","status":401,"latency":"0.250s"}}`,
+		},
+		{
+			name:  "httpRequest in a slog.Group is lifted; the group is left out once empty",
+			ctx:   context.Background(),
+			level: slog.LevelInfo,
+			msg:   "m",
+			attrs: []slog.Attr{
+				slog.Group("outer", slog.Group("inner", slog.Any("httpRequest", HTTPRequest{URL: "/", RequestSize: 1, ResponseSize: 2}))),
+				slog.Group("kept", slog.Int("n", 1), slog.Any("httpRequest", HTTPRequest{Status: 200})),
+			},
+			want: `{"severity":"INFO","message":"m","time":"2025-03-04T04:06:07.890123456Z","kept":{"n":1},"httpRequest":{"status":200}}`,
+		},
+		{
+			name:  "a nil *HTTPRequest is a null attribute",
+			ctx:   context.Background(),
+			level: slog.LevelInfo,
+			msg:   "m",
+			attrs: []slog.Attr{slog.Any("httpRequest", (*HTTPRequest)(nil))},
+			want:  `{"severity":"INFO","message":"m","time":"2025-03-04T04:06:07.890123456Z","httpRequest":null}`,
+		},
+		{
 			name: "WithAttrs and WithGroup nest; empty groups vanish",
 			ctx:  context.Background(),
 			with: func(h slog.Handler) slog.Handler {
