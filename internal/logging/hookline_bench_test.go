@@ -1,6 +1,6 @@
 //go:build unix
 
-package logging_test
+package logging
 
 import (
 	"bytes"
@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telephony-hooks/okta-8x8/internal/logging"
 	"github.com/telephony-hooks/okta-8x8/internal/phone"
 )
 
@@ -33,7 +32,7 @@ func hookLine(tb testing.TB) (context.Context, []slog.Attr) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ctx := logging.WithTrace(context.Background(), http.Header{"Traceparent": {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}})
+	ctx := WithTrace(context.Background(), http.Header{"Traceparent": {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}})
 	return ctx, []slog.Attr{
 		slog.String("outcome", "SUCCESSFUL"),
 		slog.Int("status", 200),
@@ -51,7 +50,7 @@ func hookLine(tb testing.TB) (context.Context, []slog.Attr) {
 		slog.String("providerCode", "1"),
 		slog.Float64("latencyMs", 412.337),
 		slog.Float64("budgetLeftMs", 2087.663),
-		slog.Any("httpRequest", logging.HTTPRequest{
+		slog.Any("httpRequest", HTTPRequest{
 			Method: "POST", URL: "/", UserAgent: "Okta Hooks", RemoteIP: "203.0.113.9",
 			Protocol: "HTTP/1.1", Status: 200, RequestSize: 1843, ResponseSize: 197, Latency: 412 * time.Millisecond,
 		}),
@@ -75,10 +74,10 @@ func BenchmarkHookLine(b *testing.B) {
 		name string
 		h    slog.Handler
 	}{
-		{"logging.JSON", logging.NewHandler(io.Discard, logging.Options{ProjectID: "my-project"})},
+		{"logging.JSON", NewHandler(io.Discard, Options{ProjectID: "my-project"})},
 		{"stdlib", newStdlibHandler(io.Discard, "my-project")},
 		{"slog.JSONHandler", slog.NewJSONHandler(io.Discard, nil)},
-		{"logging.Text", logging.NewHandler(io.Discard, logging.Options{Format: logging.Text})},
+		{"logging.Text", NewHandler(io.Discard, Options{Format: Text})},
 	} {
 		b.Run(tt.name, func(b *testing.B) {
 			l := slog.New(tt.h)
@@ -102,7 +101,7 @@ func TestStdlibCandidateSameEntry(t *testing.T) {
 		var entries [2]map[string]any
 		for i, newHandler := range []func(io.Writer) slog.Handler{
 			func(w io.Writer) slog.Handler {
-				return logging.NewHandler(w, logging.Options{ProjectID: "my-project"})
+				return NewHandler(w, Options{ProjectID: "my-project"})
 			},
 			func(w io.Writer) slog.Handler { return newStdlibHandler(w, "my-project") },
 		} {
@@ -141,14 +140,14 @@ func (h stdlibHandler) Handle(ctx context.Context, r slog.Record) error {
 	add := stack[:0]
 	if r.Level >= slog.LevelError && r.PC != 0 {
 		f, _ := runtime.CallersFrames([]uintptr{r.PC}).Next()
-		add = append(add, slog.Group("logging.googleapis.com/sourceLocation",
+		add = append(add, slog.Group(keySourceLocation,
 			slog.String("file", f.File), slog.String("line", strconv.Itoa(f.Line)), slog.String("function", f.Function)))
 	}
-	if t, ok := logging.TraceFromContext(ctx); ok {
+	if t, ok := TraceFromContext(ctx); ok {
 		add = append(add,
-			slog.String("logging.googleapis.com/trace", "projects/"+h.projectID+"/traces/"+t.TraceID),
-			slog.String("logging.googleapis.com/spanId", t.SpanID),
-			slog.Bool("logging.googleapis.com/trace_sampled", t.Sampled))
+			slog.String(keyTrace, "projects/"+h.projectID+"/traces/"+t.TraceID),
+			slog.String(keySpanID, t.SpanID),
+			slog.Bool(keyTraceSampled, t.Sampled))
 	}
 	if len(add) > 0 {
 		r = r.Clone()
@@ -187,15 +186,15 @@ func stdlibReplace(groups []string, a slog.Attr) slog.Attr {
 			return slog.String(a.Key, strconv.FormatFloat(f, 'g', -1, 64))
 		}
 	case slog.KindAny:
-		if r, ok := a.Value.Any().(logging.HTTPRequest); ok {
+		if r, ok := a.Value.Any().(HTTPRequest); ok {
 			return slog.Attr{Key: a.Key, Value: httpRequestValue(r)}
 		}
 	}
 	return a
 }
 
-// httpRequestValue is the proto3 JSON shape of google.logging.type.HttpRequest.
-func httpRequestValue(r logging.HTTPRequest) slog.Value {
+// httpRequestValue is the proto3 JSON shape of google.type.HttpRequest.
+func httpRequestValue(r HTTPRequest) slog.Value {
 	as := make([]slog.Attr, 0, 9)
 	str := func(k, v string) {
 		if v != "" {
@@ -223,8 +222,9 @@ func httpRequestValue(r logging.HTTPRequest) slog.Value {
 	return slog.GroupValue(as...)
 }
 
-// processCPU is the CPU time the process has used, garbage collection
-// included: what Cloud Run bills.
+// processCPU is the CPU time the process has used, garbage collection and
+// every goroutine included: what Cloud Run bills, and less disturbed than
+// the wall clock on a shared machine.
 func processCPU(b *testing.B) time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {

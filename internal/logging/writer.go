@@ -320,7 +320,7 @@ func (w *Writer) report() {
 	if failed > 0 {
 		why = "writing to stdout failed"
 		if failed < n {
-			why = "stdout was blocked, then writing to it failed"
+			why = "stdout was blocked or failed"
 		}
 		attrs = append(attrs, slog.Int("failedWrites", failed), slog.String("error", lastErr.Error()))
 	}
