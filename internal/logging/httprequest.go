@@ -25,6 +25,15 @@ func (r HTTPRequest) MarshalJSON() ([]byte, error) {
 	return r.appendJSON(nil), nil
 }
 
+// String is the request on a terminal line (the text format): "POST / 200 12ms".
+func (r HTTPRequest) String() string {
+	s := r.Method + " " + r.URL + " " + strconv.Itoa(r.Status)
+	if r.Latency != 0 {
+		s += " " + r.Latency.String()
+	}
+	return s
+}
+
 // appendJSON follows the proto3 JSON mapping of google.logging.type.HttpRequest:
 // int64 sizes are strings, the latency is a Duration string ("0.250s"),
 // zero values are omitted.
