@@ -155,6 +155,10 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 	if cfg.ErrorOnFailure {
 		failure = hook.ErrorObject
 	}
+	// Refused callers are logged in full for the first few per reason and
+	// minute, then counted: a flood of wrong secrets costs a line a minute.
+	refusals := logging.NewSampler(refusalBurst, time.Minute, opt.Now)
+	a.closers = append(a.closers, func() error { refusals.Flush(logger); return nil })
 	voices, late, err := waitProfiles(ctx, profiles, cfg.VoiceProfile, logger)
 	if err != nil {
 		return fail(err)
@@ -176,7 +180,8 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 		Phones:   phones,
 		Guard:    g,
 		Sender:   sender,
-		Receipts: receipts.NewHandler(cfg.WebhookSecret, logger),
+		Receipts: receipts.NewHandler(cfg.WebhookSecret, logger, refusals),
+		Refusals: refusals,
 		Logger:   logger,
 		Now:      opt.Now,
 		Flush:    flush,
@@ -198,6 +203,10 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 	}
 	return a, nil
 }
+
+// refusalBurst is how many refusals per reason and minute are logged in
+// full.
+const refusalBurst = 5
 
 // profileWait bounds how long the start-up waits for the account's speech
 // profiles; a VOICE_PROFILE to check gets longer, since refusing it at

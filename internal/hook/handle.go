@@ -325,6 +325,11 @@ func (s *Server) logDryRun(ctx context.Context, req *okta.Request, num phone.Num
 // logRequest writes the one request log line per hook call: enough for
 // log-based metrics on delivery rate and latency per channel and country.
 func (s *Server) logRequest(ctx context.Context, r *http.Request, o *outcome, start time.Time, size int) {
+	// Callers that are not Okta: the first few per reason and minute in
+	// full, then one line with the count.
+	if o.status == http.StatusUnauthorized && !s.Refusals.Allow(s.Logger, "unauthorized: "+errorText(o.err)) {
+		return
+	}
 	latency := time.Since(start)
 	attrs := make([]slog.Attr, 0, 20)
 	attrs = append(attrs,
@@ -396,6 +401,13 @@ func clientIP(r *http.Request) string {
 		return host
 	}
 	return r.RemoteAddr
+}
+
+func errorText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 func panicString(v any) string {

@@ -77,6 +77,7 @@ type setup struct {
 	region     string // DEFAULT_REGION
 	webhook    string // EIGHTYEIGHTX_WEBHOOK_SECRET
 	httpClient *http.Client
+	sampled    bool // refusals logged through a sampler on the harness's clock
 }
 
 func defaults() setup {
@@ -132,12 +133,17 @@ func newHarness(t *testing.T, edits ...func(*setup)) *harness {
 		}
 		sender = client
 	}
+	var refusals *logging.Sampler
+	if s.sampled {
+		refusals = logging.NewSampler(5, time.Minute, h.clk.Now)
+	}
 	h.srv = hook.New(s.opt, hook.Deps{
+		Refusals: refusals,
 		Auth:     hook.Auth{Header: okta.NewHeaderAuth(s.header, s.secret), Open: s.open},
 		Phones:   phones,
 		Guard:    guard.New(s.guard, nil, logger, h.clk.Now),
 		Sender:   sender,
-		Receipts: receipts.NewHandler(s.webhook, logger),
+		Receipts: receipts.NewHandler(s.webhook, logger, nil),
 		Logger:   logger,
 		Now:      h.clk.Now,
 	})

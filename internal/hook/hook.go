@@ -17,6 +17,7 @@ import (
 	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight"
 	"github.com/telephony-hooks/okta-8x8/internal/guard"
 	"github.com/telephony-hooks/okta-8x8/internal/httpjson"
+	"github.com/telephony-hooks/okta-8x8/internal/logging"
 	"github.com/telephony-hooks/okta-8x8/internal/message"
 	"github.com/telephony-hooks/okta-8x8/internal/phone"
 )
@@ -73,6 +74,9 @@ type Deps struct {
 	Guard    Guard
 	Sender   Sender
 	Receipts http.Handler // POST /8x8/events; nil: 404
+	// Refusals samples the log lines of refused callers (nil: every
+	// one): a flood of wrong secrets must not flood the logs.
+	Refusals *logging.Sampler
 	// Voices chooses the 8x8 voice profile per locale (nil: the built-in
 	// table); SetVoices replaces it once the account's list is read.
 	Voices *message.Voices

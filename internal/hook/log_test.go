@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
 )
@@ -101,5 +102,41 @@ func TestReceiptsRoute(t *testing.T) {
 				t.Errorf("no receipt log line:\n%s", h.logs)
 			}
 		})
+	}
+}
+
+// Refused callers cannot flood the logs (or the Cloud Logging bill): the
+// first few per reason and minute are logged in full, then one line a
+// minute says how many were left out.
+func TestRefusalLogsAreSampled(t *testing.T) {
+	h := newHarness(t, func(s *setup) { s.sampled = true })
+	h.clk.Set(time.Date(2026, 12, 1, 12, 3, 0, 0, time.UTC))
+	const flood = 10000
+	body := sms("+14155550123", "482913").Body()
+	for i := range flood {
+		hdr := http.Header{"Content-Type": {"application/json"}}
+		if i%2 == 0 {
+			hdr.Set("Authorization", "wrong-secret")
+		}
+		if resp := h.do(http.MethodPost, "/", body, hdr); resp.Code != http.StatusUnauthorized {
+			t.Fatalf("HTTP %d", resp.Code)
+		}
+	}
+	during := h.logs.String()
+	if n := strings.Count(during, `"message":"okta telephony hook"`); n != 10 {
+		t.Errorf("%d refusal lines for %d refusals in a minute, want 5 per reason (2 reasons)", n, flood)
+	}
+	// The next minute's first refusal brings the counts of the last.
+	h.clk.Set(h.clk.Now().Add(time.Minute))
+	h.do(http.MethodPost, "/", body, http.Header{"Content-Type": {"application/json"}})
+	after := strings.TrimPrefix(h.logs.String(), during)
+	for _, want := range []string{`"reason":"unauthorized: no credentials","suppressed":4995`, `"reason":"unauthorized: wrong Authorization header","suppressed":4995`} {
+		if !strings.Contains(after, want) {
+			t.Errorf("no summary %s:\n%s", want, after)
+		}
+	}
+	t.Logf("%d unauthenticated requests in a minute: %d log bytes (%d lines), then %d bytes of summary", flood, len(during), strings.Count(during, "\n"), len(after))
+	if h.fake.Count() != 0 {
+		t.Error("8x8 called")
 	}
 }

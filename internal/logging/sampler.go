@@ -50,8 +50,12 @@ func NewSampler(burst int, per time.Duration, now func() time.Time) *Sampler {
 
 // Allow reports whether the line for reason is to be written in full, and
 // counts it as left out otherwise. When the call is the first of a new
-// period, it first writes to l the summaries of the period before.
+// period, it first writes to l the summaries of the period before. A nil
+// Sampler allows everything.
 func (s *Sampler) Allow(l *slog.Logger, reason string) bool {
+	if s == nil {
+		return true
+	}
 	now := s.now()
 	s.mu.Lock()
 	var ended []summary
@@ -90,6 +94,9 @@ func (s *Sampler) Log(ctx context.Context, l *slog.Logger, level slog.Level, rea
 // Flush writes the summaries of the current period so far and starts
 // counting afresh: at shutdown, so that no count is lost.
 func (s *Sampler) Flush(l *slog.Logger) {
+	if s == nil {
+		return
+	}
 	s.mu.Lock()
 	ended := s.endPeriod(s.now())
 	s.mu.Unlock()

@@ -30,6 +30,7 @@ import (
 	"github.com/nyaruka/phonenumbers"
 
 	"github.com/telephony-hooks/okta-8x8/internal/httpjson"
+	"github.com/telephony-hooks/okta-8x8/internal/logging"
 	"github.com/telephony-hooks/okta-8x8/internal/okta"
 	"github.com/telephony-hooks/okta-8x8/internal/redact"
 )
@@ -58,21 +59,26 @@ const (
 // Authorization header value 8x8 is configured to send; when it is empty
 // every request is refused, so an unconfigured deployment cannot be fed
 // fake receipts.
-func NewHandler(secret string, logger *slog.Logger) http.Handler {
+//
+// Refused requests are logged through refusals (nil: every one): anyone
+// can post wrong secrets as fast as they like, and each line costs.
+func NewHandler(secret string, logger *slog.Logger, refusals *logging.Sampler) http.Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &handler{
-		auth: okta.NewHeaderAuth("Authorization", secret), // nil when secret is empty
-		log:  logger,
-		seen: newSeenSet(seenSize),
+		auth:     okta.NewHeaderAuth("Authorization", secret), // nil when secret is empty
+		log:      logger,
+		refusals: refusals,
+		seen:     newSeenSet(seenSize),
 	}
 }
 
 type handler struct {
-	auth *okta.HeaderAuth
-	log  *slog.Logger
-	seen *seenSet
+	auth     *okta.HeaderAuth
+	log      *slog.Logger
+	refusals *logging.Sampler
+	seen     *seenSet
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -109,11 +115,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // check as Okta's static secret).
 func (h *handler) authorized(r *http.Request) bool {
 	if h.auth == nil {
-		h.log.LogAttrs(r.Context(), slog.LevelWarn, msgRefused, slog.String("reason", "no webhook secret configured"))
+		h.refusals.Log(r.Context(), h.log, slog.LevelWarn, "8x8 webhook: no secret configured", msgRefused,
+			slog.String("reason", "no webhook secret configured"))
 		return false
 	}
 	if !h.auth.Check(r.Header) {
-		h.log.LogAttrs(r.Context(), slog.LevelWarn, msgRefused,
+		h.refusals.Log(r.Context(), h.log, slog.LevelWarn, "8x8 webhook: wrong Authorization", msgRefused,
 			slog.String("reason", "Authorization header does not match"),
 			slog.Bool("headerPresent", r.Header.Get("Authorization") != ""))
 		return false

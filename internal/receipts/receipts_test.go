@@ -47,7 +47,7 @@ func (l *logBuf) records(t *testing.T) []map[string]any {
 func newTestHandler(secret string) (http.Handler, *logBuf) {
 	buf := &logBuf{}
 	logger := slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	return NewHandler(secret, logger), buf
+	return NewHandler(secret, logger, nil), buf
 }
 
 func post(h http.Handler, auth *string, body string) *httptest.ResponseRecorder {
@@ -471,7 +471,7 @@ func TestMaskNumber(t *testing.T) {
 }
 
 func BenchmarkHandler(b *testing.B) {
-	h := NewHandler(secret, slog.New(slog.DiscardHandler))
+	h := NewHandler(secret, slog.New(slog.DiscardHandler), nil)
 	body, err := os.ReadFile(filepath.Join("testdata", "vss-voice-messaging-completed.json"))
 	if err != nil {
 		b.Fatal(err)
