@@ -88,6 +88,10 @@ const (
 	// within HOOK_DEADLINE (at most 2.9 s) and closing takes a few
 	// seconds at most, well inside Cloud Run's 10 s.
 	drainBudget = 8 * time.Second
+	// closeBudget and flushBudget bound closing the app and flushing the
+	// log lines after the drain.
+	closeBudget = 2 * time.Second
+	flushBudget = 500 * time.Millisecond
 )
 
 // Function is the hook as one http.Handler: a lazy cold start that never
@@ -95,8 +99,9 @@ const (
 // however many requests arrive), and a drain on shutdown.
 type Function struct {
 	opt    Options
-	stdout *logging.Writer
-	boot   *slog.Logger // logs load failures, before the configured logger exists
+	out    *outputSwitch   // where stdout lines go: opt.Stdout, then the real stdout
+	stdout *logging.Writer // every log line, bounded
+	boot   *slog.Logger    // logs load failures, before the configured logger exists
 
 	ready atomic.Pointer[app.App]
 
@@ -122,13 +127,22 @@ func New(opt Options) *Function {
 	}
 	// A stalled or closed stdout must never hold an answer back: every
 	// line goes through one bounded writer.
-	out := logging.NewWriter(opt.Stdout, logging.WriterOptions{})
+	out := &outputSwitch{}
+	out.set(opt.Stdout)
+	stdout := logging.NewWriter(out, logging.WriterOptions{})
 	return &Function{
 		opt:    opt,
-		stdout: out,
-		boot:   slog.New(logging.NewHandler(out, logging.Options{Level: slog.LevelInfo})),
+		out:    out,
+		stdout: stdout,
+		boot:   slog.New(logging.NewHandler(stdout, logging.Options{Level: slog.LevelInfo})),
 	}
 }
+
+// outputSwitch is an io.Writer whose target can change while it is used.
+type outputSwitch struct{ w atomic.Pointer[io.Writer] }
+
+func (s *outputSwitch) set(w io.Writer)             { s.w.Store(&w) }
+func (s *outputSwitch) Write(p []byte) (int, error) { return (*s.w.Load()).Write(p) }
 
 // Ready loads the configuration if it is not loaded yet.
 func (f *Function) Ready(ctx context.Context) (*config.Config, error) {
@@ -293,6 +307,7 @@ func (f *Function) start() {
 		// process with SIGPIPE: the write fails, the logging writer counts
 		// the line as dropped, and the answers keep going.
 		signal.Ignore(syscall.SIGPIPE)
+		guardStdio(f.boot, f.out, f.stdout)
 		c := make(chan os.Signal, 1)
 		signal.Notify(c, syscall.SIGTERM, os.Interrupt)
 		go func() {
@@ -313,23 +328,25 @@ func (f *Function) start() {
 
 // Shutdown stops taking new work once every request in flight has been
 // answered (requests arriving meanwhile are served too), then closes the
-// app: the conversion tracker's last reports, the log sink, Redis. It
-// returns when all is done or ctx ends. After it, requests get 503.
+// app (the conversion tracker's last reports, the log sink, Redis) and
+// flushes the log lines, each within a short bound. After it, requests
+// get 503. Its error says whether requests were still in flight when ctx
+// ended; what could not be flushed is reported, if the logs still can be.
 func (f *Function) Shutdown(ctx context.Context) error {
-	waited := f.drain.wait(ctx)
-	var errs []error
-	if waited != nil {
-		errs = append(errs, waited)
-	}
+	err := f.drain.wait(ctx)
 	if a := f.ready.Load(); a != nil {
-		if err := a.Close(ctx); err != nil {
-			errs = append(errs, err)
+		cctx, cancel := context.WithTimeout(ctx, closeBudget)
+		if err := a.Close(cctx); err != nil {
+			f.boot.Warn("shutdown: closing left work undone", "error", err.Error())
 		}
+		cancel()
 	}
-	if err := f.stdout.Close(ctx); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	// A stalled stdout cannot hold the exit: what is not out by then is
+	// dropped.
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushBudget)
+	defer cancel()
+	_ = f.stdout.Close(lctx)
+	return err
 }
 
 // drainer counts requests in flight and, once draining, closes the door

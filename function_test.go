@@ -81,6 +81,7 @@ type harness struct {
 	t     *testing.T
 	opt   Options // how the function is built, on first use
 	fn    *Function
+	once  sync.Once
 	fake  *eightbyeighttest.Server
 	env   map[string]string
 	envMu sync.Mutex
@@ -128,9 +129,7 @@ func newHarness(t *testing.T, env map[string]string) *harness {
 
 // f is the function under test, built from h.opt on first use.
 func (h *harness) f() *Function {
-	if h.fn == nil {
-		h.fn = New(h.opt)
-	}
+	h.once.Do(func() { h.fn = New(h.opt) })
 	return h.fn
 }
 
