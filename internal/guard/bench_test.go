@@ -66,8 +66,9 @@ func BenchmarkGuardRedis(b *testing.B) {
 
 // BenchmarkGuardMemoryParallel runs the request of benchGuard from many
 // goroutines at once (GOMAXPROCS × par): "distinct" spreads them over every
-// shard, "one-phone" sends them all to one phone's window, the worst case
-// for the shard locks. Compare ns/op with par=1, and run with
+// shard, "one-phone" sends them all to one phone's window (refused after
+// the fifth, which takes the same lock), the worst case for the shard
+// locks. Compare ns/op with par=1, and run with
 // -mutexprofile to see the time spent waiting for shard locks.
 func BenchmarkGuardMemoryParallel(b *testing.B) {
 	answer := []byte(`{"s":"SUCCESSFUL","t":"SM1a2b3c"}`)
@@ -78,7 +79,7 @@ func BenchmarkGuardMemoryParallel(b *testing.B) {
 				name = "one-phone"
 			}
 			b.Run(name+"/par="+strconv.Itoa(par), func(b *testing.B) {
-				g := benchNew(b, Config{PerPhone: Limit{maxLimitN, time.Second}, PerUser: Limit{10, time.Hour}}, nil, time.Now)
+				g := benchNew(b, Config{PerPhone: Limit{5, 15 * time.Minute}, PerUser: Limit{10, time.Hour}}, nil, time.Now)
 				var next atomic.Uint64
 				b.SetParallelism(par)
 				b.ReportAllocs()

@@ -10,9 +10,10 @@ const (
 	// its length and about 100 B more), plus its share of the backlog
 	// kept for Redis during an outage (MaxAnswers/16 entries of ~100 B).
 	bytesPerAnswer = 112
-	// bytesPerWindow: a rate window of a limit of up to 10 sends (the
-	// defaults: 5/15m per phone, 10/1h per user). Each send allowed beyond
-	// 10 costs 2 bytes more.
+	// bytesPerWindow: a rate window of a limit of up to refWindowN sends
+	// (the defaults: 5/15m per phone, 10/1h per user). A larger limit
+	// costs 2 bytes more per send, and its cap holds fewer windows to
+	// match.
 	bytesPerWindow = 68
 )
 

@@ -24,8 +24,8 @@
 // are written to Redis once it answers again. The Guard warns at most once
 // a minute while Redis is down and returns to it by itself.
 //
-// Exactly once therefore holds on one instance through a stalled,
-// failing or restarted Redis. Across instances it is as good as what
+// Exactly once therefore holds on one instance, for the eventIds its
+// memory holds, through a stalled, failing or restarted Redis. Across instances it is as good as what
 // Redis knows: a repeat that reaches another instance while Redis does not
 // answer, or after Redis lost its data (a restart without persistence;
 // Memorystore Basic tier), of an eventId answered before, is delivered
@@ -38,9 +38,11 @@
 //     (no Redis, or Redis down). Claims in flight are kept apart and are
 //     never evicted for answers: dropping one would let a waiting
 //     duplicate claim and send at once.
-//   - rate windows, arbitrary ones from the largest table (the one being
-//     flooded): a forgotten window starts again from zero on this
-//     instance, which is the flood's only gain.
+//   - rate windows, arbitrary ones of the same kind: MaxWindows is shared
+//     evenly by the phone, user and IP limits that are on, so a flood of
+//     distinct phones evicts only phone windows, never a user's or an
+//     IP's; countries have room of their own. A forgotten window starts
+//     again from zero on this instance, which is the flood's only gain.
 //
 // Store keys are HMAC-SHA256(KeySecret, kind‖id), 128 bits, for every
 // phone number, user id, IP, country and eventId: a dump of Redis (key

@@ -33,8 +33,10 @@ type Config struct {
 	// many numbers and accounts, which the other limits cannot see.
 	PerCountry Limit
 	// MaxAnswers bounds the eventIds remembered in memory, MaxWindows the
-	// rate windows (0: 100,000 each). CapsFor sizes both for a memory
-	// budget.
+	// rate windows (0: 100,000 each), shared evenly by the phone, user
+	// and IP limits that are on, each kind evicting only its own; a limit
+	// of more than 10 sends holds proportionally fewer windows. Countries
+	// have room of their own. CapsFor sizes both caps for a memory budget.
 	MaxAnswers, MaxWindows int
 	// RedisTimeout bounds each Redis operation (0: 250ms), within the
 	// request's own deadline.

@@ -51,28 +51,36 @@ func DeriveKeySecret(material string) []byte {
 	return k
 }
 
-// keyer computes keys. HMAC instances are reused: keying one costs two
-// SHA-256 blocks, as much again as the hash itself.
+// keyer computes keys. HMAC states are reused (keying one costs two
+// SHA-256 blocks, as much again as the hash itself), each with buffers of
+// its own so that computing a key allocates nothing.
 type keyer struct {
 	pool sync.Pool
 }
 
+type keyState struct {
+	h   hash.Hash
+	buf [64]byte
+	sum [sha256.Size]byte
+}
+
 func newKeyer(secret []byte) *keyer {
 	secret = append([]byte(nil), secret...)
-	return &keyer{pool: sync.Pool{New: func() any { return hmac.New(sha256.New, secret) }}}
+	return &keyer{pool: sync.Pool{New: func() any { return &keyState{h: hmac.New(sha256.New, secret)} }}}
 }
 
 func (k *keyer) key(kind, id string) key {
-	h := k.pool.Get().(hash.Hash)
-	h.Reset()
-	var buf [128]byte
-	msg := append(append(buf[:0], kind...), id...)
-	h.Write(msg)
-	var sum [sha256.Size]byte
-	h.Sum(sum[:0])
-	k.pool.Put(h)
+	st := k.pool.Get().(*keyState)
+	st.h.Reset()
+	st.h.Write(st.buf[:copy(st.buf[:], kind)])
+	for len(id) > 0 {
+		n := copy(st.buf[:], id)
+		st.h.Write(st.buf[:n])
+		id = id[n:]
+	}
 	var out key
-	copy(out[:], sum[:])
+	copy(out[:], st.h.Sum(st.sum[:0]))
+	k.pool.Put(st)
 	return out
 }
 

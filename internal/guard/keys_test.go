@@ -149,3 +149,27 @@ func dumpRedis(t *testing.T, c redis.UniversalClient) string {
 	}
 	return b.String()
 }
+
+func TestKeysDifferByKindAndSecret(t *testing.T) {
+	a, b := newKeyer(testSecret), newKeyer(DeriveKeySecret("another deployment"))
+	long := strings.Repeat("0123456789", 30) // longer than the keyer's buffer
+	keys := map[key]string{}
+	for _, c := range []struct {
+		name string
+		k    key
+	}{
+		{"phone", a.key(kindPhone, phoneA)},
+		{"user", a.key(kindUser, phoneA)},
+		{"phone, other secret", b.key(kindPhone, phoneA)},
+		{"long", a.key(kindEvent, long)},
+		{"long but one", a.key(kindEvent, long[:len(long)-1])},
+	} {
+		if prev, dup := keys[c.k]; dup {
+			t.Fatalf("%s and %s share a key", prev, c.name)
+		}
+		keys[c.k] = c.name
+	}
+	if a.key(kindEvent, long) != a.key(kindEvent, long) {
+		t.Fatal("the same id gives two keys")
+	}
+}

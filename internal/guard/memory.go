@@ -34,6 +34,9 @@ const (
 	// numKinds is the number of rate limits (phone, user, IP, country).
 	numKinds = 4
 
+	// refWindowN is the limit MaxWindows and CapsFor count windows in.
+	refWindowN = 10
+
 	// countryWindowsPerShard leaves room for every region (about 250)
 	// however they fall into shards.
 	countryWindowsPerShard = 32
@@ -50,8 +53,9 @@ type memShard struct {
 	mu sync.Mutex
 	// answers holds answered eventIds and remote markers. Pointer-free.
 	answers map[mkey]memAnswer
-	// spill holds the answers longer than inlineAnswer.
-	spill map[mkey][]byte
+	// spill holds the answers longer than inlineAnswer (strings: a
+	// smaller header than a slice).
+	spill map[mkey]string
 	// flights holds the claims (and reservations) of requests on this
 	// instance: few, and they need a token and a channel to wait on.
 	flights map[mkey]memFlight
@@ -105,13 +109,19 @@ func newMemStore(maxAnswers, maxWindows int, limits [numKinds]Limit) *memStore {
 		perShard := countryWindowsPerShard
 		if i != limitCountry {
 			perShard = (maxWindows/max(1, floodable) + memShards - 1) / memShards
+			// A window logs up to N sends: MaxWindows counts windows of
+			// up to refWindowN, and a larger limit holds fewer, so the
+			// memory bound stays what CapsFor planned.
+			if l.N > refWindowN {
+				perShard = max(1, perShard*(2+refWindowN)/(2+l.N))
+			}
 		}
 		s.specs[i] = newWinSpec(l, perShard)
 	}
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.answers = make(map[mkey]memAnswer)
-		sh.spill = make(map[mkey][]byte)
+		sh.spill = make(map[mkey]string)
 		sh.flights = make(map[mkey]memFlight)
 		for k := range sh.tables {
 			sh.tables[k].idx = make(map[mkey]uint32)
@@ -192,7 +202,7 @@ func (s *memStore) begin(k key, seq uint64, now time.Time, exp uint32) (look mem
 		case a.flags&flagRemote != 0:
 			remote = true
 		case a.flags&flagSpill != 0:
-			return lookAnswered, sh.spill[mk], nil, false
+			return lookAnswered, []byte(sh.spill[mk]), nil, false
 		default:
 			return lookAnswered, slices.Clone(a.data[:a.n:a.n]), nil, false
 		}
@@ -220,7 +230,7 @@ func (s *memStore) answerOf(k key, now time.Time) ([]byte, bool) {
 	case !ok || a.exp <= unixSecs(now) || a.flags&flagRemote != 0:
 		return nil, false
 	case a.flags&flagSpill != 0:
-		return sh.spill[mk], true
+		return []byte(sh.spill[mk]), true
 	default:
 		return slices.Clone(a.data[:a.n:a.n]), true
 	}
@@ -317,7 +327,7 @@ func (s *memStore) putAnswer(sh *memShard, k mkey, answer []byte, exp uint32, fl
 		a.n = uint8(copy(a.data[:], answer))
 	} else {
 		a.flags |= flagSpill
-		sh.spill[k] = slices.Clone(answer)
+		sh.spill[k] = string(answer)
 	}
 	sh.answers[k] = a
 }
@@ -342,7 +352,7 @@ func keep(perCap int) int { return perCap - max(1, perCap/16) }
 func (s *memStore) evictAnswers(sh *memShard, t uint32) {
 	n := keep(s.perAnswers)
 	answers := make(map[mkey]memAnswer, s.perAnswers)
-	spill := make(map[mkey][]byte)
+	spill := make(map[mkey]string)
 	for k, a := range sh.answers {
 		if len(answers) >= n {
 			break
