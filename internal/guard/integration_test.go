@@ -16,7 +16,7 @@ func realRedisBackend(t testing.TB) (backend, bool) {
 	if url == "" {
 		return backend{}, false
 	}
-	return backend{name: "redis-server", open: func(t *testing.T) Store {
+	return backend{name: "redis-server", open: func(t *testing.T) store {
 		return openRealRedis(t, url)
 	}}, true
 }

@@ -23,6 +23,7 @@ const (
 	ReasonCountry       Reason = "country_not_allowed"
 	ReasonRatePhone     Reason = "rate_limited_phone"
 	ReasonRateUser      Reason = "rate_limited_user"
+	ReasonRateIP        Reason = "rate_limited_ip"
 	ReasonRateCountry   Reason = "rate_limited_country"
 )
 

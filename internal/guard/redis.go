@@ -13,14 +13,16 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// RedisStore is the Store shared by every instance (Memorystore). Each
+// RedisStore is the store shared by every instance (Memorystore). Each
 // operation is one Lua script, so checks and updates are atomic across
-// instances. Key names never hold a phone number or user id: the Guard
-// hashes them first.
+// instances. Key names are "okta8x8:rl:" or "okta8x8:ev:" and 32 hex
+// digits of HMAC-SHA256(Config.KeySecret, kind‖id): they never hold a phone
+// number, user id, IP or eventId, and cannot be reversed without the
+// secret. Values hold times, random tokens and the hook's answers.
 //
-// The rate script touches the phone and the user key together, so on a
-// Redis Cluster both must live in one slot; Memorystore for Redis (one
-// primary) has no such constraint.
+// The rate script touches the phone, user, IP and country keys together,
+// so on a Redis Cluster they must live in one slot; Memorystore for Redis
+// (one primary) has no such constraint.
 type RedisStore struct {
 	client redis.UniversalClient
 	prefix string
@@ -30,7 +32,7 @@ type RedisStore struct {
 	seq    atomic.Uint64
 }
 
-var _ Store = (*RedisStore)(nil)
+var _ store = (*RedisStore)(nil)
 
 // NewRedisStore uses client, which should have ContextTimeoutEnabled set
 // so that the Guard's per-operation timeouts apply (OpenRedis does this).
@@ -123,10 +125,22 @@ redis.call('SET', KEYS[1], 'P' .. ARGV[4] .. ARGV[3], 'PX', ARGV[2])
 return false
 `)
 
-// finishScript: KEYS[1]; ARGV token, answer. 1 if stored, 0 if lost.
+// finishScript: KEYS[1]; ARGV token, answer, deadline (16 digits), now ms.
+// 1 if stored, 0 if lost. A key that is gone (Redis restarted, or the claim
+// was made in memory while Redis did not answer) gets the answer until the
+// claim's deadline: no one else holds it, and other instances then find
+// the answer instead of delivering again.
 var finishScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
-if not v or string.sub(v, 1, 1) ~= 'P' or string.sub(v, 18) ~= ARGV[1] then
+if not v then
+  local ttl = tonumber(ARGV[3]) - tonumber(ARGV[4])
+  if ttl <= 0 then
+    return 0
+  end
+  redis.call('SET', KEYS[1], 'D' .. ARGV[3] .. ARGV[2], 'PX', ttl)
+  return 1
+end
+if string.sub(v, 1, 1) ~= 'P' or string.sub(v, 18) ~= ARGV[1] then
   return 0
 end
 redis.call('SET', KEYS[1], 'D' .. string.sub(v, 2, 17) .. ARGV[2], 'KEEPTTL')
@@ -143,16 +157,16 @@ redis.call('DEL', KEYS[1])
 return 1
 `)
 
-// Hit implements Store. Each send is a sorted-set member unique to this
+// hit implements store. Each send is a sorted-set member unique to this
 // call, so two sends in one millisecond still count twice.
-func (s *RedisStore) Hit(ctx context.Context, now time.Time, windows []Window) (int, time.Duration, error) {
+func (s *RedisStore) hit(ctx context.Context, now time.Time, windows []window) (int, time.Duration, error) {
 	keys := make([]string, len(windows))
 	args := make([]any, 2, 2+2*len(windows))
 	args[0] = now.UnixMilli()
 	args[1] = s.member + strconv.FormatUint(s.seq.Add(1), 36)
 	for i, w := range windows {
-		keys[i] = s.prefix + "rl:" + w.Key
-		args = append(args, w.Limit.N, w.Limit.Window.Milliseconds())
+		keys[i] = s.prefix + "rl:" + w.key.hex()
+		args = append(args, w.limit.N, w.limit.Window.Milliseconds())
 	}
 	res, err := hitScript.Run(ctx, s.client, keys, args...).Int64Slice()
 	if err != nil {
@@ -167,34 +181,42 @@ func (s *RedisStore) Hit(ctx context.Context, now time.Time, windows []Window) (
 	return int(res[0] - 1), time.Duration(res[1]) * time.Millisecond, nil
 }
 
-// Claim implements Store. It may be called again while waiting: it takes
+func (s *RedisStore) eventKey(k key) string { return s.prefix + "ev:" + k.hex() }
+
+// claim implements store. It may be called again while waiting: it takes
 // over a claim that was released or has expired.
-func (s *RedisStore) Claim(ctx context.Context, now time.Time, key, token string, ttl time.Duration) (Claim, error) {
+func (s *RedisStore) claim(ctx context.Context, now time.Time, k key, token string, ttl time.Duration) (claim, error) {
 	t := now.UnixMilli()
-	deadline := fmt.Sprintf("%016d", t+ttl.Milliseconds())
-	v, err := claimScript.Run(ctx, s.client, []string{s.prefix + "ev:" + key}, t, ttl.Milliseconds(), token, deadline).Text()
-	switch {
-	case errors.Is(err, redis.Nil):
-		return Claim{State: Claimed}, nil
-	case err != nil:
-		return Claim{}, err
-	case len(v) < 17:
-		return Claim{}, errors.New("guard: malformed eventId record in redis")
-	case v[0] == 'D':
-		return Claim{State: Answered, Answer: []byte(v[17:])}, nil
-	default:
-		return Claim{State: InFlight}, nil
+	deadline := fmt.Sprintf("%016d", now.Add(ttl).UnixMilli())
+	v, err := claimScript.Run(ctx, s.client, []string{s.eventKey(k)}, t, ttl.Milliseconds(), token, deadline).Text()
+	if errors.Is(err, redis.Nil) {
+		return claim{state: claimed}, nil
 	}
+	if err != nil {
+		return claim{}, err
+	}
+	var ms int64
+	if len(v) >= 17 {
+		ms, err = strconv.ParseInt(v[1:17], 10, 64)
+	}
+	if len(v) < 17 || err != nil {
+		return claim{}, errors.New("guard: malformed eventId record in redis")
+	}
+	c := claim{state: inFlight, deadline: time.UnixMilli(ms)}
+	if v[0] == 'D' {
+		c.state, c.answer = answered, []byte(v[17:])
+	}
+	return c, nil
 }
 
-// Finish implements Store.
-func (s *RedisStore) Finish(ctx context.Context, key, token string, answer []byte) error {
-	return s.own(finishScript.Run(ctx, s.client, []string{s.prefix + "ev:" + key}, token, answer).Int64())
+// finish implements store.
+func (s *RedisStore) finish(ctx context.Context, now time.Time, k key, token string, deadline time.Time, answer []byte) error {
+	return s.own(finishScript.Run(ctx, s.client, []string{s.eventKey(k)}, token, answer, fmt.Sprintf("%016d", deadline.UnixMilli()), now.UnixMilli()).Int64())
 }
 
-// Release implements Store.
-func (s *RedisStore) Release(ctx context.Context, key, token string) error {
-	return s.own(releaseScript.Run(ctx, s.client, []string{s.prefix + "ev:" + key}, token).Int64())
+// release implements store.
+func (s *RedisStore) release(ctx context.Context, k key, token string) error {
+	return s.own(releaseScript.Run(ctx, s.client, []string{s.eventKey(k)}, token).Int64())
 }
 
 func (s *RedisStore) own(n int64, err error) error {

@@ -48,31 +48,39 @@ type backend struct {
 	name string
 	// open returns a fresh primary store for one test, shared by every
 	// Guard of that test; nil means each Guard keeps its state in memory.
-	open func(t *testing.T) Store
+	open func(t *testing.T) store
 }
 
-var memoryBackend = backend{name: "memory", open: func(*testing.T) Store { return nil }}
+var memoryBackend = backend{name: "memory", open: func(*testing.T) store { return nil }}
 
-var miniredisBackend = backend{name: "miniredis", open: func(t *testing.T) Store {
-	mr := miniredis.RunT(t)
+var miniredisBackend = backend{name: "miniredis", open: func(t *testing.T) store {
+	return openMiniredis(t, miniredis.RunT(t))
+}}
+
+func openMiniredis(t testing.TB, mr *miniredis.Miniredis) *RedisStore {
 	st, err := OpenRedis("redis://" + mr.Addr() + "/0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	return st
-}}
+}
+
+// testSecret keys the tests' Guards; every Guard of a test shares it, as
+// every instance of a deployment does.
+var testSecret = DeriveKeySecret("test material")
 
 func unitBackends() []backend { return []backend{memoryBackend, miniredisBackend} }
 
 type rig struct {
+	t       testing.TB
 	clock   *fakeClock
-	primary Store
+	primary store
 	logs    *syncBuffer
 }
 
 func newRig(t *testing.T, b backend) *rig {
-	return &rig{clock: newClock(), primary: b.open(t), logs: &syncBuffer{}}
+	return &rig{t: t, clock: newClock(), primary: b.open(t), logs: &syncBuffer{}}
 }
 
 func (r *rig) guard(cfg Config) *Guard {
@@ -81,8 +89,15 @@ func (r *rig) guard(cfg Config) *Guard {
 		// timeout here would test the fallback, which has its own tests.
 		cfg.RedisTimeout = 10 * time.Second
 	}
+	if cfg.KeySecret == nil {
+		cfg.KeySecret = testSecret
+	}
 	logger := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	return New(cfg, r.primary, logger, r.clock.Now)
+	g, err := newGuard(cfg, r.primary, logger, r.clock.Now)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return g
 }
 
 // suite lists the behaviours every backend must have.
@@ -107,7 +122,7 @@ func TestSuite(t *testing.T) {
 type allowStep struct {
 	advance     time.Duration // before the request
 	phone, user string
-	country     string
+	country, ip string
 	want        Reason        // "" = allowed
 	wantRetry   time.Duration // checked when not 0
 }
@@ -212,6 +227,57 @@ func testAllow(t *testing.T, b backend) {
 			},
 		},
 		{
+			name: "per-IP limit across phones and users; an IPv6 /64 is one IP",
+			cfg:  Config{PerPhone: Limit{5, time.Hour}, PerIP: Limit{2, 10 * time.Minute}},
+			steps: []allowStep{
+				{phone: phoneA, user: "u1", ip: "203.0.113.7"},
+				{phone: phoneB, user: "u2", ip: "203.0.113.7"},
+				{phone: phoneC, user: "u3", ip: "203.0.113.7", want: ReasonRateIP, wantRetry: 10 * time.Minute},
+				{phone: phoneC, user: "u3", ip: "::ffff:203.0.113.7", want: ReasonRateIP}, // the same IPv4
+				{phone: phoneC, user: "u3", ip: "203.0.113.8"},
+				{phone: phoneA, ip: "2001:db8:1:2::1"},
+				{phone: phoneB, ip: "2001:db8:1:2:ffff::9"},
+				{phone: phoneC, ip: "2001:db8:1:2:aaaa::1", want: ReasonRateIP},
+				{phone: phoneC, ip: "2001:db8:1:3::1"},
+				{phone: phoneD, ip: "not an address"}, // no IP window
+				{phone: phoneD},
+				{advance: 10 * time.Minute, phone: phoneD, ip: "203.0.113.7"},
+			},
+		},
+		{
+			name: "every window is checked before any counts: a refusal by the last counts in none",
+			cfg:  Config{PerPhone: Limit{3, time.Hour}, PerUser: Limit{3, time.Hour}, PerIP: Limit{3, time.Hour}, PerCountry: Limit{2, time.Hour}},
+			steps: []allowStep{
+				{phone: phoneA, user: "u1", ip: "198.51.100.1", country: "US"},
+				{phone: phoneA, user: "u1", ip: "198.51.100.1", country: "US"},
+				{phone: phoneA, user: "u1", ip: "198.51.100.1", country: "US", want: ReasonRateCountry, wantRetry: time.Hour},
+				{phone: phoneA, user: "u1", ip: "198.51.100.1", country: "CA"}, // the third for the phone, the user and the IP
+				{phone: phoneA, user: "u2", ip: "198.51.100.2", country: "CA", want: ReasonRatePhone},
+				{phone: phoneB, user: "u1", ip: "198.51.100.2", country: "CA", want: ReasonRateUser},
+				{phone: phoneB, user: "u2", ip: "198.51.100.1", country: "CA", want: ReasonRateIP},
+			},
+		},
+		{
+			name: "a window longer than 65,535 s keeps its sends for at least the whole window",
+			cfg:  Config{PerCountry: Limit{2, 48 * time.Hour}},
+			steps: []allowStep{
+				{country: "US"},
+				{advance: time.Hour, country: "US"},
+				{advance: 46 * time.Hour, country: "US", want: ReasonRateCountry},
+				{advance: 59 * time.Minute, country: "US", want: ReasonRateCountry},
+				{advance: 2 * time.Hour, country: "US"},
+			},
+		},
+		{
+			name: "retry-after is exact to the second as the window ends",
+			cfg:  Config{PerPhone: Limit{1, time.Minute}},
+			steps: []allowStep{
+				{phone: phoneA},
+				{advance: 59 * time.Second, phone: phoneA, want: ReasonRatePhone, wantRetry: time.Second},
+				{advance: time.Second, phone: phoneA},
+			},
+		},
+		{
 			name:  "0 disables both limits",
 			cfg:   Config{},
 			steps: repeat(50, allowStep{phone: phoneA, user: "u1"}),
@@ -232,7 +298,7 @@ func testAllow(t *testing.T, b backend) {
 			g := r.guard(tc.cfg)
 			for i, s := range tc.steps {
 				r.clock.Advance(s.advance)
-				ref := g.Allow(t.Context(), s.phone, s.user, s.country)
+				ref := g.Allow(t.Context(), Subject{Phone: s.phone, User: s.user, Country: s.country, IP: s.ip})
 				var got Reason
 				if ref != nil {
 					got = ref.Reason
@@ -243,7 +309,7 @@ func testAllow(t *testing.T, b backend) {
 				if s.wantRetry != 0 && ref.RetryAfter != s.wantRetry {
 					t.Fatalf("step %d: RetryAfter = %v, want %v", i, ref.RetryAfter, s.wantRetry)
 				}
-				if ref != nil && strings.Contains(ref.Error(), s.phone) {
+				if ref != nil && s.phone != "" && strings.Contains(ref.Error(), s.phone) {
 					t.Fatalf("step %d: refusal %q holds the number", i, ref.Error())
 				}
 			}
@@ -445,11 +511,11 @@ func testSharedAcrossInstances(t *testing.T, b backend) {
 	cfg := Config{PerPhone: Limit{3, 15 * time.Minute}, PerUser: Limit{10, time.Hour}}
 	g1, g2 := r.guard(cfg), r.guard(cfg)
 	for i, g := range []*Guard{g1, g2, g1} {
-		if ref := g.Allow(t.Context(), phoneA, "u1", ""); ref != nil {
+		if ref := g.Allow(t.Context(), Subject{Phone: phoneA, User: "u1"}); ref != nil {
 			t.Fatalf("send %d: %v", i, ref)
 		}
 	}
-	if ref := g2.Allow(t.Context(), phoneA, "u1", ""); ref == nil || ref.Reason != ReasonRatePhone {
+	if ref := g2.Allow(t.Context(), Subject{Phone: phoneA, User: "u1"}); ref == nil || ref.Reason != ReasonRatePhone {
 		t.Fatalf("fourth send on the other instance = %v, want %s", ref, ReasonRatePhone)
 	}
 	_ = mustClaim(t, g1, "ev1", time.Minute).Finish([]byte("from g1"))

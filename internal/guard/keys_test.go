@@ -1,0 +1,175 @@
+package guard
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+)
+
+func TestDeriveKeySecret(t *testing.T) {
+	a, b := DeriveKeySecret("8x8-api-key-A"), DeriveKeySecret("8x8-api-key-B")
+	switch {
+	case len(a) != 32:
+		t.Fatalf("%d bytes, want 32", len(a))
+	case !bytes.Equal(a, DeriveKeySecret("8x8-api-key-A")):
+		t.Fatal("two instances with the same material derive different secrets")
+	case bytes.Equal(a, b):
+		t.Fatal("different material, same secret")
+	case bytes.Contains(a, []byte("8x8-api-key-A")):
+		t.Fatal("the material shows through")
+	case DeriveKeySecret("") != nil:
+		t.Fatal("empty material gives a secret; New must refuse it instead")
+	}
+}
+
+func TestNewRefusesWeakConfig(t *testing.T) {
+	cases := []struct {
+		name string
+		cfg  Config
+	}{
+		{"no KeySecret", Config{}},
+		{"KeySecret from empty material", Config{KeySecret: DeriveKeySecret("")}},
+		{"short KeySecret", Config{KeySecret: []byte("short")}},
+		{"limit beyond what a window can log", Config{KeySecret: testSecret, PerPhone: Limit{maxLimitN + 1, time.Hour}}},
+		{"limit with no window", Config{KeySecret: testSecret, PerUser: Limit{5, 0}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if g, err := New(tc.cfg, nil, nil, nil); err == nil || g != nil {
+				t.Fatalf("New = %v, %v; want an error", g, err)
+			}
+		})
+	}
+	if _, err := New(Config{KeySecret: testSecret}, nil, nil, nil); err != nil {
+		t.Fatalf("a derived secret is refused: %v", err)
+	}
+}
+
+// Everything written to Redis, names and values, after a round of sends:
+// nothing in it may name the phone, the user, the IP, the eventId or the
+// code, nor be an unkeyed hash of them, which a dump could be matched
+// against by hashing every number.
+func TestRedisHoldsNothingReversible(t *testing.T) {
+	type target struct {
+		name string
+		open func(t *testing.T) (*RedisStore, redis.UniversalClient)
+	}
+	targets := []target{
+		{name: "miniredis", open: func(t *testing.T) (*RedisStore, redis.UniversalClient) {
+			st := openMiniredis(t, miniredis.RunT(t))
+			return st, st.client
+		}},
+		{name: "redis-server", open: func(t *testing.T) (*RedisStore, redis.UniversalClient) {
+			st := openRedisServer(t, startRedisServer(t))
+			return st, st.client
+		}},
+	}
+	const (
+		number  = "+14155550187"
+		userID  = "00u1abcdEFGH2345"
+		ip      = "198.51.100.77"
+		eventID = "c0ffee00-1234-4bcd-9876-0123456789ab"
+		code    = "582913"
+	)
+	// The answer stands for the hook's: it names neither number nor code.
+	answer := []byte(`{"s":"SUCCESSFUL","t":"SM1a2b3c"}`)
+	for _, tg := range targets {
+		t.Run(tg.name, func(t *testing.T) {
+			st, client := tg.open(t)
+			clock := newClock()
+			g, err := New(Config{
+				PerPhone: Limit{5, time.Hour}, PerUser: Limit{5, time.Hour},
+				PerIP: Limit{5, time.Hour}, PerCountry: Limit{50, time.Hour},
+				KeySecret: testSecret,
+			}, st, nil, clock.Now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tk := mustClaim(t, g, eventID, 5*time.Minute)
+			if ref := g.Allow(t.Context(), Subject{Phone: number, User: userID, Country: "US", IP: ip}); ref != nil {
+				t.Fatal(ref)
+			}
+			if err := tk.Finish(answer); err != nil {
+				t.Fatal(err)
+			}
+			dump := dumpRedis(t, client)
+			if !strings.Contains(dump, "okta8x8:rl:") || !strings.Contains(dump, "okta8x8:ev:") {
+				t.Fatalf("dump lacks the windows or the eventId:\n%s", dump)
+			}
+			forbidden := []string{userID, ip, eventID, code, number, "4155550187"}
+			for _, s := range []string{"phone:" + number, number, number[1:], "user:" + userID, userID, "ip:" + ip, eventID} {
+				sum := sha256.Sum256([]byte(s))
+				forbidden = append(forbidden, hex.EncodeToString(sum[:8]), hex.EncodeToString(sum[8:16]))
+			}
+			for _, f := range forbidden {
+				if strings.Contains(strings.ToLower(dump), strings.ToLower(f)) {
+					t.Fatalf("Redis holds %q:\n%s", f, dump)
+				}
+			}
+			for _, run := range regexp.MustCompile(`\d+`).FindAllString(dump, -1) {
+				if run == number[1:] || run == "4155550187" || run == code {
+					t.Fatalf("Redis holds the digit run %s:\n%s", run, dump)
+				}
+			}
+		})
+	}
+}
+
+// dumpRedis lists every key with its value (strings) or members and scores
+// (sorted sets), one per line.
+func dumpRedis(t *testing.T, c redis.UniversalClient) string {
+	ctx := context.Background()
+	var b strings.Builder
+	keys, err := c.Keys(ctx, "*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		b.WriteString(k + " = ")
+		switch typ := c.Type(ctx, k).Val(); typ {
+		case "string":
+			b.WriteString(c.Get(ctx, k).Val())
+		case "zset":
+			for _, z := range c.ZRangeWithScores(ctx, k, 0, -1).Val() {
+				b.WriteString(z.Member.(string) + "@" + strconv.FormatFloat(z.Score, 'f', -1, 64) + " ")
+			}
+		default:
+			t.Fatalf("key %s of unexpected type %s", k, typ)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func TestKeysDifferByKindAndSecret(t *testing.T) {
+	a, b := newKeyer(testSecret), newKeyer(DeriveKeySecret("another deployment"))
+	long := strings.Repeat("0123456789", 30) // longer than the keyer's buffer
+	keys := map[key]string{}
+	for _, c := range []struct {
+		name string
+		k    key
+	}{
+		{"phone", a.key(kindPhone, phoneA)},
+		{"user", a.key(kindUser, phoneA)},
+		{"phone, other secret", b.key(kindPhone, phoneA)},
+		{"long", a.key(kindEvent, long)},
+		{"long but one", a.key(kindEvent, long[:len(long)-1])},
+	} {
+		if prev, dup := keys[c.k]; dup {
+			t.Fatalf("%s and %s share a key", prev, c.name)
+		}
+		keys[c.k] = c.name
+	}
+	if a.key(kindEvent, long) != a.key(kindEvent, long) {
+		t.Fatal("the same id gives two keys")
+	}
+}
