@@ -4,6 +4,7 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -108,7 +109,7 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 	// now, not during the first sign-in from each (at most 20: a long
 	// allow-list should not slow the start-up down).
 	phones.Warm(slices.Sorted(maps.Keys(cfg.Policy.Allowed))[:min(len(cfg.Policy.Allowed), 20)]...)
-	var primary guard.Store
+	var primary *guard.RedisStore
 	if cfg.RedisURL != "" {
 		// go-redis prints its own unstructured lines to stderr; the guard
 		// already warns once a minute, so keep the client's at debug.
@@ -121,7 +122,15 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 		a.closers = append(a.closers, rs.Close)
 		go rs.Warm(context.WithoutCancel(ctx))
 	}
-	g := guard.New(guard.Config{PerPhone: cfg.PerPhone, PerUser: cfg.PerUser, PerCountry: cfg.PerCountry}, primary, logger, opt.Now)
+	answers, windows := guard.CapsFor(int64(float64(opt.MemoryLimit) * guardMemoryShare))
+	g, err := guard.New(guard.Config{
+		PerPhone: cfg.PerPhone, PerUser: cfg.PerUser, PerCountry: cfg.PerCountry, PerIP: cfg.PerIP,
+		MaxAnswers: answers, MaxWindows: windows,
+		KeySecret: keySecret(cfg),
+	}, primary, logger, opt.Now)
+	if err != nil {
+		return fail(err)
+	}
 
 	var sender hook.Sender
 	var profiles <-chan profileRead
@@ -202,6 +211,27 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 		}()
 	}
 	return a, nil
+}
+
+// guardMemoryShare is the part of the Go heap's soft limit the guard's
+// in-memory state may fill at its caps (remembered answers, rate windows).
+const guardMemoryShare = 0.2
+
+// keySecret keys the hashes that name phone numbers, users, IPs and
+// eventIds in the guard's stores: REDIS_KEY_SECRET, else derived from the
+// 8x8 API key (every instance has it), else (a dry run without Redis, where
+// nothing is shared) a random one.
+func keySecret(cfg *config.Config) []byte {
+	material := cfg.RedisKeySecret
+	if material == "" {
+		material = cfg.APIKey
+	}
+	if material == "" {
+		var b [32]byte
+		_, _ = rand.Read(b[:])
+		return b[:]
+	}
+	return guard.DeriveKeySecret(material)
 }
 
 // refusalBurst is how many refusals per reason and minute are logged in

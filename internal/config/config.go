@@ -407,6 +407,11 @@ func parse(env map[string]string, local bool) (*Config, error) {
 	case c.CallerID == "":
 		bad(SourceNumber, "is required: 8x8 needs a whitelisted caller id for voice calls")
 	}
+	// Every instance sharing Redis must name keys alike: with neither a
+	// key secret nor an 8x8 API key to derive it from, they could not.
+	if c.RedisURL != "" && c.RedisKeySecret == "" && c.APIKey == "" {
+		bad(RedisKeySecret, "is required with "+RedisURL+" when there is no "+APIKey+" to derive it from")
+	}
 	if c.Secret == "" && c.OAuth.Issuer == "" {
 		if c.DryRun && !c.Deployed {
 			c.OpenAuth = true

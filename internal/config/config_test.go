@@ -78,6 +78,8 @@ func TestLoadErrors(t *testing.T) {
 		{"conversion guard, bad values", with(deployed, EventHookSecret, "ev-secret", ConversionGuard, "block", ConversionWindow, "1s", ConversionGrace, "-1m", ConversionMinSend, "0", ConversionMinRate, "1.5"),
 			[]string{ConversionGuard, ConversionWindow, ConversionGrace, ConversionMinSend, ConversionMinRate}},
 		{"bad IP limit", with(deployed, RatePerIP, "lots"), []string{RatePerIP}},
+		{"Redis in a dry run without a key secret", with(deployed, DryRun, "true", APIKey, "", RedisURL, "redis://10.0.0.3:6379"), []string{RedisKeySecret}},
+		{"Redis in a dry run with a key secret", with(deployed, DryRun, "true", APIKey, "", RedisURL, "redis://10.0.0.3:6379", RedisKeySecret, "k"), nil},
 		{"OAuth issuer over http", with(deployed, OktaOAuthIssuer, "http://acme.okta.com/oauth2/default"), []string{OktaOAuthIssuer}},
 		{"repetitions out of range", with(deployed, OTPRepetitions, "4"), []string{OTPRepetitions}},
 		{"deadline beyond Okta's 3 s", with(deployed, HookDeadline, "3s"), []string{HookDeadline}},

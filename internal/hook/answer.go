@@ -70,7 +70,7 @@ var refusals = [...]refusal{
 	refRatePhone:          {string(guard.ReasonRatePhone), message.RateLimited, "too many codes sent to this phone number", false},
 	refRateUser:           {string(guard.ReasonRateUser), message.RateLimited, "too many codes sent to this user", false},
 	refRateCountry:        {string(guard.ReasonRateCountry), message.RateLimited, "the budget of codes for this country is spent", false},
-	refRateIP:             {"rate_limited_ip", message.RateLimited, "too many codes requested from this IP address", false},
+	refRateIP:             {string(guard.ReasonRateIP), message.RateLimited, "too many codes requested from this IP address", false},
 	// The user is not told why: a pump's operator must not learn which
 	// destinations are paused.
 	refConversion: {"conversion_suspect", message.Unavailable, "codes to this destination are rarely entered: paused by the conversion guard", false},
@@ -92,7 +92,7 @@ var guardRefusals = map[guard.Reason]refusalCode{
 	guard.ReasonRatePhone:     refRatePhone,
 	guard.ReasonRateUser:      refRateUser,
 	guard.ReasonRateCountry:   refRateCountry,
-	"rate_limited_ip":         refRateIP,
+	guard.ReasonRateIP:        refRateIP,
 }
 
 // result is the log line's outcome for the answer.

@@ -172,3 +172,25 @@ func TestDryRunAndPreview(t *testing.T) {
 		})
 	}
 }
+
+// RATE_LIMIT_PER_IP counts sends per end-user IP (Okta's
+// data.context.request.ipAddress), across numbers and users.
+func TestRateLimitPerIP(t *testing.T) {
+	h := newHarness(t, func(s *setup) { s.guard.PerIP = guard.Limit{N: 2, Window: time.Hour} })
+	var kinds []string
+	for i, ip := range []string{"203.0.113.9", "203.0.113.9", "203.0.113.9", "198.51.100.7"} {
+		r := sms(oktatest.Phones[i], "482913")
+		r.UserID, r.IP = fmt.Sprintf("00uIP%015x", i), ip
+		kinds = append(kinds, h.kind(r))
+	}
+	want := []string{"SUCCESSFUL", "SUCCESSFUL", "error:rate_limited_ip", "SUCCESSFUL"}
+	if fmt.Sprint(kinds) != fmt.Sprint(want) {
+		t.Errorf("answers %v, want %v", kinds, want)
+	}
+	if h.fake.Count() != 3 {
+		t.Errorf("8x8 received %d requests, want 3", h.fake.Count())
+	}
+	if ip := h.fake.Requests()[0].SMS().ClientIP; ip != "203.0.113.9" {
+		t.Errorf("clientIp sent to 8x8 = %q, want the end user's IP", ip)
+	}
+}

@@ -215,7 +215,7 @@ func (s *Server) decide(ctx context.Context, req *okta.Request, num phone.Number
 		s.logDryRun(ctx, req, num, o.lang)
 		return answer{kind: kindDryRun, channel: req.Channel}
 	}
-	if ref := s.Guard.Allow(ctx, num.E164(), req.UserID, num.Region()); ref != nil {
+	if ref := s.Guard.Allow(ctx, guard.Subject{Phone: num.E164(), User: req.UserID, Country: num.Region(), IP: req.ClientIP}); ref != nil {
 		o.err = ref
 		return answer{kind: kindRefused, refusal: refusalFor(ref.Reason), lang: o.lang, channel: req.Channel}
 	}

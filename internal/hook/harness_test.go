@@ -137,11 +137,18 @@ func newHarness(t *testing.T, edits ...func(*setup)) *harness {
 	if s.sampled {
 		refusals = logging.NewSampler(5, time.Minute, h.clk.Now)
 	}
+	if s.guard.KeySecret == nil {
+		s.guard.KeySecret = guard.DeriveKeySecret(oktatest.APIKey)
+	}
+	g, err := guard.New(s.guard, nil, logger, h.clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
 	h.srv = hook.New(s.opt, hook.Deps{
 		Refusals: refusals,
 		Auth:     hook.Auth{Header: okta.NewHeaderAuth(s.header, s.secret), Open: s.open},
 		Phones:   phones,
-		Guard:    guard.New(s.guard, nil, logger, h.clk.Now),
+		Guard:    g,
 		Sender:   sender,
 		Receipts: receipts.NewHandler(s.webhook, logger, nil),
 		Logger:   logger,

@@ -31,7 +31,7 @@ type Sender interface {
 // Guard is the fraud guard and exactly-once rule (*guard.Guard).
 type Guard interface {
 	Begin(ctx context.Context, eventID string, ttl time.Duration) (*guard.Ticket, []byte, error)
-	Allow(ctx context.Context, phoneKey, userKey, country string) *guard.Refusal
+	Allow(ctx context.Context, s guard.Subject) *guard.Refusal
 }
 
 // Authenticator says whether a request comes from Okta, and how ("header",

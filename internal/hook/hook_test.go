@@ -30,7 +30,7 @@ func (panicSender) SendSMS(context.Context, eightbyeight.Message) (eightbyeight.
 // panicGuard panics in the rate limit, before anything is sent.
 type panicGuard struct{ *guard.Guard }
 
-func (panicGuard) Allow(context.Context, string, string, string) *guard.Refusal {
+func (panicGuard) Allow(context.Context, guard.Subject) *guard.Refusal {
 	panic("bug in the guard")
 }
 
@@ -53,9 +53,13 @@ func TestPanics(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs bytes.Buffer
 			phones, _ := phone.NewParser("US", 0)
+			g, err := guard.New(guard.Config{KeySecret: guard.DeriveKeySecret("test key material")}, nil, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
 			s := hook.New(hook.Options{Policy: guard.Policy{RefusedTypes: guard.DefaultRefusedTypes()}}, hook.Deps{
 				Auth:   hook.Auth{Header: okta.NewHeaderAuth("Authorization", "s3cret-value")},
-				Phones: phones, Guard: tt.guard(guard.New(guard.Config{}, nil, nil, nil)), Sender: tt.sender,
+				Phones: phones, Guard: tt.guard(g), Sender: tt.sender,
 				Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
 			})
 			post := func(eventID string) *httptest.ResponseRecorder {
