@@ -442,10 +442,10 @@ func cleanCountry(c string) string {
 	return u
 }
 
-// cleanPrefix accepts "+" and up to 14 digits: anything else (or a whole
-// number by mistake, which the hook never passes) is not a prefix.
+// cleanPrefix accepts "+" and 1 to 11 digits (E.164's 15 less the last
+// four); anything else is no prefix.
 func cleanPrefix(p string) string {
-	if len(p) < 2 || len(p) > 15 || p[0] != '+' {
+	if len(p) < 2 || len(p) > 12 || p[0] != '+' {
 		return ""
 	}
 	for i := 1; i < len(p); i++ {

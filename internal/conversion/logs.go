@@ -90,9 +90,9 @@ func (t *Tracker) logChanges(ctx context.Context, c changes) {
 	}
 	for _, d := range c.dropped {
 		t.st.dropped.Add(1)
-		reason := "8x8 takes feedback only within 15 minutes of the send"
-		if d.evicted {
-			reason = "memory store full"
+		reason := d.reason
+		if reason == "" {
+			reason = dropTooLate
 		}
 		t.log.LogAttrs(ctx, slog.LevelWarn, msgFeedbackDropped,
 			slog.String("transactionId", d.tx), slog.String("outcome", outcomeName(d.success)),

@@ -222,6 +222,9 @@ func (m *memoryStore) verifyOne(p params, v *verification, ch *changes) verifyRe
 		m.count(p, &s, p.bucket(v.published), 1, 1, ch)
 	}
 	switch {
+	case s.fb == fbWanted && late && s.due != 0:
+		// Its failure report is leased or waiting to retry: the next take
+		// reads the new outcome; moving it now could report it twice.
 	case s.fb == fbWanted:
 		s.due = p.now
 		m.work.push(item{at: s.due, id: best})
@@ -430,7 +433,7 @@ func (m *memoryStore) evictSend(p params, ch *changes) {
 			}
 		}
 		if s.fb == fbWanted {
-			ch.dropped = append(ch.dropped, dropped{tx: s.tx, success: s.state == stateVerified, evicted: true})
+			ch.dropped = append(ch.dropped, dropped{tx: s.tx, success: s.state == stateVerified, reason: dropEvicted})
 		}
 		m.deleteSend(it.id, &s)
 		return

@@ -166,7 +166,11 @@ for i = 0, K - 1 do
       else
         count(r[2], r[3], math.floor(pub / W), 1, 1)
       end
-      if r[8] == '1' and not r[9] then
+      if r[8] == '1' and not r[9] and late then
+        -- its failure report is leased or waiting to retry: the next take
+        -- reads the new outcome; moving it now could report it twice
+        redis.call('ZADD', KEYS[1], 'NX', now, best)
+      elseif r[8] == '1' and not r[9] then
         redis.call('ZADD', KEYS[1], now, best)
       elseif not late then
         redis.call('ZREM', KEYS[1], best)

@@ -130,8 +130,12 @@ func (t *Tracker) reportOne(ctx context.Context, st Store, j job) bool {
 	if left <= 0 || t.rep == nil {
 		// Out of time, or this instance has no 8x8 client (feedback off
 		// here but on where the code was sent).
+		d := dropped{tx: j.tx, success: j.success}
+		if t.rep == nil {
+			d.reason = dropNoClient
+		}
 		t.finish(ctx, st, j.id, actDrop, 0)
-		t.logChanges(ctx, changes{dropped: []dropped{{tx: j.tx, success: j.success}}})
+		t.logChanges(ctx, changes{dropped: []dropped{d}})
 		return true
 	}
 	// The success timestamp is the verification; a failure has no event,

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -408,4 +409,41 @@ func TestSlowRedisNoSecondReport(t *testing.T) {
 	if n := len(logLines(t, r.logs, MsgSettled)); n != 1 {
 		t.Fatalf("%d settled lines, want 1", n)
 	}
+}
+
+// TestLateVerificationDuringFailureReport: a late verification lands
+// while the code's failure report is in flight. The Settle at the end of
+// that POST must not report the code again.
+func TestLateVerificationDuringFailureReport(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		r := newRig(t, b, aliceSent)
+		started, gate := make(chan struct{}), make(chan struct{})
+		var calls atomic.Int32
+		r.rep.fail = func(int, report) error {
+			if calls.Add(1) == 1 { // only the first call waits
+				close(started)
+				<-gate
+			}
+			return nil
+		}
+		tr := r.tracker(testConfig(Record))
+		tr.Sent(t.Context(), smsTo(aliceID, "umid-alice", aliceSent, "US", "+1415555"))
+		r.clock.Set(aliceSent.Add(6 * time.Minute))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_, _ = tr.Settle(context.Background())
+		}()
+		<-started
+		r.clock.Advance(2 * time.Second)
+		mustPost(t, tr.Handler(auth()), successEvent(newUUID(), aliceID, "SMS_FACTOR", aliceSent.Add(3*time.Minute)))
+		close(gate)
+		<-done
+		r.clock.Advance(time.Minute)
+		settle(t, tr)
+		wantReports(t, r.rep.attempts(), report{umid: "umid-alice"})
+		if st := tr.Stats(); st.Late != 1 {
+			t.Fatalf("stats %+v", st)
+		}
+	})
 }

@@ -190,13 +190,18 @@ type transition struct {
 	settled, verified int64
 }
 
-// dropped is a feedback report that could not go out within 8x8's 15
-// minutes.
+// dropped is a feedback report given up.
 type dropped struct {
 	tx      string
 	success bool
-	evicted bool // pushed out of a full memory store
+	reason  string // "" : 8x8's 15 minutes passed
 }
+
+const (
+	dropEvicted  = "memory store full"
+	dropNoClient = "no 8x8 client on this instance (feedback off here)"
+	dropTooLate  = "8x8 takes feedback only within 15 minutes of the send"
+)
 
 // changes is what a store operation did that deserves a log line.
 type changes struct {
