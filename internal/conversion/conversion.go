@@ -6,21 +6,16 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // Mode is CONVERSION_GUARD.
@@ -222,11 +217,9 @@ type Tracker struct {
 
 	snap atomic.Pointer[snapshot]
 
-	mu          sync.Mutex
-	down        bool
-	retryAt     time.Time
-	lastWarn    time.Time
-	warned      bool
+	fo failover
+
+	mu          sync.Mutex // guards paused, pausedWarn
 	paused      bool
 	pausedWarn  time.Time
 	refreshLock sync.Mutex
@@ -277,6 +270,7 @@ func New(cfg Config, store Store, rep Reporter, logger *slog.Logger, now func() 
 		log:     logger,
 		now:     now,
 		nonce:   hex.EncodeToString(b[:]) + ".",
+		fo:      failover{now: now, log: logger, downMsg: msgRedisDown, upMsg: msgRedisBack},
 	}
 	if m, ok := store.(*memoryStore); ok && m != nil {
 		// NewMemoryStore given as the store: it is the memory store.
@@ -400,11 +394,11 @@ func (t *Tracker) Sent(ctx context.Context, s Send) {
 		c, err := st.addSend(sctx, p, r)
 		cancel()
 		if err == nil {
-			t.up()
+			t.fo.up()
 			t.logChanges(ctx, c)
 			return
 		}
-		t.failed(bg, err)
+		t.fo.failed(bg, err)
 		t.st.fallbacks.Add(1)
 		if maybeApplied(err) {
 			// Redis may have it (a slow answer, not a refusal): keep a
@@ -415,19 +409,6 @@ func (t *Tracker) Sent(ctx context.Context, s Send) {
 	}
 	c, _ := t.mem.addSend(ctx, p, r)
 	t.logChanges(ctx, c)
-}
-
-// maybeApplied reports whether a failed Redis call may still have run:
-// anything but a refused connection or a client that never got one.
-func maybeApplied(err error) bool {
-	var oe *net.OpError
-	switch {
-	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, redis.ErrPoolTimeout), errors.Is(err, redis.ErrClosed):
-		return false
-	case errors.As(err, &oe) && oe.Op == "dial":
-		return false
-	}
-	return true
 }
 
 // cleanCountry accepts an ISO 3166-1 alpha-2 code.
@@ -496,10 +477,10 @@ func (t *Tracker) use(ctx context.Context, op func(context.Context, Store) error
 		err := op(octx, st)
 		cancel()
 		if err == nil {
-			t.up()
+			t.fo.up()
 			return true
 		}
-		t.failed(ctx, err)
+		t.fo.failed(ctx, err)
 		t.st.fallbacks.Add(1)
 	}
 	_ = op(ctx, t.mem) // the memory store cannot fail
@@ -507,70 +488,10 @@ func (t *Tracker) use(ctx context.Context, op func(context.Context, Store) error
 }
 
 func (t *Tracker) pick() Store {
-	if t.primary == nil {
-		return nil
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.down && t.now().Before(t.retryAt) {
+	if t.primary == nil || !t.fo.usable() {
 		return nil
 	}
 	return t.primary
-}
-
-func (t *Tracker) up() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.down {
-		t.down = false
-		t.log.Info(msgRedisBack)
-	}
-}
-
-// failed marks the primary down for a second (an outage costs one timeout
-// per second, not one per call) and warns at most once a minute. If the
-// caller's own ctx ended, Redis is not to blame.
-func (t *Tracker) failed(ctx context.Context, err error) {
-	if ctx.Err() != nil {
-		return
-	}
-	now := t.now()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.down = true
-	t.retryAt = now.Add(redisRetryAfter)
-	if t.warned && now.Sub(t.lastWarn) < warnEvery {
-		return
-	}
-	t.warned, t.lastWarn = true, now
-	// The class only: go-redis errors can quote arguments.
-	t.log.Warn(msgRedisDown, "error_class", errorClass(err))
-}
-
-func errorClass(err error) string {
-	var re redis.Error
-	var ne net.Error
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return "timeout"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection_refused"
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
-		return "connection_lost"
-	case errors.Is(err, redis.ErrClosed):
-		return "client_closed"
-	case errors.Is(err, errReply):
-		return "bad_reply"
-	case errors.As(err, &re):
-		code, _, _ := strings.Cut(re.Error(), " ")
-		if code == "" || len(code) > 20 || strings.ToUpper(code) != code {
-			code = "ERR"
-		}
-		return "server_" + strings.ToLower(code)
-	case errors.As(err, &ne):
-		return "network"
-	}
-	return "unknown"
 }
 
 // snapshot is the verdict cache: the suspect destinations with their
