@@ -307,7 +307,12 @@ func (f *Function) start() {
 		// process with SIGPIPE: the write fails, the logging writer counts
 		// the line as dropped, and the answers keep going.
 		signal.Ignore(syscall.SIGPIPE)
-		guardStdio(f.boot, f.out, f.stdout)
+		// On Cloud Run the framework writes to both streams after every
+		// request (see guardStdio); elsewhere it does not, and what the
+		// local run prints on stderr must reach it before an exit.
+		if f.opt.Getenv(config.KService) != "" {
+			guardStdio(f.boot, f.out, f.stdout)
+		}
 		c := make(chan os.Signal, 1)
 		signal.Notify(c, syscall.SIGTERM, os.Interrupt)
 		go func() {

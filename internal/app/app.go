@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/telephony-hooks/okta-8x8/internal/config"
+	"github.com/telephony-hooks/okta-8x8/internal/conversion"
 	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight"
 	"github.com/telephony-hooks/okta-8x8/internal/guard"
 	"github.com/telephony-hooks/okta-8x8/internal/hook"
@@ -122,11 +123,12 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 		a.closers = append(a.closers, rs.Close)
 		go rs.Warm(context.WithoutCancel(ctx))
 	}
+	secret := keySecret(cfg)
 	answers, windows := guard.CapsFor(int64(float64(opt.MemoryLimit) * guardMemoryShare))
 	g, err := guard.New(guard.Config{
 		PerPhone: cfg.PerPhone, PerUser: cfg.PerUser, PerCountry: cfg.PerCountry, PerIP: cfg.PerIP,
 		MaxAnswers: answers, MaxWindows: windows,
-		KeySecret: keySecret(cfg),
+		KeySecret: secret,
 	}, primary, logger, opt.Now)
 	if err != nil {
 		return fail(err)
@@ -172,6 +174,30 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 	if err != nil {
 		return fail(err)
 	}
+	tracker, err := newTracker(cfg, opt, secret, primary, sender, refusals, logger)
+	if err != nil {
+		return fail(err)
+	}
+	// The route always answers: without the event hook's secret it
+	// refuses every delivery (401) and nothing is tracked.
+	events := tracker.Handler(okta.NewHeaderAuth(cfg.EventHookHeader, cfg.EventHookSecret))
+	var conv hook.Conversion
+	if cfg.EventHookSecret != "" {
+		// The background loop settles due work (8x8 failure reports,
+		// expired codes) and refreshes the verdicts; Close does the last
+		// of it on SIGTERM.
+		runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() { tracker.Run(runCtx); close(done) }()
+		a.closers = append(a.closers, func() error {
+			stop()
+			<-done
+			cctx, cancel := context.WithTimeout(context.Background(), closeTracker)
+			defer cancel()
+			return tracker.Close(cctx)
+		})
+		conv = tracker
+	}
 	srv := hook.New(hook.Options{
 		Deadline:      cfg.Deadline,
 		OnFailure:     failure,
@@ -184,16 +210,18 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 		Policy:        cfg.Policy,
 		TrackSMS:      cfg.Conversion.Feedback,
 	}, hook.Deps{
-		Voices:   voices,
-		Auth:     auth,
-		Phones:   phones,
-		Guard:    g,
-		Sender:   sender,
-		Receipts: receipts.NewHandler(cfg.WebhookSecret, logger, refusals),
-		Refusals: refusals,
-		Logger:   logger,
-		Now:      opt.Now,
-		Flush:    flush,
+		Voices:     voices,
+		Events:     events,
+		Conversion: conv,
+		Auth:       auth,
+		Phones:     phones,
+		Guard:      g,
+		Sender:     sender,
+		Receipts:   receipts.NewHandler(cfg.WebhookSecret, logger, refusals),
+		Refusals:   refusals,
+		Logger:     logger,
+		Now:        opt.Now,
+		Flush:      flush,
 	})
 	a.Handler = srv
 	if late != nil {
@@ -232,6 +260,33 @@ func keySecret(cfg *config.Config) []byte {
 		return b[:]
 	}
 	return guard.DeriveKeySecret(material)
+}
+
+// closeTracker bounds the conversion tracker's last settle at shutdown.
+const closeTracker = 1500 * time.Millisecond
+
+// newTracker builds the conversion tracker. It shares the guard's Redis
+// connection pool, and reports SMS outcomes through the 8x8 client (none
+// in a dry run).
+func newTracker(cfg *config.Config, opt Options, secret []byte, redisStore *guard.RedisStore, sender hook.Sender,
+	refusals *logging.Sampler, logger *slog.Logger) (*conversion.Tracker, error) {
+	mode, err := conversion.ParseMode(cfg.Conversion.Mode)
+	if err != nil {
+		return nil, err
+	}
+	cc := conversion.DefaultConfig()
+	cc.Mode, cc.Window, cc.Grace = mode, cfg.Conversion.Window, cfg.Conversion.Grace
+	cc.MinSends, cc.MinRate, cc.Feedback = cfg.Conversion.MinSends, cfg.Conversion.MinRate, cfg.Conversion.Feedback
+	cc.KeySecret, cc.Refusals = secret, refusals
+	var store conversion.Store
+	if redisStore != nil && cfg.EventHookSecret != "" {
+		store = conversion.NewRedisStore(redisStore.Client())
+	}
+	var rep conversion.Reporter
+	if c, ok := sender.(*eightbyeight.Client); ok && cfg.Conversion.Feedback {
+		rep = c
+	}
+	return conversion.New(cc, store, rep, logger, opt.Now), nil
 }
 
 // refusalBurst is how many refusals per reason and minute are logged in

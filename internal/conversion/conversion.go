@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/telephony-hooks/okta-8x8/internal/logging"
 )
 
 // Mode is CONVERSION_GUARD.
@@ -79,6 +81,9 @@ type Config struct {
 	SentTimeout time.Duration
 	// SettleEvery is Run's interval between Settles (0: 15 s).
 	SettleEvery time.Duration
+	// Refusals samples the log lines of refused event hook deliveries
+	// (nil: every one), as for the hook's other routes.
+	Refusals *logging.Sampler
 }
 
 // DefaultConfig is the configuration's defaults (DESIGN.md §1), mode off.

@@ -9,8 +9,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/telephony-hooks/okta-8x8/internal/httpbody"
-	"github.com/telephony-hooks/okta-8x8/internal/jsonstr"
+	"github.com/telephony-hooks/okta-8x8/internal/httpjson"
 	"github.com/telephony-hooks/okta-8x8/internal/okta"
 )
 
@@ -57,11 +56,9 @@ func (h *handler) verifyHook(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, []byte(`{"error":"missing x-okta-verification-challenge header"}`))
 		return
 	}
-	b := make([]byte, 0, len(v)+24)
-	b = append(b, `{"verification":`...)
-	b = jsonstr.Append(b, v)
-	b = append(b, '}')
-	w.Header().Set("Cache-Control", "no-store")
+	b, _ := json.Marshal(struct {
+		Verification string `json:"verification"`
+	}{v})
 	writeJSON(w, http.StatusOK, b)
 	h.t.log.LogAttrs(r.Context(), slog.LevelInfo, msgHookVerified, slog.Bool("authenticated", h.auth != nil && h.auth.Check(r.Header)))
 }
@@ -81,11 +78,11 @@ func (h *handler) deliver(w http.ResponseWriter, r *http.Request) {
 		if h.auth == nil {
 			reason = "no event hook secret configured"
 		}
-		t.log.LogAttrs(ctx, slog.LevelWarn, msgRefused, slog.String("reason", reason))
+		t.cfg.Refusals.Log(ctx, t.log, slog.LevelWarn, "okta event hook: "+reason, msgRefused, slog.String("reason", reason))
 		writeJSON(w, http.StatusUnauthorized, []byte(`{"error":{"errorSummary":"unauthorized"}}`))
 		return
 	}
-	body, err := httpbody.Read(http.MaxBytesReader(w, r.Body, MaxBody), r.ContentLength, MaxBody+1)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -227,9 +224,4 @@ func isSyntaxError(err error) bool {
 	return errors.As(err, &syn)
 }
 
-func writeJSON(w http.ResponseWriter, code int, body []byte) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_, _ = w.Write(body)
-	_, _ = io.WriteString(w, "\n")
-}
+var writeJSON = httpjson.Write

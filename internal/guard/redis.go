@@ -77,6 +77,10 @@ func OpenRedis(url string) (*RedisStore, error) {
 // unreachable Redis on every call anyway.
 func (s *RedisStore) Warm(ctx context.Context) { _ = s.client.Ping(ctx).Err() }
 
+// Client is the connection pool, for others that share this Redis (the
+// conversion tracker): one pool per instance.
+func (s *RedisStore) Client() redis.UniversalClient { return s.client }
+
 // Close closes the client.
 func (s *RedisStore) Close() error { return s.client.Close() }
 

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/telephony-hooks/okta-8x8/internal/conversion"
 	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight"
 	"github.com/telephony-hooks/okta-8x8/internal/guard"
 	"github.com/telephony-hooks/okta-8x8/internal/logging"
@@ -44,6 +45,7 @@ type outcome struct {
 	attempts  int
 	duplicate bool
 	dryRun    bool
+	suspect   *conversion.Verdict // the conversion guard's view of the destination, when suspect
 	err       error
 }
 
@@ -215,6 +217,16 @@ func (s *Server) decide(ctx context.Context, req *okta.Request, num phone.Number
 		s.logDryRun(ctx, req, num, o.lang)
 		return answer{kind: kindDryRun, channel: req.Channel}
 	}
+	// Conversion first: a paused destination's refusals must not count
+	// against anyone's rate windows.
+	if s.Conversion != nil {
+		if v := s.Conversion.Check(ctx, num.Region(), num.Prefix()); v != nil {
+			o.suspect = v
+			if v.Refuse {
+				return answer{kind: kindRefused, refusal: refConversion, lang: o.lang, channel: req.Channel}
+			}
+		}
+	}
 	if ref := s.Guard.Allow(ctx, guard.Subject{Phone: num.E164(), User: req.UserID, Country: num.Region(), IP: req.ClientIP}); ref != nil {
 		o.err = ref
 		return answer{kind: kindRefused, refusal: refusalFor(ref.Reason), lang: o.lang, channel: req.Channel}
@@ -226,6 +238,7 @@ func (s *Server) decide(ctx context.Context, req *okta.Request, num phone.Number
 		o.code = rec.Status
 	}
 	if err == nil {
+		s.sent(ctx, req, num, rec.TransactionID)
 		return answer{kind: kindSuccessful, channel: req.Channel, txID: rec.TransactionID}
 	}
 	o.err = err
@@ -240,7 +253,8 @@ func (s *Server) decide(ctx context.Context, req *okta.Request, num phone.Number
 	switch e.Kind {
 	case eightbyeight.Unknown:
 		// The request may have reached 8x8: never FAILED, or Okta would
-		// send a second code.
+		// send a second code. It counts as a send, with no umid to report.
+		s.sent(ctx, req, num, "")
 		return answer{kind: kindPending, channel: req.Channel}
 	default: // Refused, Unreachable: no code is coming from us.
 		if s.opt.OnFailure == ErrorObject {
@@ -248,6 +262,19 @@ func (s *Server) decide(ctx context.Context, req *okta.Request, num phone.Number
 		}
 		return answer{kind: kindFailed, channel: req.Channel, txID: rec.TransactionID}
 	}
+}
+
+// sent tells the conversion guard of a code on its way, for the event hook
+// to match with the user's verification.
+func (s *Server) sent(ctx context.Context, req *okta.Request, num phone.Number, txID string) {
+	if s.Conversion == nil {
+		return
+	}
+	s.Conversion.Sent(ctx, conversion.Send{
+		UserID: req.UserID, Channel: req.Channel.String(),
+		Country: num.Region(), Prefix: num.Prefix(), ClientIP: req.ClientIP,
+		TxID: txID, SentAt: s.Now(), Expires: req.OTPExpires,
+	})
 }
 
 func (s *Server) send(ctx context.Context, req *okta.Request, num phone.Number, lang message.Lang) (eightbyeight.Receipt, error) {
@@ -368,6 +395,9 @@ func (s *Server) logRequest(ctx context.Context, r *http.Request, o *outcome, st
 	}
 	if o.dryRun {
 		attrs = append(attrs, slog.Bool("dryRun", true))
+	}
+	if o.suspect != nil {
+		attrs = append(attrs, slog.Any("conversion", o.suspect))
 	}
 	if o.err != nil {
 		attrs = append(attrs, slog.String("error", o.err.Error()), slog.String("errorKind", errorKind(o.err)))

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/telephony-hooks/okta-8x8/internal/conversion"
 	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight"
 	"github.com/telephony-hooks/okta-8x8/internal/guard"
 	"github.com/telephony-hooks/okta-8x8/internal/httpjson"
@@ -32,6 +33,13 @@ type Sender interface {
 type Guard interface {
 	Begin(ctx context.Context, eventID string, ttl time.Duration) (*guard.Ticket, []byte, error)
 	Allow(ctx context.Context, s guard.Subject) *guard.Refusal
+}
+
+// Conversion is the conversion guard (*conversion.Tracker): it judges a
+// destination before a send and learns of each send after it.
+type Conversion interface {
+	Check(ctx context.Context, country, prefix string) *conversion.Verdict
+	Sent(ctx context.Context, s conversion.Send)
 }
 
 // Authenticator says whether a request comes from Okta, and how ("header",
@@ -74,6 +82,10 @@ type Deps struct {
 	Guard    Guard
 	Sender   Sender
 	Receipts http.Handler // POST /8x8/events; nil: 404
+	Events   http.Handler // GET and POST /okta/events (Okta's event hook); nil: 404
+	// Conversion, when set, judges destinations before sends and records
+	// each send for the event hook to match.
+	Conversion Conversion
 	// Refusals samples the log lines of refused callers (nil: every
 	// one): a flood of wrong secrets must not flood the logs.
 	Refusals *logging.Sampler
@@ -130,6 +142,10 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", handleHealth)
 	if s.Receipts != nil {
 		s.mux.Handle("POST /8x8/events", s.Receipts)
+	}
+	if s.Events != nil {
+		s.mux.Handle("GET /okta/events", s.Events)
+		s.mux.Handle("POST /okta/events", s.Events)
 	}
 }
 
