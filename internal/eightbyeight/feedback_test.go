@@ -58,11 +58,9 @@ func TestFeedback(t *testing.T) {
 			fake.RetryAfter = tt.retryAfter
 			fake.QueueFor(eightbyeighttest.Feedback, tt.faults...)
 			c := newClient(t, fake)
-			ctx, cancel := context.Background(), context.CancelFunc(func() {})
+			ctx, cancel := context.WithCancel(context.Background())
 			if tt.budget > 0 {
-				ctx, cancel = context.WithTimeout(ctx, tt.budget)
-			} else {
-				ctx, cancel = context.WithCancel(ctx)
+				ctx, cancel = context.WithTimeout(context.Background(), tt.budget)
 			}
 			defer cancel()
 			w := &waits{cancelAfter: tt.cancelAfter, cancel: cancel}

@@ -169,7 +169,7 @@ func TestKeysDifferByKindAndSecret(t *testing.T) {
 		}
 		keys[c.k] = c.name
 	}
-	if a.key(kindEvent, long) != a.key(kindEvent, long) {
+	if k1, k2 := a.key(kindEvent, long), a.key(kindEvent, long); k1 != k2 {
 		t.Fatal("the same id gives two keys")
 	}
 }
