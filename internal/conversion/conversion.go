@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/telephony-hooks/okta-8x8/internal/logging"
+	"github.com/telephony-hooks/okta-8x8/internal/redisfail"
 )
 
 // Mode is CONVERSION_GUARD.
@@ -126,8 +127,6 @@ const (
 
 	defaultRedisTimeout = 250 * time.Millisecond
 	defaultSettleEvery  = 15 * time.Second
-	redisRetryAfter     = time.Second
-	warnEvery           = time.Minute
 	pausedWarnEvery     = 15 * time.Minute
 )
 
@@ -222,7 +221,7 @@ type Tracker struct {
 
 	snap atomic.Pointer[snapshot]
 
-	fo failover
+	fo *redisfail.Failover
 
 	mu          sync.Mutex // guards paused, pausedWarn
 	paused      bool
@@ -275,7 +274,7 @@ func New(cfg Config, store Store, rep Reporter, logger *slog.Logger, now func() 
 		log:     logger,
 		now:     now,
 		nonce:   hex.EncodeToString(b[:]) + ".",
-		fo:      failover{now: now, log: logger, downMsg: msgRedisDown, upMsg: msgRedisBack},
+		fo:      redisfail.New(now, logger, msgRedisDown, msgRedisBack),
 	}
 	if m, ok := store.(*memoryStore); ok && m != nil {
 		// NewMemoryStore given as the store: it is the memory store.
@@ -399,13 +398,13 @@ func (t *Tracker) Sent(ctx context.Context, s Send) {
 		c, err := st.addSend(sctx, p, r)
 		cancel()
 		if err == nil {
-			t.fo.up()
+			t.fo.Up()
 			t.logChanges(ctx, c)
 			return
 		}
-		t.fo.failed(bg, err)
+		t.fo.Failed(bg, err)
 		t.st.fallbacks.Add(1)
-		if maybeApplied(err) {
+		if redisfail.MaybeApplied(err) {
 			// Redis may have it (a slow answer, not a refusal): keep a
 			// shadow in memory for the counts during the outage, but
 			// never a second report or log line for it.
@@ -482,10 +481,10 @@ func (t *Tracker) use(ctx context.Context, op func(context.Context, Store) error
 		err := op(octx, st)
 		cancel()
 		if err == nil {
-			t.fo.up()
+			t.fo.Up()
 			return true
 		}
-		t.fo.failed(ctx, err)
+		t.fo.Failed(ctx, err)
 		t.st.fallbacks.Add(1)
 	}
 	_ = op(ctx, t.mem) // the memory store cannot fail
@@ -493,7 +492,7 @@ func (t *Tracker) use(ctx context.Context, op func(context.Context, Store) error
 }
 
 func (t *Tracker) pick() Store {
-	if t.primary == nil || !t.fo.usable() {
+	if t.primary == nil || !t.fo.Usable() {
 		return nil
 	}
 	return t.primary

@@ -2,11 +2,12 @@ package conversion
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/telephony-hooks/okta-8x8/internal/redisfail"
 )
 
 // redisStore is the Store shared by every instance. Each operation is one
@@ -413,7 +414,7 @@ func (s *redisStore) refresh(ctx context.Context, p params) (view, changes, erro
 	return v, ch, nil
 }
 
-var errReply = errors.New("conversion: unexpected reply from a redis script")
+var errReply = fmt.Errorf("conversion: %w", redisfail.ErrBadReply)
 
 func parseTransitions(x any) ([]transition, error) {
 	rows := list(x)

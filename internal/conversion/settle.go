@@ -67,10 +67,10 @@ func (t *Tracker) settleStore(ctx context.Context, st Store) (int, error) {
 			jobs, c, err = st.take(octx, p, settleBatch)
 			cancel()
 			if err != nil {
-				t.fo.failed(ctx, err)
+				t.fo.Failed(ctx, err)
 				return total, nil // memory's turn; the shared work waits for Redis
 			}
-			t.fo.up()
+			t.fo.Up()
 		} else {
 			jobs, c, _ = st.take(ctx, p, settleBatch)
 		}
@@ -200,7 +200,7 @@ func (t *Tracker) finish(ctx context.Context, st Store, id string, a action, nex
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.cfg.RedisTimeout)
 	defer cancel()
 	if err := st.finish(fctx, t.params(), id, a, next); err != nil {
-		t.fo.failed(fctx, err)
+		t.fo.Failed(fctx, err)
 	}
 }
 

@@ -7,17 +7,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/telephony-hooks/okta-8x8/internal/redisfail"
 )
 
 // Config is the guard's part of the hook configuration.
@@ -61,10 +57,8 @@ const (
 	// in Redis: it runs between the hook's deadline and its answer.
 	SettleTimeout = 50 * time.Millisecond
 	// redisRetryAfter is how long the Guard stays on memory after a Redis
-	// failure before trying Redis again, so an outage costs one timeout
-	// per second, not one per request.
-	redisRetryAfter = time.Second
-	warnEvery       = time.Minute
+	// failure before trying Redis again (redisfail's rule).
+	redisRetryAfter = redisfail.RetryAfter
 )
 
 // The rate limits, in the order Allow checks them; also the memory
@@ -104,11 +98,7 @@ type Guard struct {
 	nonce   string // unique per Guard: claim tokens are nonce+seq
 	seq     atomic.Uint64
 
-	mu        sync.Mutex
-	retryAt   time.Time // primary is skipped until then
-	down      bool
-	lastWarn  time.Time
-	warnedYet bool
+	fo *redisfail.Failover // whether Redis is worth trying now
 
 	// backlog holds the answers recorded in memory only while Redis did
 	// not answer; they are written to Redis once it answers again, so
@@ -171,6 +161,9 @@ func newGuard(cfg Config, primary store, logger *slog.Logger, now func() time.Ti
 		log:        logger,
 		now:        now,
 		nonce:      hex.EncodeToString(b[:]) + ":",
+		// The class only in its warning: go-redis errors can quote
+		// arguments, and ours hold tokens and answers.
+		fo: redisfail.New(now, logger, "redis unavailable, using in-memory guard", "redis available again, using shared guard"),
 	}, nil
 }
 
@@ -414,29 +407,25 @@ func (g *Guard) hit(ctx context.Context, ws []window) (int, time.Duration) {
 }
 
 // pick returns the primary store unless there is none or it failed less
-// than redisRetryAfter ago.
+// than a second ago.
 func (g *Guard) pick() store {
-	if g.primary == nil {
-		return nil
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.down && g.now().Before(g.retryAt) {
+	if g.primary == nil || !g.fo.Usable() {
 		return nil
 	}
 	return g.primary
 }
 
+// up notes a Redis call that worked; the answers kept in memory while it
+// was down go to Redis now.
 func (g *Guard) up() {
-	g.mu.Lock()
-	was := g.down
-	g.down = false
-	g.mu.Unlock()
-	if was {
-		g.log.Info("redis available again, using shared guard")
+	if g.fo.Up() {
 		g.flush()
 	}
 }
+
+// failed notes a Redis error. If the request's own ctx ended, the caller
+// ran out of time and Redis is not marked down.
+func (g *Guard) failed(ctx context.Context, err error) { g.fo.Failed(ctx, err) }
 
 // later keeps an answer for Redis until it answers again.
 func (g *Guard) later(u unsettled) {
@@ -488,52 +477,4 @@ func (g *Guard) flush() {
 			}
 		}
 	})
-}
-
-// failed notes a primary-store error. If the request's own ctx ended, the
-// caller ran out of time and Redis is not marked down.
-func (g *Guard) failed(ctx context.Context, err error) {
-	if ctx.Err() != nil {
-		return
-	}
-	now := g.now()
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.down = true
-	g.retryAt = now.Add(redisRetryAfter)
-	if g.warnedYet && now.Sub(g.lastWarn) < warnEvery {
-		return
-	}
-	g.warnedYet = true
-	g.lastWarn = now
-	// The class only: go-redis errors can quote arguments, and ours hold
-	// tokens and answers.
-	g.log.Warn("redis unavailable, using in-memory guard", "error_class", errorClass(err))
-}
-
-func errorClass(err error) string {
-	var re redis.Error
-	var ne net.Error
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return "timeout"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection_refused"
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
-		return "connection_lost"
-	case errors.Is(err, redis.ErrClosed):
-		return "client_closed"
-	case errors.As(err, &re):
-		// The first word of a Redis error is its code: READONLY, OOM,
-		// NOAUTH, LOADING…
-		code, _, _ := strings.Cut(re.Error(), " ")
-		if code == "" || len(code) > 20 || strings.ToUpper(code) != code {
-			code = "ERR"
-		}
-		return "server_" + strings.ToLower(code)
-	case errors.As(err, &ne):
-		return "network"
-	default:
-		return "unknown"
-	}
 }
