@@ -109,7 +109,7 @@ type benchLogSink struct{ n atomic.Int64 }
 
 func (s *benchLogSink) Write(p []byte) (int, error) {
 	if s.n.Add(1) <= 4 {
-		_, _ = suiteLogs.Write(p)
+		_, _ = suite.Write(p)
 	}
 	return len(p), nil
 }
@@ -389,7 +389,7 @@ func (s *started) stop() {
 	// The first lines join the leak scan.
 	sc := bufio.NewScanner(strings.NewReader(s.out.String()))
 	for i := 0; i < 3 && sc.Scan(); i++ {
-		_, _ = suiteLogs.Write(append(sc.Bytes(), '\n'))
+		_, _ = suite.Write(append(sc.Bytes(), '\n'))
 	}
 }
 

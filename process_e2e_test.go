@@ -263,6 +263,6 @@ func collectLogs(out string) {
 		if !json.Valid(line) {
 			line = []byte(fmt.Sprintf("NOT JSON: %q", line))
 		}
-		_, _ = suiteLogs.Write(append(line, '\n'))
+		_, _ = suite.Write(append(line, '\n'))
 	}
 }

@@ -2,8 +2,12 @@ package logtest
 
 import (
 	"fmt"
+	"io"
+	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
+	"testing"
 )
 
 // Leaks returns the needles found in logs: secrets anywhere, and numbers
@@ -74,4 +78,51 @@ func digitRuns(s string) map[string]bool {
 		i = j
 	}
 	return runs
+}
+
+// Suite collects every log line a test binary's scenarios write, for one
+// leak scan when the binary's tests end. Its zero value is ready to use.
+type Suite struct {
+	all     Buffer
+	writers atomic.Int64
+}
+
+// Tee is a log output for one scenario: what is written goes to own and
+// to the suite.
+func (s *Suite) Tee(own *Buffer) io.Writer {
+	s.writers.Add(1)
+	return tee{s, own}
+}
+
+type tee struct {
+	s   *Suite
+	own *Buffer
+}
+
+func (t tee) Write(p []byte) (int, error) {
+	_, _ = t.s.all.Write(p)
+	return t.own.Write(p)
+}
+
+// Write adds lines written elsewhere (a process's stdout) to the scan.
+func (s *Suite) Write(p []byte) (int, error) { return s.all.Write(p) }
+
+// Main runs the tests, then fails the run when the suite's logs hold any
+// of the secrets or numbers, or when scenarios ran but wrote nothing (a
+// scan of nothing proves nothing). Call it from TestMain.
+func (s *Suite) Main(m *testing.M, secrets, numbers []string) int {
+	code := m.Run()
+	if code != 0 {
+		return code
+	}
+	logs := s.all.String()
+	if leaks := Leaks(logs, secrets, numbers); len(leaks) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: the logs of this suite contain secrets or personal data:\n  %s\n", strings.Join(leaks, "\n  "))
+		return 1
+	}
+	if s.writers.Load() > 0 && logs == "" {
+		fmt.Fprintln(os.Stderr, "FAIL: the scenarios ran but wrote no logs: the leak scan scanned nothing")
+		return 1
+	}
+	return 0
 }

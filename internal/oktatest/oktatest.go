@@ -279,3 +279,19 @@ func Numbers() []string {
 
 // Secrets is every credential the tests configure.
 func Secrets() []string { return []string{Secret, APIKey, Webhook, EventSecret} }
+
+// Clock is a settable clock for the hook's notion of now (otpExpires,
+// rate windows, conversion settling).
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock starts at t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now is the clock's time.
+func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+// Set moves the clock to t.
+func (c *Clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
