@@ -1,7 +1,6 @@
 package telephonyhook
 
 import (
-	"bytes"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -112,14 +111,7 @@ func (h *harness) setenv(k, v string) {
 
 // do sends one request through the function and returns the answer.
 func (h *harness) do(method, path string, body []byte, header http.Header) *httptest.ResponseRecorder {
-	h.t.Helper()
-	r := httptest.NewRequest(method, path, bytes.NewReader(body))
-	for k, vs := range header {
-		r.Header[k] = vs
-	}
-	w := httptest.NewRecorder()
-	h.f().ServeHTTP(w, r)
-	return w
+	return oktatest.Do(h.f(), method, path, body, header)
 }
 
 func (h *harness) hook(body []byte) *httptest.ResponseRecorder {

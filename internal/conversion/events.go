@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/telephony-hooks/okta-8x8/internal/httpjson"
 )
 
 // Okta System Log event types that carry a code's outcome.
@@ -119,25 +121,8 @@ type target struct {
 	} `json:"detailEntry"`
 }
 
-// text is a lenient string: a JSON string, or a number or boolean as its
-// text; null, objects and arrays read as "".
-type text string
-
-func (s *text) UnmarshalJSON(b []byte) error {
-	switch {
-	case len(b) == 0 || b[0] == 'n' || b[0] == '{' || b[0] == '[':
-		*s = ""
-	case b[0] == '"':
-		var v string
-		if err := json.Unmarshal(b, &v); err != nil {
-			return err
-		}
-		*s = text(v)
-	default:
-		*s = text(b)
-	}
-	return nil
-}
+// text is a lenient field (Okta's debugData is no contract).
+type text = httpjson.Text
 
 // factorClass is what an event says about the factor used.
 type factorClass uint8

@@ -188,16 +188,7 @@ func TestExactlyOnceThroughRedisFaults(t *testing.T) {
 			spy := &spyStore{store: r.st, inFlight: make(chan struct{})}
 			holder, dup := r.guard(nil), r.guard(spy)
 			first := mustClaim(t, holder, "ev3", time.Minute)
-			type result struct {
-				tk    *Ticket
-				prior []byte
-				err   error
-			}
-			done := make(chan result, 1)
-			go func() {
-				tk, prior, err := dup.Begin(t.Context(), "ev3", time.Minute)
-				done <- result{tk, prior, err}
-			}()
+			done := beginAsync(t, dup, "ev3")
 			<-spy.inFlight // the duplicate polls Redis for the first's answer
 			r.breakIt()
 			if res := <-done; res.tk != nil || !errors.Is(res.err, ErrInFlight) {

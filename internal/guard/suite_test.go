@@ -382,16 +382,7 @@ func testBegin(t *testing.T, b backend) {
 		}},
 		{"a waiting duplicate gets the answer once it comes", func(t *testing.T, r *rig, g *Guard) {
 			tk := mustClaim(t, g, "ev1", time.Minute)
-			type result struct {
-				tk    *Ticket
-				prior []byte
-				err   error
-			}
-			done := make(chan result, 1)
-			go func() {
-				tk, prior, err := g.Begin(t.Context(), "ev1", time.Minute)
-				done <- result{tk, prior, err}
-			}()
+			done := beginAsync(t, g, "ev1")
 			_ = tk.Finish([]byte("first"))
 			res := <-done
 			if res.err != nil || res.tk != nil || string(res.prior) != "first" {
@@ -436,6 +427,24 @@ func testBegin(t *testing.T, b backend) {
 			tc.run(t, r, r.guard(Config{}))
 		})
 	}
+}
+
+// beginResult is what Begin returned.
+type beginResult struct {
+	tk    *Ticket
+	prior []byte
+	err   error
+}
+
+// beginAsync calls Begin for id in the background (a duplicate that will
+// wait for the first request's answer).
+func beginAsync(t *testing.T, g *Guard, id string) <-chan beginResult {
+	done := make(chan beginResult, 1)
+	go func() {
+		tk, prior, err := g.Begin(t.Context(), id, time.Minute)
+		done <- beginResult{tk, prior, err}
+	}()
+	return done
 }
 
 func mustClaim(t *testing.T, g *Guard, id string, ttl time.Duration) *Ticket {

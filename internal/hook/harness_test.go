@@ -1,7 +1,6 @@
 package hook_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -122,14 +121,7 @@ func newHarness(t *testing.T, edits ...func(*setup)) *harness {
 
 // do sends one request to the hook and returns the answer.
 func (h *harness) do(method, path string, body []byte, header http.Header) *httptest.ResponseRecorder {
-	h.t.Helper()
-	r := httptest.NewRequest(method, path, bytes.NewReader(body))
-	for k, vs := range header {
-		r.Header[k] = vs
-	}
-	w := httptest.NewRecorder()
-	h.srv.ServeHTTP(w, r)
-	return w
+	return oktatest.Do(h.srv, method, path, body, header)
 }
 
 // hook posts an Okta request with Okta's headers.

@@ -229,26 +229,9 @@ func (h *handler) record(r *http.Request, o outcome) {
 	}
 }
 
-// scalar holds a JSON string, number or boolean as text: 8x8 documents
-// errorCode and callDuration as integers on one page and strings on
-// another. Objects and arrays are ignored rather than refused.
-type scalar string
-
-func (s *scalar) UnmarshalJSON(b []byte) error {
-	switch {
-	case len(b) == 0 || string(b) == "null" || b[0] == '{' || b[0] == '[':
-		return nil
-	case b[0] == '"':
-		var v string
-		if err := json.Unmarshal(b, &v); err != nil {
-			return err
-		}
-		*s = scalar(strings.TrimSpace(v))
-	default:
-		*s = scalar(b)
-	}
-	return nil
-}
+// scalar is a lenient field: 8x8 documents errorCode and callDuration as
+// integers on one page and strings on another.
+type scalar = httpjson.Text
 
 type smsPayload struct {
 	UMID            string `json:"umid"`
