@@ -266,3 +266,66 @@ func collectLogs(out string) {
 		_, _ = suite.Write(append(line, '\n'))
 	}
 }
+
+// BenchmarkSIGTERMSlow8x8 replays the reported failure with real time: a
+// voice call to an 8x8 that answers after 1.5 s, SIGTERM 0.4 s into it,
+// with 50 calls in flight, on the buildpack's main:
+//
+//	go test -run '^$' -bench SIGTERMSlow8x8 -benchtime 3x .
+func BenchmarkSIGTERMSlow8x8(b *testing.B) {
+	if testing.Short() {
+		b.Skip("builds and runs the buildpack main")
+	}
+	const inFlight, answerAfter, signalAfter = 50, 1500 * time.Millisecond, 400 * time.Millisecond
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if r.Method != http.MethodPost {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		time.Sleep(answerAfter) // the slow 8x8 under test, not a test's wait
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"sessionId":"5a8e7c3e-376b-11ef-a28b-0582ff0039d5","sessionStatus":"CREATED","statusCode":1,"statusMessage":"Created"}`)
+	}))
+	defer slow.Close()
+	bin := proctest.Build(b, "./internal/buildpackmain")
+	var answered, exitCodes, exitMs float64
+	for range b.N {
+		port := proctest.FreePort(b)
+		p := proctest.Start(b, bin, proctest.Options{Env: processEnv(port, slow.URL)})
+		base := "http://127.0.0.1:" + port
+		if err := p.WaitHealthy(base+"/healthz", 20*time.Second); err != nil {
+			b.Fatal(err)
+		}
+		ok := make(chan bool, inFlight)
+		for range inFlight {
+			r := voice("+14155550123", "482913", "en-US")
+			go func() {
+				req, _ := http.NewRequest(http.MethodPost, base+"/", strings.NewReader(string(r.Body())))
+				req.Header = oktatest.Headers()
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					ok <- false
+					return
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				ok <- resp.StatusCode == 200 && strings.Contains(string(body), "SUCCESSFUL")
+			}()
+		}
+		time.Sleep(signalAfter) // SIGTERM 0.4 s into the calls, as reported
+		sent := time.Now()
+		_ = p.Signal(syscall.SIGTERM)
+		code := p.ExitCode()
+		exitMs += float64(time.Since(sent).Milliseconds())
+		for range inFlight {
+			if <-ok {
+				answered++
+			}
+		}
+		exitCodes += float64(code)
+	}
+	b.ReportMetric(answered/float64(b.N), "answered")
+	b.ReportMetric(exitCodes/float64(b.N), "exit-code")
+	b.ReportMetric(exitMs/float64(b.N), "ms-SIGTERM-to-exit")
+}
