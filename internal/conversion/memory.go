@@ -4,6 +4,8 @@ import (
 	"context"
 	"strconv"
 	"sync"
+
+	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight"
 )
 
 // Default caps of the memory store.
@@ -42,6 +44,7 @@ type memoryStore struct {
 	mu       sync.Mutex
 	seq      uint64
 	sends    map[uint64]memSend
+	texts    map[uint64]string // transaction ids that are not UUIDs (rare)
 	users    map[userKey][userSlots]uint64
 	work     idHeap // settlements and reports, by due time
 	forget   idHeap // finished sends, by the time they may be forgotten
@@ -54,23 +57,54 @@ type memoryStore struct {
 
 var _ Store = (*memoryStore)(nil)
 
-// memSend is one send: fixed-size fields but the transaction id.
+// memSend is one send, pointer-free (the GC skips the map) and compact: a
+// flood of pumped sends is what fills it. The 8x8 transaction id is kept
+// as 16 bytes (PackID); one that is not a UUID goes to texts.
 type memSend struct {
 	user       userKey
-	country    destKey
+	country    [2]byte
 	prefix     destKey
 	state      uint8
 	fb         uint8
 	late       bool
 	shadow     bool // counted, never logged (Redis may hold the send too)
 	attempts   uint8
+	txKind     uint8 // txNone, txPacked, txText
+	tx         [16]byte
 	sentAt     int64
 	settleAt   int64
-	fbBy       int64
 	verifiedAt int64
 	due        int64 // current entry in work; 0 when none
 	forgetAt   int64 // current entry in forget; 0 when none
-	tx         string
+}
+
+const (
+	txNone uint8 = iota
+	txPacked
+	txText
+)
+
+// fbBy is when 8x8 stops taking the send's feedback.
+func (s *memSend) fbBy() int64 { return s.sentAt + FeedbackWindow.Milliseconds() }
+
+// countryKey is the send's country as a destination.
+func (s *memSend) countryKey() destKey {
+	if s.country == [2]byte{} {
+		return destKey{}
+	}
+	k, _ := newDestKey('c', string(s.country[:]))
+	return k
+}
+
+// txOf is the send's 8x8 transaction id.
+func (m *memoryStore) txOf(id uint64, s *memSend) string {
+	switch s.txKind {
+	case txPacked:
+		return eightbyeight.UnpackID(s.tx)
+	case txText:
+		return m.texts[id]
+	}
+	return ""
 }
 
 // MemoryCaps bounds the memory store; a zero field takes its default.
@@ -95,6 +129,7 @@ func newMemoryStore(caps MemoryCaps) *memoryStore {
 		maxDests:   def(caps.Destinations, DefaultMaxDestinations),
 		maxSeen:    def(caps.Seen, DefaultMaxSeen),
 		sends:      make(map[uint64]memSend),
+		texts:      make(map[uint64]string),
 		users:      make(map[userKey][userSlots]uint64),
 		dests:      make(map[destKey]counts),
 		suspects:   make(map[destKey]struct{}),
@@ -129,13 +164,20 @@ func (m *memoryStore) addSend(_ context.Context, p params, r sendRecord) (change
 		state:    statePending,
 		sentAt:   r.sentAt,
 		settleAt: r.settleAt,
-		fbBy:     r.fbBy,
 		due:      r.settleAt,
-		tx:       r.tx,
 		shadow:   r.shadow,
 	}
-	s.country, _ = newDestKey('c', r.country)
+	if len(r.country) == 2 {
+		s.country = [2]byte{r.country[0], r.country[1]}
+	}
 	s.prefix, _ = newDestKey('p', r.prefix)
+	switch b, ok := eightbyeight.PackID(r.tx); {
+	case ok:
+		s.txKind, s.tx = txPacked, b
+	case r.tx != "":
+		s.txKind = txText
+		m.texts[id] = r.tx
+	}
 	if r.feedback {
 		s.fb = fbWanted
 	}
@@ -233,16 +275,16 @@ func (m *memoryStore) verifyOne(p params, v *verification, ch *changes) verifyRe
 		m.scheduleForget(p, best, &s)
 	}
 	m.sends[best] = s
-	r := verifyResult{outcome: vMatched, settled: s.settled()}
+	r := verifyResult{outcome: vMatched, settled: m.settledOf(best, &s)}
 	if late {
 		r.outcome = vLate
 	}
 	return r
 }
 
-func (s *memSend) settled() settledSend {
+func (m *memoryStore) settledOf(id uint64, s *memSend) settledSend {
 	return settledSend{
-		country: s.country.value(), prefix: s.prefix.value(), tx: s.tx,
+		country: string(s.country[:]), prefix: s.prefix.value(), tx: m.txOf(id, s),
 		channel: s.user.ch, sentAt: s.sentAt,
 		verified: s.state == stateVerified, late: s.late, verifiedAt: s.verifiedAt,
 	}
@@ -276,21 +318,21 @@ func (m *memoryStore) take(_ context.Context, p params, maxJobs int) ([]job, cha
 			s.state = stateUnverified
 			m.count(p, &s, p.bucket(s.settleAt), 1, 0, &ch)
 			if !s.shadow {
-				ch.settled = append(ch.settled, s.settled())
+				ch.settled = append(ch.settled, m.settledOf(it.id, &s))
 			}
 		}
 		if s.fb == fbWanted {
-			if p.now >= s.fbBy {
+			if p.now >= s.fbBy() {
 				s.fb = fbDropped
-				ch.dropped = append(ch.dropped, dropped{tx: s.tx, success: s.state == stateVerified})
+				ch.dropped = append(ch.dropped, dropped{tx: m.txOf(it.id, &s), success: s.state == stateVerified})
 				s.due = 0
 				m.scheduleForget(p, it.id, &s)
 			} else {
 				s.due = p.now + p.lease
 				m.work.push(item{at: s.due, id: it.id})
 				jobs = append(jobs, job{
-					id: memID(it.id), tx: s.tx, success: s.state == stateVerified,
-					verifiedAt: s.verifiedAt, attempts: int(s.attempts), deadline: s.fbBy,
+					id: memID(it.id), tx: m.txOf(it.id, &s), success: s.state == stateVerified,
+					verifiedAt: s.verifiedAt, attempts: int(s.attempts), deadline: s.fbBy(),
 				})
 			}
 		} else {
@@ -353,7 +395,7 @@ func (m *memoryStore) refresh(_ context.Context, p params) (view, changes, error
 
 // count adds one send's conclusion to its destinations and judges them.
 func (m *memoryStore) count(p params, s *memSend, idx, ds, dv int64, ch *changes) {
-	for _, k := range [2]destKey{s.country, s.prefix} {
+	for _, k := range [2]destKey{s.countryKey(), s.prefix} {
 		if k.empty() {
 			continue
 		}
@@ -385,12 +427,15 @@ func (m *memoryStore) judge(p params, k destKey, ch *changes) (settled, verified
 }
 
 func (m *memoryStore) scheduleForget(p params, id uint64, s *memSend) {
-	s.forgetAt = max(s.settleAt, s.fbBy) + p.retain
+	s.forgetAt = max(s.settleAt, s.fbBy()) + p.retain
 	m.forget.push(item{at: s.forgetAt, id: id})
 }
 
 func (m *memoryStore) deleteSend(id uint64, s *memSend) {
 	delete(m.sends, id)
+	if s.txKind == txText {
+		delete(m.texts, id)
+	}
 	slots, ok := m.users[s.user]
 	if !ok {
 		return
@@ -429,11 +474,11 @@ func (m *memoryStore) evictSend(p params, ch *changes) {
 			s.state = stateUnverified
 			m.count(p, &s, p.cur(), 1, 0, ch)
 			if !s.shadow {
-				ch.settled = append(ch.settled, s.settled())
+				ch.settled = append(ch.settled, m.settledOf(it.id, &s))
 			}
 		}
 		if s.fb == fbWanted {
-			ch.dropped = append(ch.dropped, dropped{tx: s.tx, success: s.state == stateVerified, reason: dropEvicted})
+			ch.dropped = append(ch.dropped, dropped{tx: m.txOf(it.id, &s), success: s.state == stateVerified, reason: dropEvicted})
 		}
 		m.deleteSend(it.id, &s)
 		return

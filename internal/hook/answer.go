@@ -1,8 +1,6 @@
 package hook
 
 import (
-	"encoding/hex"
-
 	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight"
 	"github.com/telephony-hooks/okta-8x8/internal/guard"
 	"github.com/telephony-hooks/okta-8x8/internal/message"
@@ -153,7 +151,7 @@ func (a answer) record() []byte {
 	b = append(b, byte(a.kind), byte(a.channel))
 	switch a.kind {
 	case kindSuccessful, kindFailed:
-		if u, ok := uuidBytes(a.txID); ok {
+		if u, ok := eightbyeight.PackID(a.txID); ok {
 			b = append(append(b, 1), u[:]...)
 		} else {
 			b = append(append(b, 0), a.txID...)
@@ -182,7 +180,7 @@ func parseRecord(b []byte) (a answer, ok bool) {
 	case kindSuccessful, kindFailed:
 		switch {
 		case len(rest) == 17 && rest[0] == 1:
-			a.txID = uuidString(rest[1:])
+			a.txID = eightbyeight.UnpackID([16]byte(rest[1:]))
 		case len(rest) >= 1 && rest[0] == 0:
 			a.txID = string(rest[1:])
 		default:
@@ -205,41 +203,4 @@ func parseRecord(b []byte) (a answer, ok bool) {
 		return a, true
 	}
 	return answer{}, false
-}
-
-// uuidBytes reads a lowercase, hyphenated UUID ("bda3d56d-1424-e711-813c-
-// 06ed3428fe67"); anything else stays text, so render gives back exactly
-// what 8x8 sent.
-func uuidBytes(s string) (u [16]byte, ok bool) {
-	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
-		return u, false
-	}
-	var h [32]byte
-	n := 0
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case i == 8 || i == 13 || i == 18 || i == 23:
-		case c >= '0' && c <= '9' || c >= 'a' && c <= 'f':
-			h[n] = c
-			n++
-		default:
-			return u, false
-		}
-	}
-	_, err := hex.Decode(u[:], h[:])
-	return u, err == nil
-}
-
-func uuidString(b []byte) string {
-	var s [36]byte
-	hex.Encode(s[0:8], b[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], b[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], b[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], b[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], b[10:])
-	return string(s[:])
 }
