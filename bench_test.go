@@ -22,13 +22,18 @@ package telephonyhook
 // fills the guard's caps (the defaults, no memory limit: 100,000 answers,
 // 100,000 windows) and one with the caps sized from GOMEMLIMIT:
 //
-//	go test -run '^$' -bench Process -cpu 1 -benchtime 1x -count 3 .
+//	go test -run '^$' -bench '^BenchmarkProcess$' -cpu 1 -benchtime 1x -count 3 .
 //
 // Cold start, exec → first answered hook request, the buildpack main
 // against the card floor (internal/benchtest/cardfloor) and floorreq,
 // interleaved, medians:
 //
 //	go test -run '^$' -bench '^BenchmarkColdStart$' -cpu 1 -benchtime 41x -count 3 .
+//
+// The hook's process profiled under the flood (CPU, allocations, locks;
+// see BenchmarkProcessProfile):
+//
+//	HOOK_PROFILE_DIR=/tmp/prof go test -run '^$' -bench ProcessProfile -cpu 1 -benchtime 1x .
 //
 // The bytes per remembered answer and per rate window are internal/guard's
 // (go test -run '^$' -bench MemoryMillionKeys -benchtime 1x ./internal/guard).
