@@ -90,7 +90,7 @@ type processRun struct {
 	res       benchtest.Result
 	cpu       time.Duration // the server's, while the load ran
 	busy      time.Duration // how long the load ran
-	rss, peak float64 // MiB
+	rss, peak float64       // MiB
 }
 
 func (r processRun) p99() float64       { return float64(r.res.Quantile(0.99).Microseconds()) / 1000 }
