@@ -19,7 +19,7 @@ func TestNumbers(t *testing.T) {
 	if n.Blocks() < 500 {
 		t.Fatalf("%d blocks: too few area codes for a flood", n.Blocks())
 	}
-	const count = 300_000
+	const count = 60_000
 	seen := make(map[string]bool, count)
 	npas := map[string]bool{}
 	for i := range count {
