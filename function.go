@@ -311,7 +311,7 @@ func (f *Function) start() {
 		// request (see guardStdio); elsewhere it does not, and what the
 		// local run prints on stderr must reach it before an exit.
 		if f.opt.Getenv(config.KService) != "" {
-			guardStdio(f.boot, f.out, f.stdout)
+			guardStdio(f.boot, f.out)
 		}
 		c := make(chan os.Signal, 1)
 		signal.Notify(c, syscall.SIGTERM, os.Interrupt)

@@ -225,10 +225,14 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 	})
 	a.Handler = srv
 	if late != nil {
-		// The account's list came too late for the start-up: use it once
+		// The start-up did not wait for the account's list: use it once
 		// it arrives.
 		go func() {
-			if r, ok := <-late; ok && r.err == nil {
+			r, ok := <-late
+			if ok && r.err != nil {
+				logger.Warn("could not read this 8x8 account's speech profiles: using the built-in voice per locale", "error", r.err.Error())
+			}
+			if ok && r.err == nil {
 				v := message.NewVoices(r.voices)
 				if cfg.VoiceProfile != "" && v.FromAccount() && !v.Has(cfg.VoiceProfile) {
 					logger.Error("VOICE_PROFILE is not one of this 8x8 account's speech profiles: every voice call with it fails; set one the account has", "voiceProfile", cfg.VoiceProfile)
@@ -294,12 +298,13 @@ func newTracker(cfg *config.Config, opt Options, secret []byte, redisStore *guar
 const refusalBurst = 5
 
 // profileWait bounds how long the start-up waits for the account's speech
-// profiles; a VOICE_PROFILE to check gets longer, since refusing it at
-// start needs the list.
-const (
-	profileWait         = 300 * time.Millisecond
-	profileWaitOverride = 2 * time.Second
-)
+// profiles when VOICE_PROFILE is set (refusing it at start needs the
+// list). Without it the start-up does not wait: the built-in table serves
+// until the list arrives, a fraction of a second later.
+const profileWait = 2 * time.Second
+
+// profileReadBudget bounds the read of the account's speech profiles.
+const profileReadBudget = 10 * time.Second
 
 type profileRead struct {
 	voices []message.Voice
@@ -313,9 +318,13 @@ type profileRead struct {
 // the one the calls reuse.
 func readProfiles(ctx context.Context, c *eightbyeight.Client) <-chan profileRead {
 	ch := make(chan profileRead, 1)
+	// The read may outlive the start-up, which does not always wait for
+	// it: its own bound, not the start-up's.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), profileReadBudget)
 	go func() {
-		defer c.Warm(context.WithoutCancel(ctx))
-		ps, err := c.SpeechProfiles(ctx)
+		defer cancel()
+		defer c.Warm(rctx)
+		ps, err := c.SpeechProfiles(rctx)
 		var vs []message.Voice
 		for _, p := range ps {
 			vs = append(vs, message.Voice{Code: p.Code, Locale: p.Locale})
@@ -327,18 +336,18 @@ func readProfiles(ctx context.Context, c *eightbyeight.Client) <-chan profileRea
 }
 
 // waitProfiles turns the account's speech profiles into the voice chooser.
-// It never holds the start-up long: past the wait, the built-in table
-// serves and late delivers the list when it comes. A VOICE_PROFILE the
-// account's list lacks is a configuration error.
+// It holds the start-up only to check a VOICE_PROFILE, and then briefly:
+// otherwise, or past the wait, the built-in table serves and late
+// delivers the list when it comes. A VOICE_PROFILE the account's list
+// lacks is a configuration error.
 func waitProfiles(ctx context.Context, ch <-chan profileRead, override string, logger *slog.Logger) (v *message.Voices, late <-chan profileRead, err error) {
 	if ch == nil { // dry run: no 8x8 account to ask
 		return message.BuiltinVoices(), nil, nil
 	}
-	wait := profileWait
-	if override != "" {
-		wait = profileWaitOverride
+	if override == "" {
+		return message.BuiltinVoices(), ch, nil
 	}
-	t := time.NewTimer(wait)
+	t := time.NewTimer(profileWait)
 	defer t.Stop()
 	select {
 	case r := <-ch:

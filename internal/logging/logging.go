@@ -97,8 +97,14 @@ func NewHandler(w io.Writer, opts Options) slog.Handler {
 	if opts.Format == Text && opts.Sink == nil {
 		return newTextHandler(w, level)
 	}
+	// A *Writer orders whole lines itself: holding a lock across its
+	// Write would make every log line wait for the one before it.
+	var mu *sync.Mutex
+	if _, ordered := w.(*Writer); !ordered {
+		mu = new(sync.Mutex)
+	}
 	return &handler{
-		mu:        new(sync.Mutex),
+		mu:        mu,
 		w:         w,
 		level:     level,
 		projectID: opts.ProjectID,
@@ -180,6 +186,10 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 		return nil
 	}
 	*bp = h.appendJSON(*bp, ctx, r)
+	if h.mu == nil {
+		_, err := h.w.Write(*bp)
+		return err
+	}
 	h.mu.Lock()
 	_, err := h.w.Write(*bp)
 	h.mu.Unlock()

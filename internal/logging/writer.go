@@ -44,6 +44,7 @@ type Writer struct {
 	wait     time.Duration
 	maxBytes int
 	format   Format
+	scratch  []byte // writeBatch's buffer; the writing goroutine's only
 	// after, when set, makes the Wait timer instead of pooled timers:
 	// tests fire it on demand.
 	after func(time.Duration) <-chan time.Time
@@ -260,9 +261,11 @@ func (w *Writer) run() {
 			<-w.wake
 			continue
 		}
+		// Lines that queued up together go out in one write: whole
+		// lines, one syscall (this goroutine is the output's only writer).
+		err := w.writeBatch(batch)
 		for _, e := range batch {
 			n := len(*e.line)
-			err := w.write(*e.line)
 			if cap(*e.line) <= 64<<10 { // one huge line must not stay pinned
 				w.lines.Put(e.line)
 			}
@@ -291,6 +294,22 @@ func (w *Writer) run() {
 		clear(batch)
 		spare = batch
 	}
+}
+
+// writeBatch writes the lines of batch with one Write.
+func (w *Writer) writeBatch(batch []entry) error {
+	if len(batch) == 1 {
+		return w.write(*batch[0].line)
+	}
+	w.scratch = w.scratch[:0]
+	for _, e := range batch {
+		w.scratch = append(w.scratch, *e.line...)
+	}
+	err := w.write(w.scratch)
+	if cap(w.scratch) > 256<<10 {
+		w.scratch = nil // a burst must not stay pinned
+	}
+	return err
 }
 
 // write writes one line; a panicking output is a failed write, not a dead

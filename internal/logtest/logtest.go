@@ -3,20 +3,52 @@ package logtest
 
 import (
 	"bytes"
+	"fmt"
+	"strings"
 	"sync"
+	"time"
 )
 
-// Buffer collects log output written from many goroutines. Its zero value
-// is ready to use.
+// Buffer collects log output written from many goroutines, and can wait
+// for a line to appear. Its zero value is ready to use.
 type Buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	changed chan struct{} // closed at the next Write, when someone waits
 }
 
 func (l *Buffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.changed != nil {
+		close(l.changed)
+		l.changed = nil
+	}
 	return l.b.Write(p)
+}
+
+// WaitFor returns once s has been written, or an error after timeout (a
+// bound for the failure case only).
+func (l *Buffer) WaitFor(s string, timeout time.Duration) error {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		l.mu.Lock()
+		if strings.Contains(l.b.String(), s) {
+			l.mu.Unlock()
+			return nil
+		}
+		if l.changed == nil {
+			l.changed = make(chan struct{})
+		}
+		ch := l.changed
+		l.mu.Unlock()
+		select {
+		case <-ch:
+		case <-deadline.C:
+			return fmt.Errorf("%q not written within %v; got:\n%s", s, timeout, l.String())
+		}
+	}
 }
 
 func (l *Buffer) String() string {

@@ -6,6 +6,7 @@ package phone
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -137,11 +138,19 @@ func (n Number) MarshalJSON() ([]byte, error) {
 // numbers: parsing costs ~20 µs and the same users sign in again and again.
 type Parser struct {
 	defaultRegion string
+	seed          maphash.Seed
 
 	mu    sync.Mutex
 	cache map[string]parsed
 	max   int
+	// seen admits a number to the cache on its second sighting only: a
+	// flood of distinct numbers (pumping) would otherwise fill the cache
+	// with entries never read again, at a few hundred bytes each. A slot
+	// holds a number's hash; collisions only delay an admission.
+	seen [seenSlots]uint64
 }
+
+const seenSlots = 4096
 
 type parsed struct {
 	n   Number
@@ -156,7 +165,7 @@ func NewParser(defaultRegion string, cacheSize int) (*Parser, error) {
 	if phonenumbers.GetCountryCodeForRegion(r) == 0 {
 		return nil, fmt.Errorf("DEFAULT_REGION %q is not a known region code", defaultRegion)
 	}
-	return &Parser{defaultRegion: r, cache: make(map[string]parsed), max: cacheSize}, nil
+	return &Parser{defaultRegion: r, seed: maphash.MakeSeed(), cache: make(map[string]parsed), max: cacheSize}, nil
 }
 
 // maxRawLen bounds the input: no real number, with formatting, is longer.
@@ -184,7 +193,14 @@ func (p *Parser) Parse(raw string) (Number, error) {
 	}
 	n, err := p.parse(raw)
 	if p.max > 0 {
+		h := maphash.String(p.seed, raw) | 1 // 0 is an empty slot
+		slot := &p.seen[h%seenSlots]
 		p.mu.Lock()
+		if *slot != h {
+			*slot = h
+			p.mu.Unlock()
+			return n, err
+		}
 		if len(p.cache) >= p.max {
 			// Evict an arbitrary entry: map iteration order is random,
 			// which is good enough for a cache that only saves CPU.

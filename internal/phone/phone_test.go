@@ -98,18 +98,34 @@ func TestParseType(t *testing.T) {
 }
 
 // The cache answers the same as a fresh parse, and stays bounded.
+// The cache gives the same answer as a parse, stays within its size, and
+// admits a number on its second sighting only: a flood of distinct
+// numbers leaves it empty.
 func TestCache(t *testing.T) {
 	p, _ := NewParser("US", 4)
 	for i := range 20 {
 		raw := fmt.Sprintf("+1415555%04d", 100+i)
 		a, errA := p.Parse(raw)
 		b, errB := p.Parse(raw)
-		if a != b || (errA == nil) != (errB == nil) {
+		c, errC := p.Parse(raw)
+		if a != b || a != c || (errA == nil) != (errB == nil) || (errA == nil) != (errC == nil) {
 			t.Fatalf("cached answer differs for %s", raw)
 		}
 	}
 	if len(p.cache) > 4 {
 		t.Errorf("cache grew to %d entries", len(p.cache))
+	}
+	flood, _ := NewParser("US", 1000)
+	for i := range 500 {
+		_, _ = flood.Parse(fmt.Sprintf("+1202555%04d", i))
+	}
+	if len(flood.cache) != 0 {
+		t.Errorf("%d numbers seen once were cached", len(flood.cache))
+	}
+	_, _ = flood.Parse("+14155550123")
+	_, _ = flood.Parse("+14155550123")
+	if _, ok := flood.cache["+14155550123"]; !ok {
+		t.Error("a number seen twice was not cached")
 	}
 }
 

@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/telephony-hooks/okta-8x8/internal/logtest"
 )
 
 var (
@@ -160,54 +162,8 @@ func (p *Process) WaitHealthy(url string, timeout time.Duration) error {
 	}
 }
 
-// Buffer collects output written from many goroutines and can wait for a
-// substring to appear.
-type Buffer struct {
-	mu      sync.Mutex
-	b       bytes.Buffer
-	changed chan struct{}
-}
-
-func (b *Buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n, err := b.b.Write(p)
-	if b.changed != nil {
-		close(b.changed)
-		b.changed = nil
-	}
-	return n, err
-}
-
-func (b *Buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-// WaitFor returns once s has been written, or an error after timeout (a
-// bound for the failure case only).
-func (b *Buffer) WaitFor(s string, timeout time.Duration) error {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		b.mu.Lock()
-		if strings.Contains(b.b.String(), s) {
-			b.mu.Unlock()
-			return nil
-		}
-		if b.changed == nil {
-			b.changed = make(chan struct{})
-		}
-		ch := b.changed
-		b.mu.Unlock()
-		select {
-		case <-ch:
-		case <-deadline.C:
-			return fmt.Errorf("%q not written within %v; got:\n%s", s, timeout, b.String())
-		}
-	}
-}
+// Buffer collects a process's output; it can wait for a line to appear.
+type Buffer = logtest.Buffer
 
 // CPUTime is the process's user + system CPU time so far, from /proc
 // (Linux; in clock ticks of 10 ms: measure thousands of requests).
