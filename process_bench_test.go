@@ -5,6 +5,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -194,7 +195,14 @@ func BenchmarkProcess(b *testing.B) {
 	b.Run("flood-8s", func(b *testing.B) {
 		fake := newFast8x8(b).URL
 		fl := start(b, floorBin, floorProcessEnv(fake), nil)
-		hk := start(b, hookBin, hookProcessEnv(fake), nil)
+		// BENCH_HOOK_ENV="GOGC=50 …" adds variables to the hook's process,
+		// for experiments.
+		extra := map[string]string{}
+		for _, kv := range strings.Fields(os.Getenv("BENCH_HOOK_ENV")) {
+			k, v, _ := strings.Cut(kv, "=")
+			extra[k] = v
+		}
+		hk := start(b, hookBin, hookProcessEnv(fake), extra)
 		var floor, hook processRun
 		for range floodRounds {
 			fl.send(b, 0, floodFor/floodRounds, &floor)
