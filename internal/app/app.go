@@ -245,9 +245,15 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 	return a, nil
 }
 
-// guardMemoryShare is the part of the Go heap's soft limit the guard's
-// in-memory state may fill at its caps (remembered answers, rate windows).
-const guardMemoryShare = 0.2
+// guardMemoryShare and conversionMemoryShare are the parts of the Go
+// heap's soft limit the guard's state (remembered answers, rate windows)
+// and the conversion tracker's (pending sends, event uuids) may fill at
+// their caps. With the garbage collector's room (GOGC) they stay well
+// within the limit; the rest is the request path's.
+const (
+	guardMemoryShare      = 0.2
+	conversionMemoryShare = 0.15
+)
 
 // keySecret keys the hashes that name phone numbers, users, IPs and
 // eventIds in the guard's stores: REDIS_KEY_SECRET, else derived from the
@@ -282,6 +288,7 @@ func newTracker(cfg *config.Config, opt Options, secret []byte, redisStore *guar
 	cc.Mode, cc.Window, cc.Grace = mode, cfg.Conversion.Window, cfg.Conversion.Grace
 	cc.MinSends, cc.MinRate, cc.Feedback = cfg.Conversion.MinSends, cfg.Conversion.MinRate, cfg.Conversion.Feedback
 	cc.KeySecret, cc.Refusals = secret, refusals
+	cc.Memory = conversion.CapsFor(int64(float64(opt.MemoryLimit) * conversionMemoryShare))
 	var store conversion.Store
 	if redisStore != nil && cfg.EventHookSecret != "" {
 		store = conversion.NewRedisStore(redisStore.Client())

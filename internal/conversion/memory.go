@@ -653,3 +653,26 @@ func (h *idHeap) pop() item {
 	}
 	return top
 }
+
+// Planned bytes per entry of the memory store, from BenchmarkMemoryPerSend
+// (260 heap bytes per pending send, its user index and work queue
+// included) with room for a map's growth steps; a remembered event uuid
+// is a 16-byte key and an 8-byte expiry.
+const (
+	bytesPerSend = 320
+	bytesPerSeen = 48
+)
+
+// CapsFor sizes the memory store so that its pending sends and remembered
+// event uuids fit in budget bytes (a share of the Go heap's soft limit);
+// destinations keep their default cap. A budget of 0 or less gives the
+// defaults.
+func CapsFor(budget int64) MemoryCaps {
+	if budget <= 0 {
+		return MemoryCaps{}
+	}
+	return MemoryCaps{
+		Pending: int(max(1000, budget*3/4/bytesPerSend)),
+		Seen:    int(max(1000, budget/4/bytesPerSeen)),
+	}
+}

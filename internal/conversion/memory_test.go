@@ -100,3 +100,15 @@ func TestDestKey(t *testing.T) {
 		}
 	}
 }
+
+// The caps fit the budget they are sized from.
+func TestCapsFor(t *testing.T) {
+	if c := CapsFor(0); c != (MemoryCaps{}) {
+		t.Errorf("CapsFor(0) = %+v, want the defaults", c)
+	}
+	const budget = 40 << 20 // a fifth of a 256 MiB instance's limit
+	c := CapsFor(budget)
+	if used := int64(c.Pending)*bytesPerSend + int64(c.Seen)*bytesPerSeen; used > budget || c.Pending < 50_000 {
+		t.Errorf("CapsFor(%d) = %+v: %d bytes planned", budget, c, used)
+	}
+}
