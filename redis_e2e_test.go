@@ -44,6 +44,9 @@ func TestTwoInstancesShareRedis(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			env := map[string]string{"REDIS_URL": url, "RATE_LIMIT_PER_PHONE": "0"}
 			a, b := newHarness(t, env), newHarness(t, env)
+			for _, h := range []*harness{a, b} {
+				h.opt.App.RedisTimeout = 2 * time.Second // Redis slow under -race is not Redis down
+			}
 			const rounds = 30
 			for round := range rounds {
 				r := voice("+14155550123", "482913", "en")
@@ -59,10 +62,17 @@ func TestTwoInstancesShareRedis(t *testing.T) {
 					wg.Go(func() { answers[i] = inst.hook(body).Body.String() })
 				}
 				wg.Wait()
-				for _, ans := range answers[1:] {
-					if ans != answers[0] {
-						t.Fatalf("round %d: the instances answered differently:\n%s\n%s", round, ans, answers[0])
+				// One answer for the eventId; a duplicate that could not
+				// wait for it may say PENDING (no second code), never
+				// another delivery.
+				delivered := map[string]bool{}
+				for _, ans := range answers {
+					if !strings.Contains(ans, `"PENDING"`) {
+						delivered[ans] = true
 					}
+				}
+				if len(delivered) != 1 {
+					t.Fatalf("round %d: the instances answered differently: %q", round, answers)
 				}
 			}
 			if got := a.fake.Count() + b.fake.Count(); got != rounds {

@@ -43,6 +43,11 @@ type Options struct {
 	// Terminal: Stdout is a terminal. The local run then logs readable
 	// text unless LOG_FORMAT says otherwise; anywhere else it is JSON.
 	Terminal bool
+	// RedisTimeout bounds each Redis call of the guard and the conversion
+	// tracker (0: their default, 250 ms). Tests under the race detector
+	// on a loaded machine raise it: past it, an instance falls back to
+	// its memory, which is the outage behaviour, not what they test.
+	RedisTimeout time.Duration
 	// MemoryLimit is the Go heap's soft limit in bytes (0: none), which
 	// sizes the in-memory state; MemoryLimitSource says where it came from.
 	MemoryLimit       int64
@@ -127,7 +132,7 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 	answers, windows := guard.CapsFor(int64(float64(opt.MemoryLimit) * guardMemoryShare))
 	g, err := guard.New(guard.Config{
 		PerPhone: cfg.PerPhone, PerUser: cfg.PerUser, PerCountry: cfg.PerCountry, PerIP: cfg.PerIP,
-		MaxAnswers: answers, MaxWindows: windows,
+		MaxAnswers: answers, MaxWindows: windows, RedisTimeout: opt.RedisTimeout,
 		KeySecret: secret,
 	}, primary, logger, opt.Now)
 	if err != nil {
@@ -289,6 +294,7 @@ func newTracker(cfg *config.Config, opt Options, secret []byte, redisStore *guar
 	cc.MinSends, cc.MinRate, cc.Feedback = cfg.Conversion.MinSends, cfg.Conversion.MinRate, cfg.Conversion.Feedback
 	cc.KeySecret, cc.Refusals = secret, refusals
 	cc.Memory = conversion.CapsFor(int64(float64(opt.MemoryLimit) * conversionMemoryShare))
+	cc.RedisTimeout = opt.RedisTimeout
 	var store conversion.Store
 	if redisStore != nil && cfg.EventHookSecret != "" {
 		store = conversion.NewRedisStore(redisStore.Client())
