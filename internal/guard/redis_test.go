@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -88,8 +89,8 @@ func TestRedisNotBlamedForCallerDeadline(t *testing.T) {
 	if ref := g.Allow(ctx, Subject{Phone: phoneA}); ref != nil {
 		t.Fatalf("Allow with ctx over = %v, want an answer from memory", ref)
 	}
-	if _, _, err := g.Begin(ctx, "ev1", time.Minute); !errors.Is(err, ErrInFlight) {
-		t.Fatalf("Begin with ctx over = %v, want ErrInFlight (no claim in memory behind Redis's back)", err)
+	if _, _, err := g.Begin(ctx, "ev1", time.Minute); !errors.Is(err, ErrNoBudget) {
+		t.Fatalf("Begin with ctx over = %v, want ErrNoBudget (no claim in memory behind Redis's back)", err)
 	}
 	if n := countWarnings(r.logs.String()); n != 0 {
 		t.Fatalf("%d warnings, want none", n)
@@ -146,4 +147,87 @@ func TestRedisWarm(t *testing.T) {
 	}
 	mr.Close()
 	st.Warm(t.Context()) // no panic, no hang beyond the dial timeout
+}
+
+// stallStore is a Redis whose first claim stalls: it waits for its
+// timeout, as against a paused server. Later claims reach Redis.
+type stallStore struct {
+	store
+	stalled chan struct{} // closed when the stalled claim starts
+	once    atomic.Bool
+}
+
+func (s *stallStore) claim(ctx context.Context, now time.Time, k key, token string, ttl time.Duration) (claim, error) {
+	if s.once.Swap(true) {
+		return s.store.claim(ctx, now, k, token, ttl)
+	}
+	close(s.stalled)
+	<-ctx.Done()
+	return claim{}, ctx.Err()
+}
+
+// A request that runs out of time before its eventId is claimed answers as
+// if 8x8 could not be reached (ErrNoBudget: nothing sent, Okta falls
+// back), unless someone is known to hold the eventId (ErrInFlight:
+// PENDING, the holder's code is coming). PENDING without a holder would
+// leave the user waiting for a code nobody sends.
+func TestOutOfTimeBeforeTheClaim(t *testing.T) {
+	over := func(t *testing.T) context.Context {
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		return ctx
+	}
+	cases := []struct {
+		name string
+		run  func(t *testing.T, r *rig) (*Guard, error)
+		want error
+	}{
+		{"ctx over before Redis is asked, nobody holds it", func(t *testing.T, r *rig) (*Guard, error) {
+			g := r.guard(Config{})
+			_, _, err := g.Begin(over(t), "ev1", time.Minute)
+			return g, err
+		}, ErrNoBudget},
+		{"Redis stalls until the request's deadline, nobody holds it", func(t *testing.T, r *rig) (*Guard, error) {
+			st := &stallStore{store: r.primary, stalled: make(chan struct{})}
+			r.primary = st
+			g := r.guard(Config{RedisTimeout: time.Hour})
+			ctx, cancel := context.WithCancel(t.Context())
+			go func() { <-st.stalled; cancel() }()
+			_, _, err := g.Begin(ctx, "ev1", time.Minute)
+			return g, err
+		}, ErrNoBudget},
+		{"this instance's request holds it", func(t *testing.T, r *rig) (*Guard, error) {
+			g := r.guard(Config{})
+			first := mustClaim(t, g, "ev1", time.Minute)
+			t.Cleanup(first.Abandon)
+			_, _, err := g.Begin(over(t), "ev1", time.Minute)
+			return g, err
+		}, ErrInFlight},
+		{"another instance holds it", func(t *testing.T, r *rig) (*Guard, error) {
+			holder, dup := r.guard(Config{}), r.guard(Config{})
+			first := mustClaim(t, holder, "ev1", time.Minute)
+			t.Cleanup(first.Abandon)
+			ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond) // ends while it polls
+			defer cancel()
+			_, _, err := dup.Begin(ctx, "ev1", time.Minute)
+			return dup, err
+		}, ErrInFlight},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g, err := c.run(t, newRig(t, miniredisBackend))
+			if !errors.Is(err, c.want) {
+				t.Fatalf("Begin = %v, want %v", err, c.want)
+			}
+			// ErrNoBudget leaves nothing claimed, in memory or Redis: the
+			// next request with time left delivers.
+			if c.want == ErrNoBudget {
+				tk := mustClaim(t, g, "ev1", time.Minute)
+				if !tk.shared {
+					t.Error("the next claim was made in memory only: Redis was blamed for the caller's deadline")
+				}
+				tk.Abandon()
+			}
+		})
+	}
 }

@@ -286,19 +286,40 @@ func TestNumbersCoercedToStrings(t *testing.T) {
 
 // The budget runs from the request's arrival: a request that waited for a
 // cold start's configuration load does not get a second HOOK_DEADLINE.
+// Out of time before anything was sent, the hook answers as if 8x8 could
+// not be reached, with or without Redis: Okta falls back at once. PENDING
+// would leave the user waiting for a code nobody sends.
 func TestBudgetCountsFromArrival(t *testing.T) {
-	h := newHarness(t)
-	h.do(http.MethodGet, "/healthz", nil, nil) // loaded
-	r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(sms("+14155550123", "482913").Body()))
-	r.Header = oktatest.Headers()
-	// Arrived a whole HOOK_DEADLINE ago: nothing may be sent any more.
-	r = r.WithContext(hook.WithArrival(r.Context(), time.Now().Add(-time.Second)))
-	w := httptest.NewRecorder()
-	h.srv.ServeHTTP(w, r)
-	if got := oktatest.Decode(t, w).Kind(); got != "FAILED" {
-		t.Errorf("answer %s, want FAILED (nothing sent; Okta falls back)", got)
+	cases := []struct {
+		name  string
+		edit  func(*setup)
+		shape string
+	}{
+		{"memory", nil, "FAILED"},
+		{"Redis", func(s *setup) { s.redis = true }, "FAILED"},
+		{"Redis, ON_DELIVERY_FAILURE=error", func(s *setup) { s.redis, s.opt.OnFailure = true, hook.ErrorObject }, "error:delivery_unreachable"},
 	}
-	if h.fake.Count() != 0 {
-		t.Errorf("8x8 called after the budget was spent")
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, c.edit)
+			h.do(http.MethodGet, "/healthz", nil, nil) // loaded
+			req := sms("+14155550123", "482913")
+			r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(req.Body()))
+			r.Header = oktatest.Headers()
+			// Arrived a whole HOOK_DEADLINE ago: nothing may be sent any more.
+			r = r.WithContext(hook.WithArrival(r.Context(), time.Now().Add(-time.Second)))
+			w := httptest.NewRecorder()
+			h.srv.ServeHTTP(w, r)
+			if got := oktatest.Decode(t, w).Kind(); got != c.shape {
+				t.Errorf("answer %s, want %s (nothing sent; Okta falls back)", got, c.shape)
+			}
+			if h.fake.Count() != 0 {
+				t.Errorf("8x8 called after the budget was spent")
+			}
+			// Nothing was claimed: the same eventId with time left delivers.
+			if got := h.kind(req); got != "SUCCESSFUL" || h.fake.Count() != 1 {
+				t.Errorf("the same eventId with time left = %s, %d sends; want SUCCESSFUL, 1", got, h.fake.Count())
+			}
+		})
 	}
 }

@@ -159,6 +159,10 @@ func (s *Server) serveHook(ctx context.Context, r *http.Request, o *outcome) (bo
 	case errors.Is(err, guard.ErrInFlight):
 		o.duplicate = true
 		return o.decided(answer{kind: kindPending, channel: req.Channel}, req.EventID)
+	case errors.Is(err, guard.ErrNoBudget):
+		// Nothing sent and nobody sending: as if 8x8 could not be reached.
+		o.err = err
+		return o.decided(s.notSent(req, o.lang, eightbyeight.Unreachable, ""), req.EventID)
 	case err != nil:
 		// The guard falls back to memory by itself; an error here is a bug.
 		o.err = err
@@ -257,11 +261,18 @@ func (s *Server) decide(ctx context.Context, req *okta.Request, num phone.Number
 		s.sent(ctx, req, num, "")
 		return answer{kind: kindPending, channel: req.Channel}
 	default: // Refused, Unreachable: no code is coming from us.
-		if s.opt.OnFailure == ErrorObject {
-			return answer{kind: kindDeliveryFailed, failure: e.Kind, lang: o.lang, channel: req.Channel}
-		}
-		return answer{kind: kindFailed, channel: req.Channel, txID: rec.TransactionID}
+		return s.notSent(req, o.lang, e.Kind, rec.TransactionID)
 	}
+}
+
+// notSent is the answer when no code is coming from us: FAILED, so Okta
+// falls back to its own provider, or an error object with
+// ON_DELIVERY_FAILURE=error.
+func (s *Server) notSent(req *okta.Request, lang message.Lang, kind eightbyeight.Kind, txID string) answer {
+	if s.opt.OnFailure == ErrorObject {
+		return answer{kind: kindDeliveryFailed, failure: kind, lang: lang, channel: req.Channel}
+	}
+	return answer{kind: kindFailed, channel: req.Channel, txID: txID}
 }
 
 // sent tells the conversion guard of a code on its way, for the event hook

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight"
 	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight/eightbyeighttest"
 	"github.com/telephony-hooks/okta-8x8/internal/guard"
@@ -41,6 +44,7 @@ type setup struct {
 	webhook    string // EIGHTYEIGHTX_WEBHOOK_SECRET
 	httpClient *http.Client
 	sampled    bool // refusals logged through a sampler on the harness's clock
+	redis      bool // the guard shares its state through Redis (miniredis)
 }
 
 func defaults() setup {
@@ -102,7 +106,14 @@ func newHarness(t *testing.T, edits ...func(*setup)) *harness {
 	if s.guard.KeySecret == nil {
 		s.guard.KeySecret = guard.DeriveKeySecret(oktatest.APIKey)
 	}
-	g, err := guard.New(s.guard, nil, logger, h.clk.Now)
+	var primary *guard.RedisStore
+	if s.redis {
+		mr := miniredis.RunT(t)
+		client := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+		t.Cleanup(func() { _ = client.Close() })
+		primary = guard.NewRedisStore(client)
+	}
+	g, err := guard.New(s.guard, primary, logger, h.clk.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
