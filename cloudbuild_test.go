@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -517,13 +519,70 @@ func TestCloudBuildDefaultsLoad(t *testing.T) {
 		{"previews delivered", cfg.PreviewDryRun, false},
 		{"secret references", cfg.SecretRefs, 4},
 		{"event hook secret", cfg.EventHookSecret, "value-of-okta-event-hook-secret"},
-		{"conversion guard records", cfg.Conversion.Mode, "record"},
-		{"8x8 SMS feedback on", cfg.Conversion.Feedback, true},
+		// Without Redis, Okta's events land on any instance: off.
+		{"conversion guard off without Redis", cfg.Conversion.Mode, "off"},
+		{"8x8 SMS feedback off without Redis", cfg.Conversion.Feedback, false},
 		{"per-IP limit off", cfg.PerIP.Off(), true},
 	}
 	for _, ck := range checks {
 		if ck.got != ck.want {
 			t.Errorf("%s: got %v, want %v", ck.what, ck.got, ck.want)
 		}
+	}
+}
+
+// TestCloudBuildPreflight runs the preflight step's script, as Cloud Build
+// expands it, with a gcloud that finds every secret: each case is a deploy
+// the step must stop, or let through.
+func TestCloudBuildPreflight(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash on this machine: the preflight script cannot run here")
+	}
+	c := cbLoad(t)
+	step := c.Steps[slices.IndexFunc(c.Steps, func(s cbStep) bool { return s.ID == "preflight" })]
+	bin := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bin, "gcloud"), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	redisRef := "sm://${PROJECT_ID}/redis-url"
+	cases := []struct {
+		name  string
+		subs  []string // overrides: name, value, ...
+		wants string   // "" passes; else a phrase of its message
+	}{
+		{"the README's deploy", nil, ""},
+		{"no subaccount", []string{"_SUBACCOUNT_ID", ""}, "set _SUBACCOUNT_ID"},
+		{"dry run needs no credentials", []string{"_SUBACCOUNT_ID", "", "_SOURCE_NUMBER", "", "_DRY_RUN", "true"}, ""},
+		{"OAuth issuer without the client id", []string{"_OKTA_OAUTH_ISSUER", "https://acme.okta.com/oauth2/default"}, "set _OKTA_OAUTH_CLIENT_ID"},
+		{"SMS feedback on, several instances, no Redis", []string{"_SMS_FEEDBACK", "on"}, "need _REDIS_URL"},
+		{"conversion guard enforced, several instances, no Redis", []string{"_CONVERSION_GUARD", "Enforce"}, "need _REDIS_URL"},
+		{"conversion guard recording, several instances, no Redis", []string{"_CONVERSION_GUARD", "record"}, "need _REDIS_URL"},
+		{"both on with Redis", []string{"_CONVERSION_GUARD", "enforce", "_SMS_FEEDBACK", "on", "_REDIS_URL", redisRef}, ""},
+		{"both on, one instance", []string{"_CONVERSION_GUARD", "enforce", "_SMS_FEEDBACK", "true", "_MAX_INSTANCES", "1"}, ""},
+		{"both off explicitly, no Redis", []string{"_CONVERSION_GUARD", "off", "_SMS_FEEDBACK", "off"}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			subs := map[string]string{"PROJECT_ID": "acme-hooks"}
+			for k, v := range c.Substitutions {
+				subs[k] = v
+			}
+			subs["_SUBACCOUNT_ID"], subs["_SOURCE_NUMBER"] = "acme_otp", "+14155550100"
+			for i := 0; i+1 < len(tc.subs); i += 2 {
+				subs[tc.subs[i]] = tc.subs[i+1]
+			}
+			cmd := exec.Command(bash, "-c", cbExpand(step.Args[1], subs))
+			cmd.Env = []string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH")}
+			out, err := cmd.CombinedOutput()
+			switch {
+			case tc.wants == "" && err != nil:
+				t.Errorf("preflight stopped the deploy: %v\n%s", err, out)
+			case tc.wants != "" && err == nil:
+				t.Errorf("preflight let it through, want %q", tc.wants)
+			case tc.wants != "" && !strings.Contains(string(out), tc.wants):
+				t.Errorf("preflight said %q, want %q", out, tc.wants)
+			}
+		})
 	}
 }

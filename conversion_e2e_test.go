@@ -20,10 +20,13 @@ import (
 // against 8x8's spec by the fake); the conversion guard learns, and in
 // enforce mode stops sending to a pumped destination.
 
-// eventEnv turns on the event hook (and with it 8x8 feedback and the
-// conversion guard in record mode) with a one-minute grace.
+// eventEnv turns on the event hook, 8x8 feedback and the conversion guard
+// in record mode, on one instance without Redis.
 func eventEnv(kv ...string) map[string]string {
-	env := map[string]string{"OKTA_EVENT_HOOK_SECRET": oktatest.EventSecret, "RATE_LIMIT_PER_PHONE": "0"}
+	// One instance without Redis: tracking is set explicitly, as the
+	// admin of a single-instance deploy would (the default is off).
+	env := map[string]string{"OKTA_EVENT_HOOK_SECRET": oktatest.EventSecret, "RATE_LIMIT_PER_PHONE": "0",
+		"CONVERSION_GUARD": "record", "EIGHTYEIGHTX_SMS_FEEDBACK": "on"}
 	for i := 0; i+1 < len(kv); i += 2 {
 		env[kv[i]] = kv[i+1]
 	}
@@ -155,6 +158,10 @@ func TestSMSFeedback(t *testing.T) {
 	call.UserID = "00uFeedbackVoice00001"
 	_, umidVerified := h.sendTo(verified)
 	_, umidExpired := h.sendTo(expired)
+	// Per-instance state is right only for one instance: the start says so.
+	if !strings.Contains(h.logs.String(), "per instance without REDIS_URL") {
+		t.Errorf("no warning that feedback without Redis needs a single instance:\n%s", h.logs)
+	}
 	if k, _ := h.sendTo(call); k != "SUCCESSFUL" || umidVerified == "" || umidExpired == "" {
 		t.Fatalf("sends: %s %q %q", k, umidVerified, umidExpired)
 	}

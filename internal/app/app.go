@@ -423,6 +423,10 @@ func (a *App) Started(took time.Duration) {
 	}
 	a.Logger.Info(msg, "dryRun", c.DryRun, "dryRunReason", c.DryRunReason, "auth", auth, "guardStore", store,
 		"secretReferences", c.SecretRefs, "deadline", c.Deadline.String(), "startupMs", took.Milliseconds())
+	if c.Deployed && c.RedisURL == "" && (c.Conversion.Mode != "off" || c.Conversion.Feedback) {
+		a.Logger.Warn("the conversion guard's state is per instance without REDIS_URL: correct only with one instance (--max-instances=1); with more, verified codes are reported to 8x8 as failures",
+			"conversionGuard", c.Conversion.Mode, "smsFeedback", c.Conversion.Feedback)
+	}
 	if c.Deployed && len(c.Policy.Allowed) == 0 {
 		a.Logger.Warn("ALLOWED_COUNTRIES is not set: codes may be sent to any country; set it to the countries your users are in (toll fraud)")
 	}

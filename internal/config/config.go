@@ -355,7 +355,7 @@ func parse(env map[string]string, local bool) (*Config, error) {
 	if c.PerIP, err = guard.ParseLimit(get(RatePerIP, "0")); err != nil {
 		bad(RatePerIP, err.Error())
 	}
-	c.Conversion, errs = parseConversion(env, c.EventHookSecret != "", errs)
+	c.Conversion, errs = parseConversion(env, c.EventHookSecret != "", c.RedisURL != "" || !c.Deployed, errs)
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
 		bad(RedisURL, "must be a redis:// or rediss:// URL")
 	}
@@ -424,8 +424,14 @@ func parse(env map[string]string, local bool) (*Config, error) {
 
 // parseConversion reads the conversion guard's variables. Tracking needs
 // the event hook: without its secret every delivery is refused, so no
-// verification could ever arrive.
-func parseConversion(env map[string]string, eventHook bool, errs []error) (Conversion, []error) {
+// verification could ever arrive. It is on by default only where one
+// instance hears every event (shared: Redis, or the local run): Okta's
+// event POST lands on any instance, and one that did not send the SMS
+// cannot match it, so per-instance state would report verified codes to
+// 8x8 as failures and see conversion fall with the number of instances.
+// Set explicitly without Redis, it is the operator's word that one
+// instance runs (--max-instances=1); the start-up log warns.
+func parseConversion(env map[string]string, eventHook, shared bool, errs []error) (Conversion, []error) {
 	bad := func(name, why string) { errs = append(errs, fmt.Errorf("%s %s", name, why)) }
 	get := func(name, def string) string {
 		if v, ok := env[name]; ok {
@@ -434,7 +440,7 @@ func parseConversion(env map[string]string, eventHook bool, errs []error) (Conve
 		return def
 	}
 	on := "off"
-	if eventHook {
+	if eventHook && shared {
 		on = "record"
 	}
 	c := Conversion{Mode: strings.ToLower(get(ConversionGuard, on))}
@@ -472,7 +478,7 @@ func parseConversion(env map[string]string, eventHook bool, errs []error) (Conve
 			bad(SMSFeedback, "must be on or off")
 		}
 	} else {
-		c.Feedback = eventHook
+		c.Feedback = eventHook && shared
 	}
 	return c, errs
 }

@@ -148,17 +148,43 @@ func TestLoadValues(t *testing.T) {
 	if c, err := load(map[string]string{LocalOnly: "true"}); err != nil || !c.DryRun || !c.OpenAuth {
 		t.Errorf("LOCAL_ONLY=true: %+v, %v", c, err)
 	}
-	// Conversion tracking follows the event hook secret.
-	if c, err := load(deployed); err != nil || c.Conversion.Mode != "off" || c.Conversion.Feedback || c.EventHookHeader != "Authorization" {
-		t.Errorf("no event hook: %+v %v", c.Conversion, err)
+}
+
+// The conversion guard and SMS feedback are on by default only where one
+// instance hears every Okta event: with Redis, or in the local run. A
+// deployed instance without Redis may be one of several, and the event
+// for an SMS it sent may land on another: feedback would report verified
+// codes to 8x8 as failures.
+func TestConversionDefaults(t *testing.T) {
+	hook := with(deployed, EventHookSecret, "ev-secret")
+	cases := []struct {
+		name     string
+		env      map[string]string
+		local    bool
+		mode     string
+		feedback bool
+	}{
+		{"no event hook", deployed, false, "off", false},
+		{"event hook, deployed, no Redis", hook, false, "off", false},
+		{"event hook, deployed, Redis", with(hook, RedisURL, "redis://10.0.0.3:6379/0"), false, "record", true},
+		{"event hook, the local run", with(hook, KService, "", LocalOnly, "true"), true, "record", true},
+		{"set explicitly without Redis: one instance, the operator's word", with(hook, ConversionGuard, "Enforce", SMSFeedback, "on"), false, "enforce", true},
+		{"enforce, feedback off", with(hook, RedisURL, "redis://10.0.0.3:6379/0", ConversionGuard, "enforce", SMSFeedback, "off"), false, "enforce", false},
 	}
-	c, err = load(with(deployed, EventHookSecret, "ev-secret"))
-	if err != nil || c.Conversion != (Conversion{Mode: "record", Window: time.Hour, Grace: time.Minute, MinSends: 20, MinRate: 0.2, Feedback: true}) {
-		t.Errorf("event hook defaults: %+v %v", c.Conversion, err)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := loadAs(tc.env, tc.local)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := Conversion{Mode: tc.mode, Window: time.Hour, Grace: time.Minute, MinSends: 20, MinRate: 0.2, Feedback: tc.feedback}
+			if c.Conversion != want || c.EventHookHeader != "Authorization" {
+				t.Errorf("conversion = %+v, want %+v", c.Conversion, want)
+			}
+		})
 	}
-	c, err = load(with(deployed, EventHookSecret, "ev-secret", ConversionGuard, "Enforce", SMSFeedback, "off", RatePerIP, "20/1h"))
-	if err != nil || c.Conversion.Mode != "enforce" || c.Conversion.Feedback || c.PerIP.String() != "20/1h0m0s" {
-		t.Errorf("enforce, no feedback: %+v %v", c, err)
+	if c, err := load(with(deployed, RatePerIP, "20/1h")); err != nil || c.PerIP.String() != "20/1h0m0s" {
+		t.Errorf("RATE_LIMIT_PER_IP: %+v %v", c, err)
 	}
 }
 
