@@ -60,7 +60,13 @@ func (h *handler) verifyHook(w http.ResponseWriter, r *http.Request) {
 		Verification string `json:"verification"`
 	}{v})
 	writeJSON(w, http.StatusOK, b)
-	h.t.log.LogAttrs(r.Context(), slog.LevelInfo, msgHookVerified, slog.Bool("authenticated", h.auth != nil && h.auth.Check(r.Header)))
+	if h.auth != nil && h.auth.Check(r.Header) {
+		h.t.log.LogAttrs(r.Context(), slog.LevelInfo, msgHookVerified, slog.Bool("authenticated", true))
+		return
+	}
+	// Anyone may send this GET: sampled, so it cannot flood the logs.
+	h.t.cfg.Refusals.Log(r.Context(), h.t.log, slog.LevelInfo, "okta event hook: verification GET without the secret",
+		msgHookVerified, slog.Bool("authenticated", false))
 }
 
 // tally is the per-POST summary.

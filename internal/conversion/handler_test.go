@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/telephony-hooks/okta-8x8/internal/logging"
 	"github.com/telephony-hooks/okta-8x8/internal/okta"
 )
 
@@ -59,6 +60,43 @@ func TestVerificationGET(t *testing.T) {
 				t.Fatalf("body is not JSON: %v", err)
 			}
 		})
+	}
+}
+
+// Anyone may send the verification GET: without the secret its log lines
+// are sampled (5 a minute, then a count), so a flood of GETs cannot flood
+// the logs; Okta's own, with the secret, are each logged.
+func TestVerificationGETLogsAreSampled(t *testing.T) {
+	r := newRig(t, memoryBackend, aliceSent)
+	cfg := testConfig(Record)
+	cfg.Refusals = logging.NewSampler(5, time.Minute, r.clock.Now)
+	h := r.tracker(cfg).Handler(auth())
+	get := func(hdr http.Header) {
+		req := httptest.NewRequest(http.MethodGet, "/okta/events", nil)
+		req.Header = hdr
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			t.Fatalf("HTTP %d", w.Code)
+		}
+	}
+	for range 1000 {
+		get(http.Header{"X-Okta-Verification-Challenge": {"abc"}})
+	}
+	for range 3 {
+		get(http.Header{"X-Okta-Verification-Challenge": {"abc"}, "Authorization": {secret}})
+	}
+	lines := logLines(t, r.logs, msgHookVerified)
+	var anon, authed int
+	for _, l := range lines {
+		if l["authenticated"] == true {
+			authed++
+		} else {
+			anon++
+		}
+	}
+	if anon != 5 || authed != 3 {
+		t.Errorf("%d lines without the secret for 1000 GETs (want 5), %d with it (want 3)", anon, authed)
 	}
 }
 

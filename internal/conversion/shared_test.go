@@ -447,3 +447,58 @@ func TestLateVerificationDuringFailureReport(t *testing.T) {
 		}
 	})
 }
+
+// finishCounter counts the records of report outcomes that reach Redis.
+type finishCounter struct {
+	Store
+	n atomic.Int32
+}
+
+func (f *finishCounter) finish(ctx context.Context, p params, id string, a action, next int64) error {
+	f.n.Add(1)
+	return f.Store.finish(ctx, p, id, a, next)
+}
+
+// TestRedisStallsWhileReporting: Redis hands out a batch of reports, then
+// stops answering while they go out. The first records of their outcomes
+// to time out mark Redis down, and the rest do not wait on it (each would
+// cost RedisTimeout, past Okta's 3 s for the event POST that settles them,
+// and past the shutdown budget for the last Settle). The leases hand the
+// unrecorded reports out again later.
+func TestRedisStallsWhileReporting(t *testing.T) {
+	mr := miniredis.RunT(t)
+	px := newHoldingProxy(t, mr.Addr())
+	client := newClient(t, "redis://"+px.ln.Addr().String())
+	st := &finishCounter{Store: NewRedisStore(client)}
+	r := &rig{t: t, clock: newClock(aliceSent), store: st, rep: &recorder{}, logs: &logtest.Buffer{}}
+	cfg := testConfig(Record)
+	cfg.RedisTimeout = 250 * time.Millisecond
+	tr := r.tracker(cfg)
+	const sends = 3 * reportWorkers
+	for i := range sends {
+		tr.Sent(t.Context(), smsTo("00uSTALL"+strconv.Itoa(100000000000+i), "umid-"+strconv.Itoa(i), aliceSent, "US", "+1415555"))
+	}
+	if s := tr.Stats(); s.StoreFallbacks != 0 {
+		t.Fatalf("stats %+v: the sends did not reach Redis", s)
+	}
+	var once sync.Once
+	r.rep.fail = func(int, report) error {
+		once.Do(px.hold) // Redis stalls once the first report is out
+		return nil
+	}
+	r.clock.Set(aliceSent.Add(6 * time.Minute))
+	start := time.Now()
+	_, _ = tr.Settle(t.Context())
+	took := time.Since(start)
+	px.release()
+	if got := st.n.Load(); got > reportWorkers {
+		t.Errorf("%d records waited on a stalled Redis, want at most %d (the first wave): Redis was not marked down", got, reportWorkers)
+	}
+	if l := lastLine(t, r.logs, msgRedisDown); l["error_class"] != "timeout" {
+		t.Errorf("redis warning %v, want a timeout", l)
+	}
+	if len(r.rep.attempts()) != sends {
+		t.Errorf("%d reports sent, want %d", len(r.rep.attempts()), sends)
+	}
+	t.Logf("Settle with Redis stalled after the take: %v", took)
+}
