@@ -282,7 +282,8 @@ func New(cfg Config, store Store, rep Reporter, logger *slog.Logger, now func() 
 	}
 	key := cfg.KeySecret
 	t.hmacs.New = func() any { return hmac.New(sha256.New, key) }
-	t.snap.Store(&snapshot{})
+	// Until the first refresh nothing is known of the event hook.
+	t.snap.Store(&snapshot{deaf: true})
 	return t
 }
 
@@ -505,13 +506,17 @@ type snapshot struct {
 	countries map[string]figure
 	prefixes  map[string]figure
 	paused    bool
+	// deaf: no authenticated event hook delivery in the window. A code
+	// may have been verified without this service hearing of it, so
+	// failure reports wait (settle.go).
+	deaf bool
 }
 
 // refresh reloads the verdict cache from the store (primary if it
 // answers, else memory), logs what changed, and decides whether
 // enforcement is paused.
 func (t *Tracker) refresh(ctx context.Context) {
-	if t.cfg.Mode == Off {
+	if t.cfg.Mode == Off && !t.cfg.Feedback {
 		return
 	}
 	// One refresh at a time per instance; a caller arriving meanwhile
@@ -526,7 +531,7 @@ func (t *Tracker) refresh(ctx context.Context) {
 		var c changes
 		var err error
 		v, c, err = st.refresh(ctx, p)
-		if err == nil {
+		if err == nil && t.cfg.Mode != Off { // off: feedback only, no verdicts
 			t.logChanges(ctx, c)
 		}
 		return err
@@ -544,8 +549,11 @@ func (t *Tracker) refresh(ctx context.Context) {
 	noPost := v.lastPost == 0 || p.now-v.lastPost > t.cfg.Window.Milliseconds()
 	silent := v.settled >= int64(t.cfg.MinSends) && v.verify == 0
 	s.paused = noPost || silent
+	s.deaf = noPost
 	t.snap.Store(s)
-	t.notePause(ctx, s.paused && v.settled >= int64(t.cfg.MinSends), noPost, v, now)
+	if t.cfg.Mode != Off {
+		t.notePause(ctx, s.paused && v.settled >= int64(t.cfg.MinSends), noPost, v, now)
+	}
 }
 
 // notePause warns when enforcement pauses because the feedback channel

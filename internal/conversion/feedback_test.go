@@ -352,3 +352,56 @@ func TestCloseSettlesDueWork(t *testing.T) {
 		wantReports(t, r.rep.delivered(), report{umid: "umid-alice"})
 	})
 }
+
+// TestFailureReportsWaitForTheEventHook: a failure report says nobody
+// entered the code, which only Okta's event hook can tell. While it is
+// silent (never subscribed, deactivated: no authenticated delivery in the
+// window) a verified code would look unverified, so failure reports wait,
+// and are dropped, not sent, if the silence outlasts 8x8's 15 minutes.
+// Deliveries without verifications (a pump) are not silence.
+func TestFailureReportsWaitForTheEventHook(t *testing.T) {
+	cases := []struct {
+		name  string
+		heard bool          // an empty delivery before the send
+		post  time.Duration // an empty delivery this long after the send (0: none)
+		sent  bool          // the failure report goes out
+	}{
+		{"silent throughout", false, 0, false},
+		{"heard while the report waits", false, 7 * time.Minute, true},
+		{"deliveries but no verification: a pump", true, 0, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			forEachBackend(t, func(t *testing.T, b backend) {
+				r := newRig(t, b, aliceSent)
+				tr := r.deafTracker(testConfig(Record))
+				if tc.heard {
+					mustPost(t, tr.Handler(auth()), eventBody())
+				}
+				tr.Sent(t.Context(), smsTo(aliceID, "umid-alice", aliceSent, "US", "+1415555"))
+				for at := 6 * time.Minute; at <= 16*time.Minute; at += 30 * time.Second {
+					r.clock.Set(aliceSent.Add(at))
+					if tc.post != 0 && at == tc.post {
+						mustPost(t, tr.Handler(auth()), eventBody())
+					}
+					settle(t, tr)
+				}
+				got := r.rep.attempts()
+				if tc.sent {
+					wantReports(t, got, report{umid: "umid-alice", success: false})
+					return
+				}
+				if len(got) != 0 {
+					t.Fatalf("reports %+v sent while the event hook was silent", got)
+				}
+				l := lastLine(t, r.logs, msgFeedbackDropped)
+				if l["reason"] != dropDeaf || l["level"] != "INFO" || l["transactionId"] != "umid-alice" {
+					t.Fatalf("drop line %v", l)
+				}
+				if st := tr.Stats(); st.ReportsDropped != 1 || st.Reports != 0 {
+					t.Fatalf("stats %+v", st)
+				}
+			})
+		})
+	}
+}

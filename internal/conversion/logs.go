@@ -94,7 +94,12 @@ func (t *Tracker) logChanges(ctx context.Context, c changes) {
 		if reason == "" {
 			reason = dropTooLate
 		}
-		t.log.LogAttrs(ctx, slog.LevelWarn, msgFeedbackDropped,
+		// Held for a silent event hook: the pause warning said so.
+		level := slog.LevelWarn
+		if d.reason == dropDeaf {
+			level = slog.LevelInfo
+		}
+		t.log.LogAttrs(ctx, level, msgFeedbackDropped,
 			slog.String("transactionId", d.tx), slog.String("outcome", outcomeName(d.success)),
 			slog.String("reason", reason))
 	}

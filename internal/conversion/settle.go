@@ -12,6 +12,9 @@ const (
 	settleBatch = 32
 	// reportWorkers bounds the 8x8 feedback calls in flight per Settle.
 	reportWorkers = 8
+	// heldRetry: how often a failure report held for a silent event hook
+	// is looked at again.
+	heldRetry = time.Minute
 	// runSettleBudget bounds one Settle of the background loop.
 	runSettleBudget = 2 * reportTimeout
 )
@@ -137,6 +140,23 @@ func (t *Tracker) reportOne(ctx context.Context, st Store, j job) bool {
 		t.finish(ctx, st, j.id, actDrop, 0)
 		t.logChanges(ctx, changes{dropped: []dropped{d}})
 		return true
+	}
+	// A failure is only known when Okta's event hook is heard: while it
+	// is silent (never subscribed, deactivated, or no delivery in the
+	// window), an unverified code may have been verified unheard, and a
+	// false failure teaches 8x8's fraud model to throttle real users.
+	// The report waits, and is dropped if the silence lasts into the last
+	// minute 8x8 takes it. A pump with no verification while deliveries arrive is
+	// not silence: its failures go out.
+	if !j.success && t.snap.Load().deaf {
+		next := now.Add(heldRetry)
+		if !next.Before(deadline) {
+			t.finish(ctx, st, j.id, actDrop, 0)
+			t.logChanges(ctx, changes{dropped: []dropped{{tx: j.tx, reason: dropDeaf}}})
+			return true
+		}
+		t.finish(ctx, st, j.id, actRetry, next.UnixMilli())
+		return false
 	}
 	// The success timestamp is the verification; a failure has no event,
 	// so no timestamp (the 8x8 client omits it when zero).

@@ -201,6 +201,7 @@ const (
 	dropEvicted  = "memory store full"
 	dropNoClient = "no 8x8 client on this instance (feedback off here)"
 	dropTooLate  = "8x8 takes feedback only within 15 minutes of the send"
+	dropDeaf     = "no Okta event hook delivery in the window: the code may have been verified unheard"
 )
 
 // changes is what a store operation did that deserves a log line.
