@@ -77,12 +77,25 @@ func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
 
 // flush sends buffered logs (the Cloud Logging API sink) before the
 // answer leaves, but never past the deadline: the answer matters more.
+// One Flush runs at a time: requests arriving while one is in flight wait
+// for it, so a stalled Logging API holds one goroutine, not one per
+// request. (A line written after that Flush began goes with the next one,
+// or with the client's own timer.)
 func (s *Server) flush(deadline time.Time) {
-	done := make(chan struct{})
-	go func() {
-		_ = s.Flush()
-		close(done)
-	}()
+	s.flushMu.Lock()
+	done := s.flushing
+	if done == nil {
+		done = make(chan struct{})
+		s.flushing = done
+		go func() {
+			_ = s.Flush()
+			s.flushMu.Lock()
+			s.flushing = nil
+			s.flushMu.Unlock()
+			close(done)
+		}()
+	}
+	s.flushMu.Unlock()
 	t := time.NewTimer(max(time.Until(deadline), 10*time.Millisecond))
 	defer t.Stop()
 	select {

@@ -45,6 +45,7 @@ type setup struct {
 	httpClient *http.Client
 	sampled    bool // refusals logged through a sampler on the harness's clock
 	redis      bool // the guard shares its state through Redis (miniredis)
+	flush      func() error
 }
 
 func defaults() setup {
@@ -126,6 +127,7 @@ func newHarness(t *testing.T, edits ...func(*setup)) *harness {
 		Receipts: receipts.NewHandler(s.webhook, logger, nil),
 		Logger:   logger,
 		Now:      h.clk.Now,
+		Flush:    s.flush,
 	})
 	return h
 }

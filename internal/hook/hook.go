@@ -11,6 +11,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -105,6 +106,9 @@ type Server struct {
 	Deps
 	mux    *http.ServeMux
 	voices atomic.Pointer[message.Voices]
+
+	flushMu  sync.Mutex
+	flushing chan struct{} // closed when the Flush in flight ends; nil: none
 }
 
 // New returns the hook's HTTP handler with all routes of DESIGN §1.

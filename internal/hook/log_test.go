@@ -3,7 +3,10 @@ package hook_test
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -138,5 +141,48 @@ func TestRefusalLogsAreSampled(t *testing.T) {
 	t.Logf("%d unauthenticated requests in a minute: %d log bytes (%d lines), then %d bytes of summary", flood, len(during), strings.Count(during, "\n"), len(after))
 	if h.fake.Count() != 0 {
 		t.Error("8x8 called")
+	}
+}
+
+// With LOG_SINK=cloudlogging each answer waits for the buffered logs to
+// be sent, up to the deadline. When the Logging API stalls, requests share
+// the one Flush in flight: a flood cannot pile up a goroutine per request.
+func TestStalledLogFlush(t *testing.T) {
+	gate := make(chan struct{})
+	var calls, inFlight, most atomic.Int32
+	flush := func() error {
+		calls.Add(1)
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		<-gate
+		return nil
+	}
+	h := newHarness(t, func(s *setup) { s.flush = flush })
+	const requests = 20
+	var wg sync.WaitGroup
+	kinds := make([]string, requests)
+	for i := range requests {
+		phone := "+1415555" + strconv.Itoa(1000+i)
+		wg.Go(func() { kinds[i] = oktatest.Decode(t, h.hook(sms(phone, "482913").Body())).Kind() })
+	}
+	wg.Wait()
+	for i, k := range kinds {
+		if k != "SUCCESSFUL" {
+			t.Errorf("request %d answered %s while the log flush stalled", i, k)
+		}
+	}
+	if c, m := calls.Load(), most.Load(); c != 1 || m != 1 {
+		t.Errorf("%d Flush calls, %d at once, for %d requests while it stalled; want 1", c, m, requests)
+	}
+	close(gate)
+	// Once it has returned, a later request starts a Flush of its own (the
+	// first few may still share the one winding down).
+	for i := 0; calls.Load() < 2 && i < 1000; i++ {
+		h.hook(sms("+1415556"+strconv.Itoa(1000+i), "482913").Body())
+	}
+	if c := calls.Load(); c != 2 {
+		t.Errorf("%d Flush calls after the stall ended, want 2", c)
 	}
 }
