@@ -82,8 +82,10 @@ func TestExpiredSMSOneFailureReport(t *testing.T) {
 			settle(t, tr)
 		}
 		wantReports(t, r.rep.attempts(), want)
+		// No transactionId: joined with the hook's line, the prefix and
+		// the last two digits would leave two digits of the number unknown.
 		l := lastLine(t, r.logs, MsgSettled)
-		if l["verified"] != false || l["country"] != "US" || l["prefix"] != "+1415555" || l["channel"] != "sms" || l["transactionId"] != "umid-alice" {
+		if l["verified"] != false || l["country"] != "US" || l["prefix"] != "+1415555" || l["channel"] != "sms" || l["transactionId"] != nil {
 			t.Fatalf("settled line %v", l)
 		}
 		if st := tr.Stats(); st.Settled != 1 || st.Reports != 1 {

@@ -53,9 +53,8 @@ func (t *Tracker) logSettled(ctx context.Context, level slog.Level, msg string, 
 		slog.String("country", s.country),
 		slog.String("prefix", s.prefix),
 		slog.Bool("verified", s.verified))
-	if s.tx != "" {
-		attrs = append(attrs, slog.String("transactionId", s.tx))
-	}
+	// No transactionId: joined on it with the hook's line (the number's
+	// last two digits), the prefix would leave two digits unknown.
 	if s.verified && s.verifiedAt >= s.sentAt && s.sentAt > 0 {
 		attrs = append(attrs, slog.Float64("verifySeconds", float64(s.verifiedAt-s.sentAt)/1000))
 	}

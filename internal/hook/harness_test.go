@@ -46,6 +46,7 @@ type setup struct {
 	sampled    bool // refusals logged through a sampler on the harness's clock
 	redis      bool // the guard shares its state through Redis (miniredis)
 	flush      func() error
+	conversion hook.Conversion
 }
 
 func defaults() setup {
@@ -129,6 +130,9 @@ func newHarness(t *testing.T, edits ...func(*setup)) *harness {
 		Now:      h.clk.Now,
 		Flush:    s.flush,
 	})
+	if s.conversion != nil {
+		h.srv.Conversion = s.conversion
+	}
 	return h
 }
 

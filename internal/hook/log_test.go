@@ -1,6 +1,7 @@
 package hook_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/telephony-hooks/okta-8x8/internal/conversion"
 	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
 )
 
@@ -184,5 +186,40 @@ func TestStalledLogFlush(t *testing.T) {
 	}
 	if c := calls.Load(); c != 2 {
 		t.Errorf("%d Flush calls after the stall ended, want 2", c)
+	}
+}
+
+// suspectAll calls every destination suspect, by its country or its prefix.
+type suspectAll struct{ kind string }
+
+func (c suspectAll) Check(_ context.Context, country, prefix string) *conversion.Verdict {
+	dest := country
+	if c.kind == "prefix" {
+		dest = prefix
+	}
+	return &conversion.Verdict{Destination: dest, Kind: c.kind, Settled: 20, Window: time.Hour}
+}
+
+func (suspectAll) Sent(context.Context, conversion.Send) {}
+
+// A line that names the number's prefix (all but its last four digits)
+// shows none of its other digits: with the usual last two, two digits
+// would be left to guess.
+func TestSuspectPrefixHidesTheLastDigits(t *testing.T) {
+	for _, tc := range []struct{ kind, dest, phone string }{
+		{"country", "US", "+1********23"},
+		{"prefix", "+1415555", "+1**********"},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			h := newHarness(t, func(s *setup) { s.conversion = suspectAll{tc.kind} })
+			if k := h.kind(sms("+14155550123", "482913")); k != "SUCCESSFUL" {
+				t.Fatalf("answer %s (record mode never refuses)", k)
+			}
+			line := onlyLine(t, h.logs.String(), "okta telephony hook")
+			conv, _ := line["conversion"].(map[string]any)
+			if conv["destination"] != tc.dest || line["phone"] != tc.phone {
+				t.Errorf("conversion.destination %v, phone %v; want %s, %s", conv["destination"], line["phone"], tc.dest, tc.phone)
+			}
+		})
 	}
 }
