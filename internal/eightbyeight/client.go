@@ -106,12 +106,22 @@ func cmpOr(d, def time.Duration) time.Duration {
 	return def
 }
 
+// baseURL accepts https, and http only to a loopback host (a local fake):
+// the API key travels in every request.
 func baseURL(name, s string) (string, error) {
 	u, err := url.Parse(strings.TrimRight(s, "/"))
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return "", fmt.Errorf("%s must be an http(s) URL", name)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && (u.Scheme != "http" || !loopback(u.Hostname()))) {
+		return "", fmt.Errorf("%s must be an https:// URL (http:// only for 127.0.0.1, ::1 or localhost)", name)
 	}
 	return u.String(), nil
+}
+
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // NewHTTPClient returns the shared client: keep-alive connections sized for

@@ -345,9 +345,19 @@ func TestNewValidates(t *testing.T) {
 		{VoiceURL: "https://voice.8x8.com", SMSURL: "https://sms.8x8.com", SubaccountID: "s"},
 		{VoiceURL: "voice.8x8.com", SMSURL: "https://sms.8x8.com", SubaccountID: "s", APIKey: "k"},
 		{VoiceURL: "https://voice.8x8.com", SMSURL: "ftp://x", SubaccountID: "s", APIKey: "k"},
+		// The API key would cross the network in the clear.
+		{VoiceURL: "http://voice.8x8.com", SMSURL: "https://sms.8x8.com", SubaccountID: "s", APIKey: "k"},
+		{VoiceURL: "https://voice.8x8.com", SMSURL: "http://10.0.0.7:8080", SubaccountID: "s", APIKey: "k"},
 	} {
 		if _, err := eightbyeight.New(cfg); err == nil {
 			t.Errorf("New(%+v) accepted", cfg)
+		}
+	}
+	// A local fake over http is fine.
+	for _, host := range []string{"127.0.0.1:8089", "[::1]:8089", "localhost:8089"} {
+		cfg := eightbyeight.Config{VoiceURL: "http://" + host, SMSURL: "http://" + host, SubaccountID: "s", APIKey: "k"}
+		if _, err := eightbyeight.New(cfg); err != nil {
+			t.Errorf("New(%+v): %v", cfg, err)
 		}
 	}
 }
