@@ -85,9 +85,9 @@ const (
 	// answering 503 (Okta falls back) while the load goes on.
 	waitBudget = 2 * time.Second
 	// drainBudget bounds the drain after SIGTERM: every request answers
-	// within HOOK_DEADLINE (at most 2.9 s) and closing takes a few
-	// seconds at most, well inside Cloud Run's 10 s.
-	drainBudget = 8 * time.Second
+	// within HOOK_DEADLINE (at most 2.9 s). With closing and the last log
+	// flush (below) the whole shutdown fits in Cloud Run's 10 s.
+	drainBudget = 7 * time.Second
 	// closeBudget and flushBudget bound closing the app and flushing the
 	// log lines after the drain.
 	closeBudget = 2 * time.Second

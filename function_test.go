@@ -162,3 +162,11 @@ func TestHealthAndNotReady(t *testing.T) {
 		}
 	})
 }
+
+// Cloud Run kills the instance 10 s after SIGTERM: the drain, closing the
+// app and the last log flush must all fit, or the last lines are lost.
+func TestShutdownFitsCloudRunsTenSeconds(t *testing.T) {
+	if total := drainBudget + closeBudget + flushBudget; total >= 10*time.Second {
+		t.Fatalf("drain %v + close %v + flush %v = %v: past Cloud Run's 10 s", drainBudget, closeBudget, flushBudget, total)
+	}
+}

@@ -34,7 +34,7 @@ type App struct {
 	Config  *config.Config
 	Handler http.Handler
 	Logger  *slog.Logger
-	closers []func() error
+	closers []func(context.Context) error
 }
 
 // Options are process-level choices the configuration does not carry.
@@ -103,7 +103,7 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 	var flush func() error
 	if sink != nil {
 		flush = sink.Flush
-		a.closers = append(a.closers, sink.Close)
+		a.closers = append(a.closers, func(context.Context) error { return sink.Close() })
 	}
 	fail := func(err error) (*App, error) { _ = a.Close(context.WithoutCancel(ctx)); return nil, err }
 
@@ -125,7 +125,7 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 			return fail(err)
 		}
 		primary = rs
-		a.closers = append(a.closers, rs.Close)
+		a.closers = append(a.closers, func(context.Context) error { return rs.Close() })
 		go rs.Warm(context.WithoutCancel(ctx))
 	}
 	secret := keySecret(cfg)
@@ -157,14 +157,14 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 	auth := hook.Auth{Header: okta.NewHeaderAuth(cfg.AuthHeader, cfg.Secret), Open: cfg.OpenAuth}
 	if v := opt.Verifier; v != nil {
 		auth.OAuth = v
-		a.closers = append(a.closers, func() error { v.Close(); return nil })
+		a.closers = append(a.closers, func(context.Context) error { v.Close(); return nil })
 	} else if cfg.OAuth.Issuer != "" {
 		v, err := NewVerifier(ctx, cfg.OAuth, opt, logger)
 		if err != nil {
 			return fail(err)
 		}
 		auth.OAuth = v
-		a.closers = append(a.closers, func() error { v.Close(); return nil })
+		a.closers = append(a.closers, func(context.Context) error { v.Close(); return nil })
 	}
 
 	failure := hook.Fallback
@@ -174,7 +174,7 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 	// Refused callers are logged in full for the first few per reason and
 	// minute, then counted: a flood of wrong secrets costs a line a minute.
 	refusals := logging.NewSampler(refusalBurst, time.Minute, opt.Now)
-	a.closers = append(a.closers, func() error { refusals.Flush(logger); return nil })
+	a.closers = append(a.closers, func(context.Context) error { refusals.Flush(logger); return nil })
 	voices, late, err := waitProfiles(ctx, profiles, cfg.VoiceProfile, logger)
 	if err != nil {
 		return fail(err)
@@ -194,10 +194,10 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 		runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 		done := make(chan struct{})
 		go func() { tracker.Run(runCtx); close(done) }()
-		a.closers = append(a.closers, func() error {
+		a.closers = append(a.closers, func(ctx context.Context) error {
 			stop()
 			<-done
-			cctx, cancel := context.WithTimeout(context.Background(), closeTracker)
+			cctx, cancel := context.WithTimeout(ctx, closeTracker)
 			defer cancel()
 			return tracker.Close(cctx)
 		})
@@ -441,7 +441,7 @@ func (a *App) Close(ctx context.Context) error {
 			errs = append(errs, ctx.Err())
 			break
 		}
-		errs = append(errs, a.closers[i]())
+		errs = append(errs, a.closers[i](ctx))
 	}
 	a.closers = nil
 	return errors.Join(errs...)
