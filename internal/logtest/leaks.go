@@ -54,8 +54,9 @@ func numberForms(n string) []string {
 	return forms
 }
 
-// digitRuns is the set of maximal digit runs in s, each also with the
-// digits after a leading country code cut off (a "+14155550123" in a log
+// digitRuns is the set of maximal digit runs in s (also as people write
+// them, with separators), each also with the digits after a leading
+// country code cut off (a "+14155550123" in a log
 // holds "4155550123" as much as "14155550123").
 func digitRuns(s string) map[string]bool {
 	runs := map[string]bool{}
@@ -68,16 +69,52 @@ func digitRuns(s string) map[string]bool {
 		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
 			j++
 		}
-		run := s[i:j]
-		runs[run] = true
-		for _, k := range []int{10, 9} {
-			if len(run) > k {
-				runs[run[len(run)-k:]] = true
+		addRun(runs, s[i:j])
+		i = j
+	}
+	// Written for people: "(415) 555-0123", "+1 415-555-0123", and a code
+	// spoken digit by digit, "4, 8, 2, 9, 1, 3". Digit groups joined by at
+	// most two separators count as one run too. Not ".": a latency of
+	// 482.913 ms is not the code 482913.
+	for i := 0; i < len(s); {
+		if s[i] < '0' || s[i] > '9' {
+			i++
+			continue
+		}
+		var b strings.Builder
+		groups, j := 0, i
+		for {
+			k := j
+			for k < len(s) && s[k] >= '0' && s[k] <= '9' {
+				k++
 			}
+			b.WriteString(s[j:k])
+			groups++
+			sep := k
+			for sep < len(s) && sep-k < 2 && strings.IndexByte(" -(),", s[sep]) >= 0 {
+				sep++
+			}
+			if sep == k || sep >= len(s) || s[sep] < '0' || s[sep] > '9' {
+				j = k
+				break
+			}
+			j = sep
+		}
+		if groups > 1 {
+			addRun(runs, b.String())
 		}
 		i = j
 	}
 	return runs
+}
+
+func addRun(runs map[string]bool, run string) {
+	runs[run] = true
+	for _, k := range []int{10, 9} {
+		if len(run) > k {
+			runs[run[len(run)-k:]] = true
+		}
+	}
 }
 
 // Suite collects every log line a test binary's scenarios write, for one

@@ -18,7 +18,11 @@ func TestLeaks(t *testing.T) {
 		{"the code inside a hex id is not a leak", `{"eventId":"dup482913aa"}`, []string{`number "482913" (as "482913")`}},
 		{"the code alone", `{"text":"code 482913"}`, []string{`number "482913" (as "482913")`}},
 		{"E.164", `{"to":"+14155550123"}`, []string{`number "+14155550123" (as "14155550123")`}},
-		{"national number", `{"to":"(415) 5550123"}`, nil}, // split runs: not the number
+		{"national number, formatted", `{"to":"(415) 555-0123"}`, []string{`number "+14155550123" (as "4155550123")`}},
+		{"E.164, formatted", `{"to":"+1 415-555-0123"}`, []string{`number "+14155550123" (as "14155550123")`}},
+		{"the code spoken digit by digit", `{"text":"Your code is 4, 8, 2, 9, 1, 3."}`, []string{`number "482913" (as "482913")`}},
+		{"digits apart by more than two separators", `{"a":"415 - 555 - 0123"}`, nil},
+		{"a timestamp and a latency", `{"time":"2026-12-01T21:13:23.482913004Z","latencyMs":482.913}`, nil},
 		{"national number whole", `{"to":"4155550123"}`, []string{`number "+14155550123" (as "4155550123")`}},
 		{"French number in national form", `{"to":"0612345678"}`, []string{`number "+33612345678" (as "612345678")`}},
 		{"secret anywhere", `{"auth":"xokta-shared-secret-Zq7rX2x"}`, []string{`secret "okta-shared-secret-Zq7rX2"`}},

@@ -56,8 +56,8 @@ const minDigits = 4
 
 // Text masks, in text a third party supplied, every run of minDigits or
 // more digits, counting the separators people write inside numbers
-// ("+1 (415) 555-0123", "415.555.0123") as part of the run and a leading
-// "+" with it. Shorter runs (an error code such as "1002" has four digits
+// ("+1 (415) 555-0123", "415.555.0123", "1,415,555,0123") as part of the
+// run and a leading "+" with it. Shorter runs (an error code such as "1002" has four digits
 // and is masked too; "v2", "HTTP 40" are kept) stay as they are.
 func Text(s string) string {
 	if !hasRun(s) {
@@ -119,8 +119,13 @@ func hasRun(s string) bool {
 	return false
 }
 
-func isDigit(c byte) bool     { return c >= '0' && c <= '9' }
-func isSeparator(c byte) bool { return c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' }
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// isSeparator: what people write inside numbers, and between the digits
+// of a code read out one by one ("4, 8, 2, 9, 1, 3").
+func isSeparator(c byte) bool {
+	return c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == ',' || c == '/'
+}
 
 // Phone masks a "+"-prefixed E.164 number, keeping the calling code (cc)
 // and the last two digits: "+1********23". Anything else is Placeholder.

@@ -44,6 +44,8 @@ func TestText(t *testing.T) {
 		"trailing separators 123 - ":       "trailing separators 123 - ",
 		"Invalid MSISDN format (not E.164 number)": "Invalid MSISDN format (not E.164 number)",
 		"sent 2026-03-14T09:26:53Z":                "sent [number]T09:26:53Z",
+		"to 1,415,555,0123 or 415/555/0123":        "to [number] or [number]",
+		"Your code is 4, 8, 2, 9, 1, 3.":           "Your code is [number].",
 	} {
 		if got := Text(in); got != want {
 			t.Errorf("Text(%q) = %q, want %q", in, got, want)
