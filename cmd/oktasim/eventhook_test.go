@@ -463,7 +463,10 @@ func TestBatcherFlushes(t *testing.T) {
 		posts int // event POSTs to wait for
 		want  []int
 	}{
-		{"3 events and a tick: one POST of 3", func() { add(3, 0); tick <- time.Now() }, 1, []int{3}},
+		// The second tick is taken only once the first flush has ended (the
+		// channel is unbuffered, the queue then empty): the next step's
+		// events cannot join that flush.
+		{"3 events and a tick: one POST of 3", func() { add(3, 0); tick <- time.Now(); tick <- time.Now() }, 1, []int{3}},
 		{"60 events: a full batch goes at once", func() { add(60, 1) }, 1, []int{3, 50}},
 		{"the tick sends the 10 left", func() { tick <- time.Now() }, 1, []int{3, 50, 10}},
 		{"a tick with nothing waiting sends nothing; close sends the last 7", func() { tick <- time.Now(); add(7, 0); _ = b.close() }, 1, []int{3, 50, 10, 7}},
