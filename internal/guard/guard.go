@@ -76,11 +76,12 @@ const (
 // then sends no second code, and the first request's delivery stands.
 var ErrInFlight = errors.New("guard: the first request with this eventId is still in flight")
 
-// ErrNoBudget is returned by Begin when ctx ended before the claim could
-// be made and nobody else is known to hold the eventId: nothing was sent,
-// so answer as for an 8x8 that could not be reached (FAILED, and Okta
-// falls back). PENDING here would leave the user waiting for a code
-// nobody sends.
+// ErrNoBudget is returned by Begin, with a Ticket, when ctx ended before
+// the claim could be made in Redis and nobody else is known to hold the
+// eventId: nothing was sent, so answer as for an 8x8 that could not be
+// reached (FAILED, and Okta falls back) and Finish the Ticket with that
+// answer, for repeats. PENDING here would leave the user waiting for a
+// code nobody sends.
 var ErrNoBudget = errors.New("guard: out of time before the eventId could be claimed")
 
 // Guard applies the rate limits and the once-per-eventId rule, on the
@@ -191,9 +192,9 @@ type Ticket struct {
 // kept between 30s and 15 min). The first caller gets a Ticket. A later
 // caller gets prior, the first caller's answer, to send again without
 // delivering; if the first is still in flight it waits for it, and returns
-// ErrInFlight if ctx ends first. If ctx ends before the claim is made and
-// nobody else is known to hold the eventId, it returns ErrNoBudget. An
-// empty eventID gets a Ticket that guards nothing.
+// ErrInFlight if ctx ends first. If ctx ends before the claim is made in
+// Redis and nobody else is known to hold the eventId, it returns a Ticket
+// and ErrNoBudget. An empty eventID gets a Ticket that guards nothing.
 //
 // Memory is asked first: an answer or a claim this instance knows wins
 // whatever Redis says or fails to say. Only when memory knows nothing and
@@ -235,25 +236,30 @@ func (g *Guard) Begin(ctx context.Context, eventID string, ttl time.Duration) (t
 			}
 			return tk, nil, nil
 		}
-		// Out of time with Redis healthy: no claim behind Redis's back.
-		// Only another holder makes it PENDING; otherwise nothing was sent
-		// and nobody is sending.
+		// Out of time before Redis could say: only another holder makes
+		// it PENDING. Otherwise nothing was sent and nobody is sending:
+		// ErrNoBudget, with the claim in memory for the caller to Finish
+		// with its not-sent answer, which then goes to Redis under this
+		// token (overwriting a claim Redis applied late), so a repeat
+		// anywhere gets that answer, not a second code.
 		if ctx.Err() != nil {
-			_ = g.mem.release(k, seq)
-			return nil, nil, g.outOfTime(elsewhere)
+			if elsewhere {
+				_ = g.mem.release(k, seq)
+				return nil, nil, ErrInFlight
+			}
+			return tk, nil, ErrNoBudget
 		}
 		octx, cancel := context.WithTimeout(ctx, g.cfg.RedisTimeout)
 		c, err := st.claim(octx, now, k, token, ttl)
 		cancel()
 		if err != nil {
 			g.failed(ctx, err)
-			if ctx.Err() != nil || elsewhere {
-				// A claim Redis applied late is ours (our token): it
-				// expires with the code, and a duplicate meanwhile
-				// answers PENDING, which is right once Okta has
-				// fallen back.
+			if elsewhere {
 				_ = g.mem.release(k, seq)
-				return nil, nil, g.outOfTime(elsewhere)
+				return nil, nil, ErrInFlight
+			}
+			if ctx.Err() != nil {
+				return tk, nil, ErrNoBudget
 			}
 			// Redis's first answer failed and memory knew nothing: claim
 			// in memory, sign-in availability beats the rule.
@@ -282,15 +288,6 @@ func (g *Guard) Begin(ctx context.Context, eventID string, ttl time.Duration) (t
 		case <-timer.C:
 		}
 	}
-}
-
-// outOfTime is Begin's error when ctx ends before a claim: ErrInFlight
-// if another instance holds the eventId, ErrNoBudget if nobody is known to.
-func (g *Guard) outOfTime(elsewhere bool) error {
-	if elsewhere {
-		return ErrInFlight
-	}
-	return ErrNoBudget
 }
 
 // Finish records answer, the exact bytes sent to Okta, for duplicates of

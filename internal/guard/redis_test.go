@@ -149,10 +149,13 @@ func TestRedisWarm(t *testing.T) {
 	st.Warm(t.Context()) // no panic, no hang beyond the dial timeout
 }
 
-// stallStore is a Redis whose first claim stalls: it waits for its
-// timeout, as against a paused server. Later claims reach Redis.
+// stallStore is a Redis whose first claim stalls until its ctx ends, as
+// against a paused server; with late set, Redis then runs it anyway (a
+// stalled server runs what it was sent once it resumes). Later claims
+// reach Redis.
 type stallStore struct {
 	store
+	late    bool
 	stalled chan struct{} // closed when the stalled claim starts
 	once    atomic.Bool
 }
@@ -163,6 +166,9 @@ func (s *stallStore) claim(ctx context.Context, now time.Time, k key, token stri
 	}
 	close(s.stalled)
 	<-ctx.Done()
+	if s.late {
+		_, _ = s.store.claim(context.WithoutCancel(ctx), now, k, token, ttl)
+	}
 	return claim{}, ctx.Err()
 }
 
@@ -170,64 +176,78 @@ func (s *stallStore) claim(ctx context.Context, now time.Time, k key, token stri
 // if 8x8 could not be reached (ErrNoBudget: nothing sent, Okta falls
 // back), unless someone is known to hold the eventId (ErrInFlight:
 // PENDING, the holder's code is coming). PENDING without a holder would
-// leave the user waiting for a code nobody sends.
+// leave the user waiting for a code nobody sends. The not-sent answer is
+// recorded: a repeat, here or on another instance, gets it again rather
+// than a delivery (Okta has already sent its own code), even when Redis
+// ran the timed-out claim late.
 func TestOutOfTimeBeforeTheClaim(t *testing.T) {
 	over := func(t *testing.T) context.Context {
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
 		return ctx
 	}
-	cases := []struct {
-		name string
-		run  func(t *testing.T, r *rig) (*Guard, error)
-		want error
-	}{
-		{"ctx over before Redis is asked, nobody holds it", func(t *testing.T, r *rig) (*Guard, error) {
-			g := r.guard(Config{})
-			_, _, err := g.Begin(over(t), "ev1", time.Minute)
-			return g, err
-		}, ErrNoBudget},
-		{"Redis stalls until the request's deadline, nobody holds it", func(t *testing.T, r *rig) (*Guard, error) {
-			st := &stallStore{store: r.primary, stalled: make(chan struct{})}
+	stall := func(late bool) func(t *testing.T, r *rig) (*Guard, *Ticket, error) {
+		return func(t *testing.T, r *rig) (*Guard, *Ticket, error) {
+			st := &stallStore{store: r.primary, late: late, stalled: make(chan struct{})}
 			r.primary = st
 			g := r.guard(Config{RedisTimeout: time.Hour})
 			ctx, cancel := context.WithCancel(t.Context())
 			go func() { <-st.stalled; cancel() }()
-			_, _, err := g.Begin(ctx, "ev1", time.Minute)
-			return g, err
+			tk, _, err := g.Begin(ctx, "ev1", time.Minute)
+			return g, tk, err
+		}
+	}
+	cases := []struct {
+		name string
+		run  func(t *testing.T, r *rig) (*Guard, *Ticket, error)
+		want error
+	}{
+		{"ctx over before Redis is asked, nobody holds it", func(t *testing.T, r *rig) (*Guard, *Ticket, error) {
+			g := r.guard(Config{})
+			tk, _, err := g.Begin(over(t), "ev1", time.Minute)
+			return g, tk, err
 		}, ErrNoBudget},
-		{"this instance's request holds it", func(t *testing.T, r *rig) (*Guard, error) {
+		{"Redis stalls until the request's deadline, nobody holds it", stall(false), ErrNoBudget},
+		{"Redis stalls until the deadline, then runs the claim", stall(true), ErrNoBudget},
+		{"this instance's request holds it", func(t *testing.T, r *rig) (*Guard, *Ticket, error) {
 			g := r.guard(Config{})
 			first := mustClaim(t, g, "ev1", time.Minute)
 			t.Cleanup(first.Abandon)
-			_, _, err := g.Begin(over(t), "ev1", time.Minute)
-			return g, err
+			tk, _, err := g.Begin(over(t), "ev1", time.Minute)
+			return g, tk, err
 		}, ErrInFlight},
-		{"another instance holds it", func(t *testing.T, r *rig) (*Guard, error) {
+		{"another instance holds it", func(t *testing.T, r *rig) (*Guard, *Ticket, error) {
 			holder, dup := r.guard(Config{}), r.guard(Config{})
 			first := mustClaim(t, holder, "ev1", time.Minute)
 			t.Cleanup(first.Abandon)
 			ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond) // ends while it polls
 			defer cancel()
-			_, _, err := dup.Begin(ctx, "ev1", time.Minute)
-			return dup, err
+			tk, _, err := dup.Begin(ctx, "ev1", time.Minute)
+			return dup, tk, err
 		}, ErrInFlight},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			g, err := c.run(t, newRig(t, miniredisBackend))
+			r := newRig(t, miniredisBackend)
+			g, tk, err := c.run(t, r)
 			if !errors.Is(err, c.want) {
 				t.Fatalf("Begin = %v, want %v", err, c.want)
 			}
-			// ErrNoBudget leaves nothing claimed, in memory or Redis: the
-			// next request with time left delivers.
-			if c.want == ErrNoBudget {
-				tk := mustClaim(t, g, "ev1", time.Minute)
-				if !tk.shared {
-					t.Error("the next claim was made in memory only: Redis was blamed for the caller's deadline")
+			if c.want == ErrInFlight {
+				if tk != nil {
+					t.Fatal("ErrInFlight with a ticket: a second send")
 				}
-				tk.Abandon()
+				return
 			}
+			if tk == nil {
+				t.Fatal("ErrNoBudget without a ticket: the not-sent answer cannot be recorded")
+			}
+			if err := tk.Finish([]byte("FAILED")); err != nil {
+				t.Fatalf("Finish: %v", err)
+			}
+			// Repeats with time left, here and on another instance.
+			wantPrior(t, g, "ev1", []byte("FAILED"))
+			wantPrior(t, r.guard(Config{}), "ev1", []byte("FAILED"))
 		})
 	}
 }

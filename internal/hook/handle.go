@@ -178,9 +178,15 @@ func (s *Server) serveHook(ctx context.Context, r *http.Request, o *outcome) (bo
 		o.duplicate = true
 		return o.decided(answer{kind: kindPending, channel: req.Channel}, req.EventID)
 	case errors.Is(err, guard.ErrNoBudget):
-		// Nothing sent and nobody sending: as if 8x8 could not be reached.
+		// Nothing sent and nobody sending: as if 8x8 could not be reached,
+		// and recorded, so a repeat gets this answer, not a delivery.
 		o.err = err
-		return o.decided(s.notSent(req, o.lang, eightbyeight.Unreachable, ""), req.EventID)
+		a := s.notSent(req, o.lang, eightbyeight.Unreachable, "")
+		body = o.decided(a, req.EventID)
+		if err := ticket.Finish(a.record()); err != nil {
+			s.Logger.WarnContext(ctx, "could not record the answer for duplicate eventIds", "error", err)
+		}
+		return body
 	case err != nil:
 		// The guard falls back to memory by itself; an error here is a bug.
 		o.err = err
