@@ -176,10 +176,18 @@ type Verdict struct {
 	Paused bool
 }
 
-// LogValue renders the verdict as a log group (no number, only the prefix).
+// LogValue renders the verdict as a log group for the hook's line, which
+// also carries the send's ids and the number's last two digits. A country
+// is named; a prefix (all but the last four digits) is not: joined with
+// those, it would leave two digits to guess. The suspect line, which
+// carries no send's id, names it.
 func (v *Verdict) LogValue() slog.Value {
+	dest := v.Destination
+	if v.Kind == "prefix" {
+		dest = ""
+	}
 	return slog.GroupValue(
-		slog.String("destination", v.Destination),
+		slog.String("destination", dest),
 		slog.String("kind", v.Kind),
 		slog.Int("settled", v.Settled),
 		slog.Int("verified", v.Verified),

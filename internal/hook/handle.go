@@ -411,13 +411,7 @@ func (s *Server) logRequest(ctx context.Context, r *http.Request, o *outcome, st
 		}
 	}
 	if !o.num.IsZero() {
-		ph := slog.Any("phone", o.num)
-		if o.suspect != nil && o.suspect.Kind == "prefix" {
-			// The verdict names the prefix (all but the last four digits):
-			// with the last two as well, two digits would stay unknown.
-			ph = slog.String("phone", o.num.RedactedCountry())
-		}
-		attrs = append(attrs, ph, slog.String("country", o.num.Region()), slog.String("numberType", o.num.Type().String()))
+		attrs = append(attrs, slog.Any("phone", o.num), slog.String("country", o.num.Region()), slog.String("numberType", o.num.Type().String()))
 	}
 	if o.auth != "" {
 		attrs = append(attrs, slog.String("auth", o.auth))

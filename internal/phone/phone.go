@@ -124,10 +124,6 @@ func (n Number) Redacted() string {
 	return redact.Phone(n.e164, n.cc)
 }
 
-// RedactedCountry is the number with only its calling code shown, for a
-// log line that also names its prefix.
-func (n Number) RedactedCountry() string { return redact.PhoneCountry(n.e164, n.cc) }
-
 func (n Number) String() string             { return n.Redacted() }
 func (n Number) GoString() string           { return n.Redacted() }
 func (n Number) LogValue() slog.Value       { return slog.StringValue(n.Redacted()) }

@@ -129,20 +129,13 @@ func isSeparator(c byte) bool {
 
 // Phone masks a "+"-prefixed E.164 number, keeping the calling code (cc)
 // and the last two digits: "+1********23". Anything else is Placeholder.
-func Phone(e164 string, cc int) string { return phone(e164, cc, 2) }
-
-// PhoneCountry masks every digit but the calling code: "+1**********".
-// For a line that also names the number's prefix (all but its last four
-// digits), where the last two would leave only two digits unknown.
-func PhoneCountry(e164 string, cc int) string { return phone(e164, cc, 0) }
-
-func phone(e164 string, cc, keep int) string {
+func Phone(e164 string, cc int) string {
 	ccDigits := len(strconv.Itoa(cc))
 	if cc <= 0 || len(e164) < 1+ccDigits+3 || e164[0] != '+' {
 		return Placeholder
 	}
 	b := []byte(e164)
-	for i := 1 + ccDigits; i < len(b)-keep; i++ {
+	for i := 1 + ccDigits; i < len(b)-2; i++ {
 		b[i] = '*'
 	}
 	return string(b)
