@@ -231,9 +231,10 @@ type Tracker struct {
 
 	fo *redisfail.Failover
 
-	mu          sync.Mutex // guards paused, pausedWarn
+	mu          sync.Mutex // guards paused, pausedWarn, deafWarn
 	paused      bool
 	pausedWarn  time.Time
+	deafWarn    time.Time // the last WARNING about failure reports held for a silent event hook
 	refreshLock sync.Mutex
 	hmacs       sync.Pool
 

@@ -93,15 +93,30 @@ func (t *Tracker) logChanges(ctx context.Context, c changes) {
 		if reason == "" {
 			reason = dropTooLate
 		}
-		// Held for a silent event hook: the pause warning said so.
+		// Held for a silent event hook: one WARNING per 15 minutes says
+		// so (the enforcement pause warning may not fire: mode off, or
+		// too few codes), the rest are INFO.
 		level := slog.LevelWarn
-		if d.reason == dropDeaf {
+		if d.reason == dropDeaf && !t.warnDeaf() {
 			level = slog.LevelInfo
 		}
 		t.log.LogAttrs(ctx, level, msgFeedbackDropped,
 			slog.String("transactionId", d.tx), slog.String("outcome", outcomeName(d.success)),
 			slog.String("reason", reason))
 	}
+}
+
+// warnDeaf reports whether a drop for a silent event hook should be a
+// WARNING: the first, then one per pausedWarnEvery.
+func (t *Tracker) warnDeaf() bool {
+	now := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.deafWarn.IsZero() && now.Sub(t.deafWarn) < pausedWarnEvery {
+		return false
+	}
+	t.deafWarn = now
+	return true
 }
 
 func outcomeName(success bool) string {

@@ -361,6 +361,9 @@ func (m *memoryStore) finish(_ context.Context, p params, id string, a action, n
 	case a == actRelease:
 		s.due = p.now
 		m.work.push(item{at: s.due, id: n})
+	case a == actHold:
+		s.due = next
+		m.work.push(item{at: s.due, id: n})
 	case a == actRetry:
 		s.attempts++
 		s.due = next

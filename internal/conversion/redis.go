@@ -242,6 +242,8 @@ if r[1] ~= '1' or r[2] then
 end
 if a == 'l' then
   redis.call('ZADD', KEYS[1], ARGV[5], id)
+elseif a == 'h' then
+  redis.call('ZADD', KEYS[1], ARGV[4], id)
 elseif a == 'r' then
   redis.call('HINCRBY', rk, 'at', 1)
   redis.call('ZADD', KEYS[1], ARGV[4], id)

@@ -155,7 +155,7 @@ func (t *Tracker) reportOne(ctx context.Context, st Store, j job) bool {
 			t.logChanges(ctx, changes{dropped: []dropped{{tx: j.tx, reason: dropDeaf}}})
 			return true
 		}
-		t.finish(ctx, st, j.id, actRetry, next.UnixMilli())
+		t.finish(ctx, st, j.id, actHold, next.UnixMilli())
 		return false
 	}
 	// The success timestamp is the verification; a failure has no event,

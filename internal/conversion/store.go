@@ -229,6 +229,7 @@ const (
 	actRetry   action = 'r' // it failed: try again at next
 	actDrop    action = 'x' // it failed and time is up
 	actRelease action = 'l' // not attempted (out of time in this Settle): due again now
+	actHold    action = 'h' // not attempted (a failure while the event hook is silent): due at next
 )
 
 // view is what the verdict cache is built from.
