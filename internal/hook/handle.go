@@ -77,23 +77,24 @@ func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
 
 // flush sends buffered logs (the Cloud Logging API sink) before the
 // answer leaves, but never past the deadline: the answer matters more.
-// One Flush runs at a time: requests arriving while one is in flight wait
-// for it, so a stalled Logging API holds one goroutine, not one per
-// request. (A line written after that Flush began goes with the next one,
-// or with the client's own timer.)
+// At most one Flush runs, and one more is queued: a request arriving while
+// one runs waits for the next (its line came after the running one
+// began), which starts when the running one ends and serves every request
+// that queued meanwhile. A stalled Logging API holds one goroutine, not
+// one per request.
 func (s *Server) flush(deadline time.Time) {
 	s.flushMu.Lock()
-	done := s.flushing
-	if done == nil {
+	var done chan struct{}
+	switch {
+	case s.flushing == nil:
 		done = make(chan struct{})
 		s.flushing = done
-		go func() {
-			_ = s.Flush()
-			s.flushMu.Lock()
-			s.flushing = nil
-			s.flushMu.Unlock()
-			close(done)
-		}()
+		go s.flushLoop(done)
+	case s.pending == nil:
+		s.pending = make(chan struct{})
+		done = s.pending
+	default:
+		done = s.pending
 	}
 	s.flushMu.Unlock()
 	t := time.NewTimer(max(time.Until(deadline), 10*time.Millisecond))
@@ -101,6 +102,20 @@ func (s *Server) flush(deadline time.Time) {
 	select {
 	case <-done:
 	case <-t.C:
+	}
+}
+
+// flushLoop runs Flush, then the one queued meanwhile, if any, until none
+// is.
+func (s *Server) flushLoop(done chan struct{}) {
+	for done != nil {
+		_ = s.Flush()
+		s.flushMu.Lock()
+		next := s.pending
+		s.pending, s.flushing = nil, next
+		s.flushMu.Unlock()
+		close(done)
+		done = next
 	}
 }
 

@@ -109,6 +109,7 @@ type Server struct {
 
 	flushMu  sync.Mutex
 	flushing chan struct{} // closed when the Flush in flight ends; nil: none
+	pending  chan struct{} // closed when the Flush after it ends; nil: none asked
 }
 
 // New returns the hook's HTTP handler with all routes of DESIGN §1.
