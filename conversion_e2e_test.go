@@ -1,6 +1,7 @@
 package telephonyhook
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -297,5 +298,27 @@ func TestConversionCatchesAPump(t *testing.T) {
 			}
 			t.Logf("%s: %d pumped codes sent before the check, 8x8 feedback reports %d", tt.name, pumpedSends, len(h.fake.Feedbacks()))
 		})
+	}
+}
+
+// SIGTERM after a drain that used its whole budget: closing still gets
+// its own, so the conversion tracker's last Settle sends the failure
+// report that was due (8x8 takes it for 15 minutes; the instance is
+// about to go).
+func TestShutdownAfterAFullDrainStillCloses(t *testing.T) {
+	h := newHarness(t, eventEnv())
+	start := h.clk.Now()
+	h.postEvents() // the event hook is heard
+	r := sms("+14155550123", "482913")
+	r.UserID = "00uShutdownExpired01"
+	if k, _ := h.sendTo(r); k != "SUCCESSFUL" {
+		t.Fatalf("send: %s", k)
+	}
+	h.clk.Set(start.Add(6*time.Minute + 5*time.Second)) // expired, unverified
+	spent, cancel := context.WithCancel(t.Context())
+	cancel()
+	_ = h.f().Shutdown(spent)
+	if got := h.fake.Feedbacks(); len(got) != 1 {
+		t.Fatalf("%d feedback reports after shutdown, want the 1 failure that was due", len(got))
 	}
 }

@@ -340,7 +340,9 @@ func (f *Function) start() {
 func (f *Function) Shutdown(ctx context.Context) error {
 	err := f.drain.wait(ctx)
 	if a := f.ready.Load(); a != nil {
-		cctx, cancel := context.WithTimeout(ctx, closeBudget)
+		// Its own budget: a drain that used all of ctx must not skip
+		// the tracker's last reports or the log sink's flush.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeBudget)
 		if err := a.Close(cctx); err != nil {
 			f.boot.Warn("shutdown: closing left work undone", "error", err.Error())
 		}

@@ -103,7 +103,9 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 	var flush func() error
 	if sink != nil {
 		flush = sink.Flush
-		a.closers = append(a.closers, func(context.Context) error { return sink.Close() })
+		// The Logging client's Close can wait on a stalled API for
+		// minutes: it gets what is left of the close budget.
+		a.closers = append(a.closers, func(ctx context.Context) error { return closeWithin(ctx, sink.Close) })
 	}
 	fail := func(err error) (*App, error) { _ = a.Close(context.WithoutCancel(ctx)); return nil, err }
 
@@ -429,6 +431,19 @@ func (a *App) Started(took time.Duration) {
 	}
 	if c.Deployed && len(c.Policy.Allowed) == 0 {
 		a.Logger.Warn("ALLOWED_COUNTRIES is not set: codes may be sent to any country; set it to the countries your users are in (toll fraud)")
+	}
+}
+
+// closeWithin runs close, waiting for it only until ctx ends (it then
+// finishes, or not, in the background: the process is exiting).
+func closeWithin(ctx context.Context, close func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- close() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
