@@ -236,12 +236,11 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 		// it arrives.
 		go func() {
 			r, ok := <-late
-			if ok && r.err != nil {
-				logger.Warn("could not read this 8x8 account's speech profiles: using the built-in voice per locale", "error", r.err.Error())
+			if !ok {
+				return
 			}
-			if ok && r.err == nil {
-				v := message.NewVoices(r.voices)
-				if cfg.VoiceProfile != "" && v.FromAccount() && !v.Has(cfg.VoiceProfile) {
+			if v := accountVoices(r, logger); v != nil {
+				if lacks(v, cfg.VoiceProfile) {
 					logger.Error("VOICE_PROFILE is not one of this 8x8 account's speech profiles: every voice call with it fails; set one the account has", "voiceProfile", cfg.VoiceProfile)
 				}
 				srv.SetVoices(v)
@@ -366,12 +365,11 @@ func waitProfiles(ctx context.Context, ch <-chan profileRead, override string, l
 	defer t.Stop()
 	select {
 	case r := <-ch:
-		if r.err != nil {
-			logger.Warn("could not read this 8x8 account's speech profiles: using the built-in voice per locale", "error", r.err.Error())
+		v = accountVoices(r, logger)
+		if v == nil {
 			return message.BuiltinVoices(), nil, nil
 		}
-		v = message.NewVoices(r.voices)
-		if override != "" && v.FromAccount() && !v.Has(override) {
+		if lacks(v, override) {
 			return nil, nil, fmt.Errorf("%s %q is not one of this 8x8 account's speech profiles", config.VoiceProfile, override)
 		}
 		logVoices(logger, v)
@@ -381,6 +379,22 @@ func waitProfiles(ctx context.Context, ch <-chan profileRead, override string, l
 	}
 	logger.Warn("this 8x8 account's speech profiles did not arrive in time: using the built-in voice per locale until they do")
 	return message.BuiltinVoices(), ch, nil
+}
+
+// accountVoices is the voice chooser for the account's list, or nil, with
+// a warning, when the list could not be read (the built-in table serves).
+func accountVoices(r profileRead, logger *slog.Logger) *message.Voices {
+	if r.err != nil {
+		logger.Warn("could not read this 8x8 account's speech profiles: using the built-in voice per locale", "error", r.err.Error())
+		return nil
+	}
+	return message.NewVoices(r.voices)
+}
+
+// lacks says whether profile (VOICE_PROFILE, if set) is missing from the
+// account's own list.
+func lacks(v *message.Voices, profile string) bool {
+	return profile != "" && v.FromAccount() && !v.Has(profile)
 }
 
 // logVoices says, once, which voice each locale speaks with.
