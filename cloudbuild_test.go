@@ -520,7 +520,7 @@ func TestCloudBuildDefaultsLoad(t *testing.T) {
 		{"secret references", cfg.SecretRefs, 4},
 		{"event hook secret", cfg.EventHookSecret, "value-of-okta-event-hook-secret"},
 		// Without Redis, Okta's events land on any instance: off.
-		{"conversion guard off without Redis", cfg.Conversion.Mode, "off"},
+		{"conversion guard off without Redis", cfg.Conversion.Mode.String(), "off"},
 		{"8x8 SMS feedback off without Redis", cfg.Conversion.Feedback, false},
 		{"per-IP limit off", cfg.PerIP.Off(), true},
 	}

@@ -181,10 +181,7 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 	if err != nil {
 		return fail(err)
 	}
-	tracker, err := newTracker(cfg, opt, secret, primary, sender, refusals, logger)
-	if err != nil {
-		return fail(err)
-	}
+	tracker := newTracker(cfg, opt, secret, primary, sender, refusals, logger)
 	// The route always answers: without the event hook's secret it
 	// refuses every delivery (401) and nothing is tracked.
 	events := tracker.Handler(okta.NewHeaderAuth(cfg.EventHookHeader, cfg.EventHookSecret))
@@ -285,13 +282,9 @@ const closeTracker = 1500 * time.Millisecond
 // connection pool, and reports SMS outcomes through the 8x8 client (none
 // in a dry run).
 func newTracker(cfg *config.Config, opt Options, secret []byte, redisStore *guard.RedisStore, sender hook.Sender,
-	refusals *logging.Sampler, logger *slog.Logger) (*conversion.Tracker, error) {
-	mode, err := conversion.ParseMode(cfg.Conversion.Mode)
-	if err != nil {
-		return nil, err
-	}
+	refusals *logging.Sampler, logger *slog.Logger) *conversion.Tracker {
 	cc := conversion.DefaultConfig()
-	cc.Mode, cc.Window, cc.Grace = mode, cfg.Conversion.Window, cfg.Conversion.Grace
+	cc.Mode, cc.Window, cc.Grace = cfg.Conversion.Mode, cfg.Conversion.Window, cfg.Conversion.Grace
 	cc.MinSends, cc.MinRate, cc.Feedback = cfg.Conversion.MinSends, cfg.Conversion.MinRate, cfg.Conversion.Feedback
 	cc.KeySecret, cc.Refusals = secret, refusals
 	cc.Memory = conversion.CapsFor(int64(float64(opt.MemoryLimit) * conversionMemoryShare))
@@ -304,7 +297,7 @@ func newTracker(cfg *config.Config, opt Options, secret []byte, redisStore *guar
 	if c, ok := sender.(*eightbyeight.Client); ok && cfg.Conversion.Feedback {
 		rep = c
 	}
-	return conversion.New(cc, store, rep, logger, opt.Now), nil
+	return conversion.New(cc, store, rep, logger, opt.Now)
 }
 
 // refusalBurst is how many refusals per reason and minute are logged in
@@ -439,9 +432,9 @@ func (a *App) Started(took time.Duration) {
 	}
 	a.Logger.Info(msg, "dryRun", c.DryRun, "dryRunReason", c.DryRunReason, "auth", auth, "guardStore", store,
 		"secretReferences", c.SecretRefs, "deadline", c.Deadline.String(), "startupMs", took.Milliseconds())
-	if c.Deployed && c.RedisURL == "" && (c.Conversion.Mode != "off" || c.Conversion.Feedback) {
+	if c.Deployed && c.RedisURL == "" && (c.Conversion.Mode != conversion.Off || c.Conversion.Feedback) {
 		a.Logger.Warn("the conversion guard's state is per instance without REDIS_URL: correct only with one instance (--max-instances=1); with more, verified codes are reported to 8x8 as failures",
-			"conversionGuard", c.Conversion.Mode, "smsFeedback", c.Conversion.Feedback)
+			"conversionGuard", c.Conversion.Mode.String(), "smsFeedback", c.Conversion.Feedback)
 	}
 	if c.Deployed && len(c.Policy.Allowed) == 0 {
 		a.Logger.Warn("ALLOWED_COUNTRIES is not set: codes may be sent to any country; set it to the countries your users are in (toll fraud)")

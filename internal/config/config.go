@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/telephony-hooks/okta-8x8/internal/conversion"
 	"github.com/telephony-hooks/okta-8x8/internal/guard"
 	"github.com/telephony-hooks/okta-8x8/internal/logging"
 	"github.com/telephony-hooks/okta-8x8/internal/phone"
@@ -165,7 +166,7 @@ type Config struct {
 
 // Conversion is the conversion guard's and 8x8 SMS feedback's part.
 type Conversion struct {
-	Mode     string // "off", "record" or "enforce"
+	Mode     conversion.Mode
 	Window   time.Duration
 	Grace    time.Duration
 	MinSends int
@@ -439,31 +440,30 @@ func parseConversion(env map[string]string, eventHook, shared bool, errs []error
 		}
 		return def
 	}
-	on := "off"
+	var c Conversion
 	if eventHook && shared {
-		on = "record"
-	}
-	c := Conversion{Mode: strings.ToLower(get(ConversionGuard, on))}
-	switch c.Mode {
-	case "off":
-	case "record", "enforce":
-		if !eventHook {
-			bad(ConversionGuard, "needs "+EventHookSecret+": conversions are learnt from Okta's event hook")
-		}
-	default:
-		bad(ConversionGuard, "must be off, record or enforce")
+		c.Mode = conversion.Record
 	}
 	var err error
-	if c.Window, err = time.ParseDuration(get(ConversionWindow, "1h")); err != nil || c.Window < 5*time.Minute || c.Window > 7*24*time.Hour {
+	if v, ok := env[ConversionGuard]; ok {
+		if c.Mode, err = conversion.ParseMode(v); err != nil {
+			bad(ConversionGuard, "must be off, record or enforce")
+		}
+	}
+	if c.Mode != conversion.Off && !eventHook {
+		bad(ConversionGuard, "needs "+EventHookSecret+": conversions are learnt from Okta's event hook")
+	}
+	d := conversion.DefaultConfig()
+	if c.Window, err = time.ParseDuration(get(ConversionWindow, d.Window.String())); err != nil || c.Window < 5*time.Minute || c.Window > 7*24*time.Hour {
 		bad(ConversionWindow, "must be a duration from 5m to 168h")
 	}
-	if c.Grace, err = time.ParseDuration(get(ConversionGrace, "1m")); err != nil || c.Grace < 0 || c.Grace > 10*time.Minute {
+	if c.Grace, err = time.ParseDuration(get(ConversionGrace, d.Grace.String())); err != nil || c.Grace < 0 || c.Grace > 10*time.Minute {
 		bad(ConversionGrace, "must be a duration from 0s to 10m (8x8 takes feedback up to 15 minutes after the send)")
 	}
-	if c.MinSends, err = strconv.Atoi(get(ConversionMinSend, "20")); err != nil || c.MinSends < 1 {
+	if c.MinSends, err = strconv.Atoi(get(ConversionMinSend, strconv.Itoa(d.MinSends))); err != nil || c.MinSends < 1 {
 		bad(ConversionMinSend, "must be a whole number of at least 1")
 	}
-	if c.MinRate, err = strconv.ParseFloat(get(ConversionMinRate, "0.2"), 64); err != nil || c.MinRate < 0 || c.MinRate > 1 {
+	if c.MinRate, err = strconv.ParseFloat(get(ConversionMinRate, strconv.FormatFloat(d.MinRate, 'g', -1, 64)), 64); err != nil || c.MinRate < 0 || c.MinRate > 1 {
 		bad(ConversionMinRate, "must be a number from 0 to 1")
 	}
 	if v, ok := env[SMSFeedback]; ok {

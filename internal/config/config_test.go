@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/telephony-hooks/okta-8x8/internal/conversion"
 	"github.com/telephony-hooks/okta-8x8/internal/secrets"
 )
 
@@ -161,15 +162,15 @@ func TestConversionDefaults(t *testing.T) {
 		name     string
 		env      map[string]string
 		local    bool
-		mode     string
+		mode     conversion.Mode
 		feedback bool
 	}{
-		{"no event hook", deployed, false, "off", false},
-		{"event hook, deployed, no Redis", hook, false, "off", false},
-		{"event hook, deployed, Redis", with(hook, RedisURL, "redis://10.0.0.3:6379/0"), false, "record", true},
-		{"event hook, the local run", with(hook, KService, "", LocalOnly, "true"), true, "record", true},
-		{"set explicitly without Redis: one instance, the operator's word", with(hook, ConversionGuard, "Enforce", SMSFeedback, "on"), false, "enforce", true},
-		{"enforce, feedback off", with(hook, RedisURL, "redis://10.0.0.3:6379/0", ConversionGuard, "enforce", SMSFeedback, "off"), false, "enforce", false},
+		{"no event hook", deployed, false, conversion.Off, false},
+		{"event hook, deployed, no Redis", hook, false, conversion.Off, false},
+		{"event hook, deployed, Redis", with(hook, RedisURL, "redis://10.0.0.3:6379/0"), false, conversion.Record, true},
+		{"event hook, the local run", with(hook, KService, "", LocalOnly, "true"), true, conversion.Record, true},
+		{"set explicitly without Redis: one instance, the operator's word", with(hook, ConversionGuard, "Enforce", SMSFeedback, "on"), false, conversion.Enforce, true},
+		{"enforce, feedback off", with(hook, RedisURL, "redis://10.0.0.3:6379/0", ConversionGuard, "enforce", SMSFeedback, "off"), false, conversion.Enforce, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

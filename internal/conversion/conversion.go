@@ -245,11 +245,12 @@ type Tracker struct {
 // for memory only; rep may be nil when Feedback is off; now is the clock
 // (nil: time.Now).
 func New(cfg Config, store Store, rep Reporter, logger *slog.Logger, now func() time.Time) *Tracker {
+	def := DefaultConfig()
 	if cfg.Window <= 0 {
-		cfg.Window = time.Hour
+		cfg.Window = def.Window
 	}
 	if cfg.MinSends <= 0 {
-		cfg.MinSends = 20
+		cfg.MinSends = def.MinSends
 	}
 	cfg.Grace = max(cfg.Grace, 0)
 	if cfg.MaxSuspects <= 0 {
