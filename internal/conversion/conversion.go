@@ -10,7 +10,6 @@ import (
 	"hash"
 	"io"
 	"log/slog"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -138,9 +137,6 @@ type Send struct {
 	// Prefix is the E.164 number without its last four digits
 	// ("+1415555"); see the package documentation.
 	Prefix string
-	// ClientIP is accepted for symmetry with the hook's request but not
-	// stored: no decision here uses it, and an IP is personal data.
-	ClientIP string
 	// TxID is 8x8's umid (SMS) or sessionId (voice); "" when the outcome
 	// is unknown (PENDING): counted, never reported.
 	TxID    string
@@ -152,12 +148,6 @@ type Send struct {
 // implements it; it retries 429/5xx/transport errors itself within ctx.
 type Reporter interface {
 	Feedback(ctx context.Context, umid string, success bool, at time.Time) error
-}
-
-// Auth checks an event POST's authentication header in constant time.
-// *okta.HeaderAuth implements it; a nil Auth refuses every POST.
-type Auth interface {
-	Check(h http.Header) bool
 }
 
 // Verdict is Check's answer for a suspect destination.

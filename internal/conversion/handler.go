@@ -22,16 +22,13 @@ const challengeHeader = "X-Okta-Verification-Challenge"
 
 // Handler serves GET and POST /okta/events. auth checks the POSTs; a nil
 // auth (no OKTA_EVENT_HOOK_SECRET) refuses every POST with 401.
-func (t *Tracker) Handler(auth Auth) http.Handler {
-	if a, ok := auth.(*okta.HeaderAuth); ok && a == nil {
-		auth = nil // a typed nil from okta.NewHeaderAuth("…", "")
-	}
+func (t *Tracker) Handler(auth *okta.HeaderAuth) http.Handler {
 	return &handler{t: t, auth: auth}
 }
 
 type handler struct {
 	t    *Tracker
-	auth Auth
+	auth *okta.HeaderAuth
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -126,12 +126,12 @@ func TestPOSTFailsClosed(t *testing.T) {
 	body := fixture(t, "reconstructed-auth-via-mfa-sms-success.json")
 	cases := []struct {
 		name   string
-		auth   Auth
+		auth   *okta.HeaderAuth
 		header map[string]string
 		want   int
 		reason string
 	}{
-		{"no secret configured (nil Auth)", nil, map[string]string{"Authorization": secret}, 401, "no event hook secret configured"},
+		{"no secret configured (nil auth)", nil, map[string]string{"Authorization": secret}, 401, "no event hook secret configured"},
 		{"no secret configured (typed nil)", okta.NewHeaderAuth("Authorization", ""), map[string]string{"Authorization": ""}, 401, "no event hook secret configured"},
 		{"no header", auth(), nil, 401, "authentication header does not match"},
 		{"wrong secret", auth(), map[string]string{"Authorization": secret + "x"}, 401, "authentication header does not match"},

@@ -232,7 +232,7 @@ func (r *rig) deafTracker(cfg Config) *Tracker {
 	return New(cfg, r.store, r.rep, logger, r.clock.Now)
 }
 
-func auth() Auth { return okta.NewHeaderAuth("Authorization", secret) }
+func auth() *okta.HeaderAuth { return okta.NewHeaderAuth("Authorization", secret) }
 
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
@@ -291,7 +291,7 @@ func lastLine(t testing.TB, logs *logtest.Buffer, msg string) map[string]any {
 // smsTo is an SMS to a user, sent now, expiring in five minutes.
 func smsTo(user, umid string, sent time.Time, country, prefix string) Send {
 	return Send{UserID: user, Channel: "sms", Country: country, Prefix: prefix, TxID: umid,
-		SentAt: sent, Expires: sent.Add(5 * time.Minute), ClientIP: "203.0.113.45"}
+		SentAt: sent, Expires: sent.Add(5 * time.Minute)}
 }
 
 // successEvent is an event hook body with one SMS or voice verification.

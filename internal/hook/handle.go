@@ -322,7 +322,7 @@ func (s *Server) sent(ctx context.Context, req *okta.Request, num phone.Number, 
 	}
 	s.Conversion.Sent(ctx, conversion.Send{
 		UserID: req.UserID, Channel: req.Channel.String(),
-		Country: num.Region(), Prefix: num.Prefix(), ClientIP: req.ClientIP,
+		Country: num.Region(), Prefix: num.Prefix(),
 		TxID: txID, SentAt: s.Now(), Expires: req.OTPExpires,
 	})
 }
