@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/telephony-hooks/okta-8x8/internal/redisfail"
 )
 
 // RedisStore is the store shared by every instance (Memorystore). Each
@@ -177,7 +178,7 @@ func (s *RedisStore) hit(ctx context.Context, now time.Time, windows []window) (
 		return 0, 0, err
 	}
 	if len(res) != 2 {
-		return 0, 0, fmt.Errorf("guard: rate script answered %d values", len(res))
+		return 0, 0, fmt.Errorf("guard: rate script answered %d values: %w", len(res), redisfail.ErrBadReply)
 	}
 	if res[0] == 0 {
 		return -1, 0, nil
@@ -204,7 +205,7 @@ func (s *RedisStore) claim(ctx context.Context, now time.Time, k key, token stri
 		ms, err = strconv.ParseInt(v[1:17], 10, 64)
 	}
 	if len(v) < 17 || err != nil {
-		return claim{}, errors.New("guard: malformed eventId record in redis")
+		return claim{}, fmt.Errorf("guard: malformed eventId record: %w", redisfail.ErrBadReply)
 	}
 	c := claim{state: inFlight, deadline: time.UnixMilli(ms)}
 	if v[0] == 'D' {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Leaks returns the needles found in logs: secrets anywhere, and numbers
@@ -73,7 +75,7 @@ func digitRuns(s string) map[string]bool {
 		i = j
 	}
 	// Written for people: "(415) 555-0123", "+1 415-555-0123", and a code
-	// spoken digit by digit, "4, 8, 2, 9, 1, 3". Digit groups joined by at
+	// spoken digit by digit, "4, 8, 2, 9, 1, 3" or "4、8、2、9、1、3". Digit groups joined by at
 	// most two separators count as one run too. Not ".": a latency of
 	// 482.913 ms is not the code 482913.
 	for i := 0; i < len(s); {
@@ -91,8 +93,12 @@ func digitRuns(s string) map[string]bool {
 			b.WriteString(s[j:k])
 			groups++
 			sep := k
-			for sep < len(s) && sep-k < 2 && strings.IndexByte(" -(),", s[sep]) >= 0 {
-				sep++
+			for n := 0; n < 2 && sep < len(s); n++ {
+				l := separatorLen(s, sep)
+				if l == 0 {
+					break
+				}
+				sep += l
 			}
 			if sep == k || sep >= len(s) || s[sep] < '0' || s[sep] > '9' {
 				j = k
@@ -106,6 +112,23 @@ func digitRuns(s string) map[string]bool {
 		i = j
 	}
 	return runs
+}
+
+// separatorLen is the length of the separator at s[i], 0 when there is
+// none: " -()," or any non-ASCII space or punctuation (a code read out as
+// "4、8、2" or "4، 8، 2").
+func separatorLen(s string, i int) int {
+	if s[i] < utf8.RuneSelf {
+		if strings.IndexByte(" -(),", s[i]) >= 0 {
+			return 1
+		}
+		return 0
+	}
+	r, n := utf8.DecodeRuneInString(s[i:])
+	if r != utf8.RuneError && (unicode.IsSpace(r) || unicode.IsPunct(r)) {
+		return n
+	}
+	return 0
 }
 
 func addRun(runs map[string]bool, run string) {

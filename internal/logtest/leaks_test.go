@@ -21,6 +21,8 @@ func TestLeaks(t *testing.T) {
 		{"national number, formatted", `{"to":"(415) 555-0123"}`, []string{`number "+14155550123" (as "4155550123")`}},
 		{"E.164, formatted", `{"to":"+1 415-555-0123"}`, []string{`number "+14155550123" (as "14155550123")`}},
 		{"the code spoken digit by digit", `{"text":"Your code is 4, 8, 2, 9, 1, 3."}`, []string{`number "482913" (as "482913")`}},
+		{"the code spoken in Japanese", `{"text":"確認コードをお知らせします。4、8、2、9、1、3。"}`, []string{`number "482913" (as "482913")`}},
+		{"the code spoken in Arabic", `{"text":"رمز التحقق هو 4، 8، 2، 9، 1، 3."}`, []string{`number "482913" (as "482913")`}},
 		{"digits apart by more than two separators", `{"a":"415 - 555 - 0123"}`, nil},
 		{"a timestamp and a latency", `{"time":"2026-12-01T21:13:23.482913004Z","latencyMs":482.913}`, nil},
 		{"national number whole", `{"to":"4155550123"}`, []string{`number "+14155550123" (as "4155550123")`}},

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/telephony-hooks/okta-8x8/internal/message"
+	"github.com/telephony-hooks/okta-8x8/internal/redact"
 )
 
 // gsm7 is the GSM 03.38 alphabet, basic and extended, for checking that the
@@ -43,6 +44,13 @@ func TestEveryLanguage(t *testing.T) {
 			}
 			if code != "en" && voice == en.VoiceText(otp) {
 				t.Errorf("VoiceText is the English text")
+			}
+			// An 8x8 error quoting the text it was given must not carry
+			// the code into a log, in any script's punctuation.
+			for _, text := range []string{voice, l.SMSText(otp)} {
+				if masked := redact.Text(text); strings.ContainsAny(masked, "0123456789") {
+					t.Errorf("redact.Text(%q) = %q: digits of the code survive", text, masked)
+				}
 			}
 
 			sms := l.SMSText(otp)

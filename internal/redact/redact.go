@@ -19,6 +19,8 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Placeholder is what a Secret prints as.
@@ -91,15 +93,17 @@ func Text(s string) string {
 func scanRun(s string, i int) (end, digits int) {
 	end = i
 	for j := i; j < len(s); j++ {
-		switch c := s[j]; {
-		case isDigit(c):
+		if isDigit(s[j]) {
 			digits++
 			end = j + 1
-		case isSeparator(c):
-			// Part of the run only if a digit follows the separators.
-		default:
+			continue
+		}
+		n := separatorLen(s, j)
+		if n == 0 {
 			return end, digits
 		}
+		// Part of the run only if a digit follows the separators.
+		j += n - 1
 	}
 	return end, digits
 }
@@ -111,8 +115,14 @@ func hasRun(s string) bool {
 			if _, d := scanRun(s, i); d >= minDigits {
 				return true
 			}
-			for i < len(s) && (isDigit(s[i]) || isSeparator(s[i])) {
-				i++
+			for i < len(s) {
+				if isDigit(s[i]) {
+					i++
+				} else if n := separatorLen(s, i); n > 0 {
+					i += n
+				} else {
+					break
+				}
 			}
 		}
 	}
@@ -121,10 +131,23 @@ func hasRun(s string) bool {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// isSeparator: what people write inside numbers, and between the digits
-// of a code read out one by one ("4, 8, 2, 9, 1, 3").
-func isSeparator(c byte) bool {
-	return c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == ',' || c == '/'
+// separatorLen is the length in bytes of the separator at s[i], 0 when
+// there is none: what people write inside numbers, and between the digits
+// of a code read out one by one ("4, 8, 2, 9, 1, 3", and in other scripts
+// "4、8、2" or "4، 8، 2"): the ASCII space and - . ( ) , / and any other
+// Unicode space or punctuation.
+func separatorLen(s string, i int) int {
+	if c := s[i]; c < utf8.RuneSelf {
+		if c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == ',' || c == '/' {
+			return 1
+		}
+		return 0
+	}
+	r, n := utf8.DecodeRuneInString(s[i:])
+	if r != utf8.RuneError && (unicode.IsSpace(r) || unicode.IsPunct(r)) {
+		return n
+	}
+	return 0
 }
 
 // Phone masks a "+"-prefixed E.164 number, keeping the calling code (cc)

@@ -46,6 +46,12 @@ func TestText(t *testing.T) {
 		"sent 2026-03-14T09:26:53Z":                "sent [number]T09:26:53Z",
 		"to 1,415,555,0123 or 415/555/0123":        "to [number] or [number]",
 		"Your code is 4, 8, 2, 9, 1, 3.":           "Your code is [number].",
+		// Codes read out in other scripts: ideographic and Arabic commas.
+		"確認コードは4、8、2、9、1、3。":                "確認コードは[number]。",
+		"验证码是4，8，2，9，1，3。":                  "验证码是[number]。",
+		"رمزك هو 4، 8، 2، 9، 1، 3.":         "رمزك هو [number].",
+		"a\u00a0run 4\u00a08\u00a02\u00a09": "a\u00a0run [number]",
+		"digits and letters 4x8y2z9":        "digits and letters 4x8y2z9",
 	} {
 		if got := Text(in); got != want {
 			t.Errorf("Text(%q) = %q, want %q", in, got, want)
@@ -72,7 +78,7 @@ func TestPhone(t *testing.T) {
 }
 
 func FuzzText(f *testing.F) {
-	for _, s := range []string{"+14155550123", "to +1 (415) 555-0123", "1 2 3 4", "+", "9", "a1b2c3d4"} {
+	for _, s := range []string{"+14155550123", "to +1 (415) 555-0123", "1 2 3 4", "+", "9", "a1b2c3d4", "4、8、2、9", "4، 8، 2، 9", "1\xff2"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -80,13 +86,14 @@ func FuzzText(f *testing.F) {
 		// No run of minDigits digits survives, with or without separators.
 		digits := 0
 		for i := 0; i < len(out); i++ {
-			switch {
+			switch n := separatorLen(out, i); {
 			case isDigit(out[i]):
 				digits++
 				if digits >= minDigits {
 					t.Fatalf("Text(%q) = %q keeps a run of %d digits", s, out, digits)
 				}
-			case isSeparator(out[i]):
+			case n > 0:
+				i += n - 1
 			default:
 				digits = 0
 			}
