@@ -236,7 +236,7 @@ func classify(a answer, shape errorShape) (e *Error, retry bool) {
 	code, msg, own := shape(a.body)
 	e = &Error{Kind: Refused, HTTPStatus: a.status, RetryAfter: a.retryAfter}
 	if own || a.status < 500 {
-		e.Code, e.Message = cleanCode(code), cleanMessage(msg)
+		e.Code, e.Message = redact.Code(code), cleanMessage(msg)
 	}
 	if e.Code == "" && e.Message == "" {
 		// Not 8x8's words: keep a short excerpt to tell proxies apart.
@@ -413,26 +413,6 @@ func excerpt(b []byte) string {
 		b = b[:1024]
 	}
 	return truncate(redact.Text(strings.Join(strings.Fields(strings.ToValidUTF8(string(b), "")), " ")), 120)
-}
-
-// cleanCode keeps 8x8's codes as they are ("-1017", "1002", "QUEUED") and
-// masks anything else like free text: a code is logged, and a field that
-// should hold a short code could hold anything.
-func cleanCode(s string) string {
-	if s == "" || isShortCode(s) {
-		return s
-	}
-	return truncate(redact.Text(s), 32)
-}
-
-// isShortCode: an integer of at most five digits (8x8's codes; a phone
-// number has more, an Okta code six), or a word of letters and '_'.
-func isShortCode(s string) bool {
-	digits := strings.TrimPrefix(s, "-")
-	if len(digits) > 0 && len(digits) <= 5 && strings.Trim(digits, "0123456789") == "" {
-		return true
-	}
-	return len(s) <= 32 && strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_") == ""
 }
 
 // truncate cuts s to at most n bytes, on a character boundary.

@@ -59,7 +59,7 @@ func (e *Error) Error() string {
 		s += fmt.Sprintf(": HTTP %d", e.HTTPStatus)
 	}
 	if e.Code != "" {
-		s += " code " + cleanCode(e.Code)
+		s += " code " + redact.Code(e.Code)
 	}
 	if e.Message != "" {
 		s += ": " + redact.Text(e.Message)

@@ -84,7 +84,7 @@ func decodeSMS(b []byte) (Receipt, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return Receipt{}, err
 	}
-	rec := Receipt{TransactionID: r.UMID, Status: cleanCode(r.Status.Code)}
+	rec := Receipt{TransactionID: r.UMID, Status: redact.Code(r.Status.Code)}
 	switch r.Status.Code {
 	case "QUEUED":
 		if r.UMID == "" {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+
+	"github.com/telephony-hooks/okta-8x8/internal/redact"
 )
 
 // SpeechProfile is one voice the 8x8 account can use in `say`.
@@ -46,7 +48,7 @@ func (c *Client) SpeechProfiles(ctx context.Context) ([]SpeechProfile, error) {
 		return nil, &Error{Kind: Unknown, HTTPStatus: http.StatusOK, Err: err}
 	}
 	if r.StatusCode != nil && *r.StatusCode < 0 {
-		return nil, &Error{Kind: Refused, HTTPStatus: http.StatusOK, Code: cleanCode(strconv.Itoa(*r.StatusCode)), Message: cleanMessage(r.StatusMessage)}
+		return nil, &Error{Kind: Refused, HTTPStatus: http.StatusOK, Code: redact.Code(strconv.Itoa(*r.StatusCode)), Message: cleanMessage(r.StatusMessage)}
 	}
 	out := make([]SpeechProfile, 0, len(r.SpeechProfiles))
 	for _, p := range r.SpeechProfiles {

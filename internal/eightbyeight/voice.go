@@ -87,7 +87,7 @@ func decodeCallflow(b []byte) (Receipt, error) {
 	if r.StatusCode == nil {
 		return Receipt{}, errors.New("8x8 callflow answer has no statusCode")
 	}
-	rec := Receipt{TransactionID: r.SessionID, Status: cleanCode(r.SessionStatus), Code: cleanCode(strconv.Itoa(*r.StatusCode))}
+	rec := Receipt{TransactionID: r.SessionID, Status: redact.Code(r.SessionStatus), Code: redact.Code(strconv.Itoa(*r.StatusCode))}
 	if *r.StatusCode < 0 || r.SessionStatus == "NOT_CREATED" {
 		return rec, &Error{Kind: Refused, Code: rec.Code, Message: cleanMessage(r.StatusMessage)}
 	}

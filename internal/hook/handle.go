@@ -21,6 +21,7 @@ import (
 	"github.com/telephony-hooks/okta-8x8/internal/okta"
 	"github.com/telephony-hooks/okta-8x8/internal/phone"
 	"github.com/telephony-hooks/okta-8x8/internal/redact"
+	"github.com/telephony-hooks/okta-8x8/internal/redisfail"
 )
 
 // MaxBody is the largest request body read (Okta's are ~1.5 KiB).
@@ -199,7 +200,7 @@ func (s *Server) serveHook(ctx context.Context, r *http.Request, o *outcome) (bo
 		a := s.notSent(req, o.lang, eightbyeight.Unreachable, "")
 		body = o.decided(a, req.EventID)
 		if err := ticket.Finish(a.record()); err != nil {
-			s.Logger.WarnContext(ctx, "could not record the answer for duplicate eventIds", "error", err)
+			s.Logger.WarnContext(ctx, "could not record the answer for duplicate eventIds", "error_class", redisfail.ErrorClass(err))
 		}
 		return body
 	case err != nil:
@@ -245,7 +246,7 @@ func (s *Server) serveHook(ctx context.Context, r *http.Request, o *outcome) (bo
 	if ticket != nil {
 		finished = true
 		if err := ticket.Finish(a.record()); err != nil {
-			s.Logger.WarnContext(ctx, "could not record the answer for duplicate eventIds", "error", err)
+			s.Logger.WarnContext(ctx, "could not record the answer for duplicate eventIds", "error_class", redisfail.ErrorClass(err))
 		}
 	}
 	return body

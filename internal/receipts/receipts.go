@@ -256,8 +256,8 @@ func smsOutcome(raw json.RawMessage) (outcome, error) {
 		channel:         "sms",
 		transactionID:   clip(p.UMID, 128),
 		clientMessageID: clip(p.ClientMessageID, 128),
-		status:          clip(state, 64),
-		errorCode:       clip(string(p.Status.ErrorCode), 32),
+		status:          redact.Code(clip(state, 64)),
+		errorCode:       redact.Code(clip(string(p.Status.ErrorCode), 32)),
 		errorMessage:    redact.Text(clip(p.Status.ErrorMessage, maxText)),
 	}
 	switch state {
@@ -309,14 +309,14 @@ func voiceOutcome(raw json.RawMessage) (outcome, error) {
 	o := outcome{
 		channel:       "voice",
 		transactionID: clip(p.SessionID, 128),
-		status:        clip(status, 64),
+		status:        redact.Code(clip(status, 64)),
 		// A session summary is sent once, after the session ended.
 		final: true,
 		// COMPLETED means the call was answered and the callflow ran;
 		// NO_ANSWER, BUSY, CANCELED, FAILED, ERROR mean the code was not
 		// heard.
 		delivered:    status == "COMPLETED",
-		errorCode:    clip(firstNonEmpty(string(p.ErrorDetails.ErrorCode), string(p.ErrorCode)), 32),
+		errorCode:    redact.Code(clip(firstNonEmpty(string(p.ErrorDetails.ErrorCode), string(p.ErrorCode)), 32)),
 		errorMessage: redact.Text(clip(firstNonEmpty(p.ErrorDetails.ErrorMsg, p.ErrorMessage), maxText)),
 	}
 	dest, dur, country := p.Destination, firstNonEmpty(string(p.CallDuration), string(p.SessionDuration)), ""

@@ -188,6 +188,14 @@ func TestHandler(t *testing.T) {
 			wantLogs: []wantLog{{"WARN", msgOutcome, map[string]any{"errorMessage": "Call to [number] failed"}}},
 		},
 		{
+			// A code or status field holding anything but a short code is
+			// masked like free text.
+			name: "error code and status quoting a number", secret: secret, auth: ptr(secret),
+			body:     vss("FAILED +14155550123", `,"errorDetails":{"errorCode":"bad 4155550123","errorMsg":"x"}`),
+			wantCode: 200, wantBody: `{"status":"ok"}`,
+			wantLogs: []wantLog{{"WARN", msgOutcome, map[string]any{"status": "FAILED [number]", "errorCode": "bad [number]"}}},
+		},
+		{
 			name: "SMS rejected with the error code as a string", secret: secret, auth: ptr(secret),
 			body:     sms("REJECTED", `,"errorCode":"4","errorMessage":"Blocked"`),
 			wantCode: 200, wantBody: `{"status":"ok"}`,

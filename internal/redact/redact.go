@@ -150,6 +150,30 @@ func separatorLen(s string, i int) int {
 	return 0
 }
 
+// Code is a status or error code from a third party, for a log line: an
+// integer of at most five digits ("-1017", "1002": a phone number has more,
+// an Okta code six) or a word of letters and '_' ("QUEUED") is kept as it
+// is; anything else is masked like free text and cut to 32 bytes, since a
+// field that should hold a short code could hold anything.
+func Code(s string) string {
+	digits := strings.TrimPrefix(s, "-")
+	if s == "" || len(digits) > 0 && len(digits) <= 5 && strings.Trim(digits, "0123456789") == "" ||
+		len(s) <= 32 && strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_") == "" {
+		return s
+	}
+	s = Text(s)
+	if len(s) > maxCode {
+		n := maxCode
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n]
+	}
+	return s
+}
+
+const maxCode = 32
+
 // Phone masks a "+"-prefixed E.164 number, keeping the calling code (cc)
 // and the last two digits: "+1********23". Anything else is Placeholder.
 func Phone(e164 string, cc int) string {

@@ -59,6 +59,24 @@ func TestText(t *testing.T) {
 	}
 }
 
+func TestCode(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                      "",
+		"-1017":                 "-1017",
+		"1002":                  "1002",
+		"QUEUED":                "QUEUED",
+		"no_answer":             "no_answer",
+		"482913":                "[number]",
+		"+14155550123":          "[number]",
+		"failed for 4155550123": "failed for [number]",
+		strings.Repeat("é", 40): strings.Repeat("é", 16),
+	} {
+		if got := Code(in); got != want {
+			t.Errorf("Code(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestPhone(t *testing.T) {
 	for _, tt := range []struct {
 		e164 string
