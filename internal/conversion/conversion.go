@@ -165,16 +165,13 @@ type Verdict struct {
 	// all (the event hook looks broken), or the verdicts are stale.
 	Paused bool
 }
-
-// LogValue renders the verdict as a log group for the hook's line, which
-// also carries the send's ids and the number's last two digits. A country
-// is named; a prefix (all but the last four digits) is not: joined with
-// those, it would leave two digits to guess. The suspect line, which
-// carries no send's id, names it.
+// LogValue is the verdict in a log line (the hook's, which also carries
+// the send's ids and the number's last two digits): a prefix is named as
+// every log line names one, by LogPrefix.
 func (v *Verdict) LogValue() slog.Value {
 	dest := v.Destination
 	if v.Kind == "prefix" {
-		dest = ""
+		dest = LogPrefix(dest)
 	}
 	return slog.GroupValue(
 		slog.String("destination", dest),
@@ -186,6 +183,18 @@ func (v *Verdict) LogValue() slog.Value {
 		slog.Bool("refuse", v.Refuse),
 		slog.Bool("paused", v.Paused),
 	)
+}
+
+// LogPrefix is how a log line names a destination prefix (the E.164
+// number without its last four digits): without its own last two either,
+// "+3712000" as "+37120**". Joined with another line's redacted number
+// (its last two digits) through the send's ids, the trace or a suspect
+// verdict, four digits stay unknown, as with the prefix alone.
+func LogPrefix(p string) string {
+	if len(p) <= 4 {
+		return "**"
+	}
+	return p[:len(p)-2] + "**"
 }
 
 // Stats are this instance's counters since start.

@@ -7,9 +7,9 @@ import (
 )
 
 // Log messages, stable so Logs Explorer queries and log-based metrics can
-// match on them. None carries a phone number (only the prefix), a code or
-// a secret; users appear only as the 8x8 transaction id the hook already
-// logs beside its userId.
+// match on them. None carries a phone number (only a prefix, by
+// LogPrefix), a code or a secret; users appear only as the 8x8 transaction
+// id the hook already logs beside its userId.
 const (
 	msgDelivery      = "okta event hook delivery"
 	msgRefused       = "okta event hook refused"
@@ -51,10 +51,9 @@ func (t *Tracker) logSettled(ctx context.Context, level slog.Level, msg string, 
 	attrs = append(attrs,
 		slog.String("channel", channelName(s.channel)),
 		slog.String("country", s.country),
-		slog.String("prefix", s.prefix),
+		slog.String("prefix", LogPrefix(s.prefix)),
 		slog.Bool("verified", s.verified))
-	// No transactionId: joined on it with the hook's line (the number's
-	// last two digits), the prefix would leave two digits unknown.
+	// No transactionId: the line is about the destination, not the send.
 	if s.verified && s.verifiedAt >= s.sentAt && s.sentAt > 0 {
 		attrs = append(attrs, slog.Float64("verifySeconds", float64(s.verifiedAt-s.sentAt)/1000))
 	}
@@ -72,7 +71,7 @@ func (t *Tracker) logChanges(ctx context.Context, c changes) {
 		for _, tr := range c.transitions {
 			kind, dest := "country", strings.TrimPrefix(tr.dest, "c:")
 			if strings.HasPrefix(tr.dest, "p:") {
-				kind, dest = "prefix", tr.dest[2:]
+				kind, dest = "prefix", LogPrefix(tr.dest[2:])
 			}
 			msg := MsgCleared
 			if tr.suspect {

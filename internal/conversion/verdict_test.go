@@ -114,7 +114,7 @@ func TestRecordNeverRefuses(t *testing.T) {
 				t.Fatalf("record-mode line %v", l)
 			}
 		}
-		want := map[string]int{"LV/country": 1, "+3712000/prefix": 1, "+1900555/prefix": 1}
+		want := map[string]int{"LV/country": 1, "+37120**/prefix": 1, "+19005**/prefix": 1}
 		if len(got) != len(want) {
 			t.Fatalf("suspect lines %v, want %v", got, want)
 		}
