@@ -141,6 +141,9 @@ func TestDuplicateEventID(t *testing.T) {
 func TestDryRunAndPreview(t *testing.T) {
 	preview := sms("+14155550123", "482913")
 	preview.URL = "/api/internal/v1/inlineHooks/com.okta.telephony.provider/generatePreview"
+	// What the Admin Console really sends: Okta's placeholder number.
+	placeholder := voice("9876543210", "482913", "en")
+	placeholder.URL = preview.URL
 	for _, tt := range []struct {
 		name   string
 		edit   func(*setup)
@@ -151,6 +154,8 @@ func TestDryRunAndPreview(t *testing.T) {
 		{"PREVIEW_MODE=dry-run: preview not sent", func(s *setup) { s.opt.PreviewDryRun = true }, preview, true},
 		{"PREVIEW_MODE=dry-run: sign-in still sent", func(s *setup) { s.opt.PreviewDryRun = true }, sms("+14155550123", "482913"), false},
 		{"PREVIEW_MODE=deliver: preview sent", nil, preview, false},
+		{"PREVIEW_MODE=dry-run: the placeholder answers like a dry run", func(s *setup) { s.opt.PreviewDryRun = true }, placeholder, true},
+		{"DRY_RUN: the placeholder answers like a dry run", func(s *setup) { s.opt.DryRun = true }, placeholder, true},
 		{"open local dry run (no credentials)", func(s *setup) { s.opt.DryRun, s.open, s.secret = true, true, "" }, voice("+14155550123", "482913", "en"), true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

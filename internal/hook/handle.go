@@ -173,6 +173,12 @@ func (s *Server) serveHook(ctx context.Context, r *http.Request, o *outcome) (bo
 	placeholder := strings.TrimPrefix(strings.TrimPrefix(req.Phone.Reveal(), "+"), "1") == previewPlaceholder
 	num, err := s.Phones.Parse(req.Phone.Reveal())
 	if placeholder && (req.Preview || err != nil) {
+		if s.dryRun(req) {
+			// What a dry run answers, as for any number: the Admin
+			// Console's preview then shows success.
+			o.dryRun, o.txID = true, "dry-run-"+req.EventID
+			return o.decided(answer{kind: kindDryRun, channel: req.Channel}, req.EventID)
+		}
 		return refuse(refPreviewPlaceholder)
 	}
 	if err != nil {
@@ -254,7 +260,7 @@ func (s *Server) serveHook(ctx context.Context, r *http.Request, o *outcome) (bo
 
 // decide runs the rate limit and the delivery.
 func (s *Server) decide(ctx context.Context, req *okta.Request, num phone.Number, o *outcome, sent *bool) answer {
-	if s.opt.DryRun || (req.Preview && s.opt.PreviewDryRun) {
+	if s.dryRun(req) {
 		// Dry runs are not deliveries: they do not count against limits.
 		o.dryRun = true
 		o.txID = "dry-run-" + req.EventID
@@ -303,6 +309,12 @@ func (s *Server) decide(ctx context.Context, req *okta.Request, num phone.Number
 	default: // Refused, Unreachable: no code is coming from us.
 		return s.notSent(req, o.lang, e.Kind, rec.TransactionID)
 	}
+}
+
+// dryRun: nothing is sent for req (DRY_RUN, or a preview with
+// PREVIEW_MODE=dry-run).
+func (s *Server) dryRun(req *okta.Request) bool {
+	return s.opt.DryRun || (req.Preview && s.opt.PreviewDryRun)
 }
 
 // notSent is the answer when no code is coming from us: FAILED, so Okta
