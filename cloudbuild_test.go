@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	pathpkg "path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -584,5 +585,38 @@ func TestCloudBuildPreflight(t *testing.T) {
 				t.Errorf("preflight said %q, want %q", out, tc.wants)
 			}
 		})
+	}
+}
+
+// Cloud Build runs go test ./... on what `gcloud builds submit` uploads,
+// which .gcloudignore decides: everything left out but what it re-includes.
+// What the tests read must be in the upload, or the deploy fails at its
+// test step.
+func TestUploadHoldsWhatTheTestsRead(t *testing.T) {
+	raw, err := os.ReadFile(".gcloudignore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var included []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		if p, ok := strings.CutPrefix(strings.TrimSpace(line), "!/"); ok {
+			included = append(included, p)
+		}
+	}
+	uploaded := func(path string) bool {
+		for _, p := range included {
+			if ok, _ := pathpkg.Match(p, path); ok || strings.HasSuffix(p, "/") && strings.HasPrefix(path, p) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, path := range []string{
+		"go.mod", "go.sum", "function.go", "cloudbuild.yaml", "README.md", "docs/security.md",
+		"internal/receipts/testdata/", "cmd/oktasim/testdata/",
+	} {
+		if !uploaded(path) {
+			t.Errorf("%s is read by the tests but left out of the upload by .gcloudignore (re-included: %v)", path, included)
+		}
 	}
 }
