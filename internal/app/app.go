@@ -153,7 +153,15 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 			return fail(err)
 		}
 		sender = client
-		profiles = readProfiles(ctx, client)
+		var stop context.CancelFunc
+		profiles, stop = readProfiles(ctx, client)
+		// A start that fails below, or a shutdown, leaves no read in
+		// flight and no idle connection behind.
+		a.closers = append(a.closers, func(context.Context) error {
+			stop()
+			client.CloseIdleConnections()
+			return nil
+		})
 	}
 
 	auth := hook.Auth{Header: okta.NewHeaderAuth(cfg.AuthHeader, cfg.Secret), Open: cfg.OpenAuth}
@@ -323,7 +331,7 @@ type profileRead struct {
 // connections to both 8x8 hosts, so the first Okta call does not pay for
 // them: the read is the voice host's first request, and its connection is
 // the one the calls reuse.
-func readProfiles(ctx context.Context, c *eightbyeight.Client) <-chan profileRead {
+func readProfiles(ctx context.Context, c *eightbyeight.Client) (<-chan profileRead, context.CancelFunc) {
 	ch := make(chan profileRead, 1)
 	// The read may outlive the start-up, which does not always wait for
 	// it: its own bound, not the start-up's.
@@ -339,7 +347,7 @@ func readProfiles(ctx context.Context, c *eightbyeight.Client) <-chan profileRea
 		ch <- profileRead{vs, err}
 		close(ch)
 	}()
-	return ch
+	return ch, cancel
 }
 
 // waitProfiles turns the account's speech profiles into the voice chooser.

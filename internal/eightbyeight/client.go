@@ -66,6 +66,10 @@ type Client struct {
 	sleep func(ctx context.Context, d time.Duration) error
 }
 
+// CloseIdleConnections closes the client's idle keep-alive connections,
+// for an instance that is done with it (a failed start, a shutdown).
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
+
 // New checks cfg and builds the request URLs once.
 func New(cfg Config) (*Client, error) {
 	if cfg.SubaccountID == "" || cfg.APIKey == "" {
