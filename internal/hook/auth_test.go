@@ -2,8 +2,12 @@ package hook_test
 
 import (
 	"bytes"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
 )
@@ -94,6 +98,43 @@ func TestBadInput(t *testing.T) {
 			}
 			if tt.want == 413 {
 				oktatest.Check(t, resp.Body.Bytes())
+			}
+		})
+	}
+}
+
+// A body that is not what its headers say: longer than the limit with no
+// Content-Length (chunked), or cut off by the client. Each gets its
+// answer, in Okta's error shape, and nothing is sent.
+func TestBodyNotAsAnnounced(t *testing.T) {
+	big := append([]byte(`{"eventId":"e","pad":"`), bytes.Repeat([]byte("a"), 70<<10)...)
+	for _, tt := range []struct {
+		name string
+		body io.Reader
+		want int
+	}{
+		{"over 64 KiB, no Content-Length", bytes.NewReader(big), http.StatusRequestEntityTooLarge},
+		{"the connection drops mid-body", io.MultiReader(strings.NewReader(`{"eventId":"e1","data":`), iotest.ErrReader(io.ErrUnexpectedEOF)), http.StatusBadRequest},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			r := httptest.NewRequest(http.MethodPost, "/", tt.body)
+			r.ContentLength = -1 // unknown, as with Transfer-Encoding: chunked
+			r.Header = oktatest.Headers()
+			w := httptest.NewRecorder()
+			h.srv.ServeHTTP(w, r)
+			if w.Code != tt.want {
+				t.Fatalf("HTTP %d, want %d: %s", w.Code, tt.want, w.Body)
+			}
+			if tt.want == http.StatusBadRequest {
+				if a := oktatest.Decode(t, w); a.Error == nil || a.Error.ErrorCauses[0].Location != "body" {
+					t.Errorf("error does not name the body: %s", w.Body)
+				}
+			} else {
+				oktatest.Check(t, w.Body.Bytes())
+			}
+			if h.fake.Count() != 0 {
+				t.Errorf("8x8 called for a body that was not read whole")
 			}
 		})
 	}

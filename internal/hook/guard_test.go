@@ -1,13 +1,20 @@
 package hook_test
 
 import (
+	"bytes"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
+	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight/eightbyeighttest"
 	"github.com/telephony-hooks/okta-8x8/internal/guard"
+	"github.com/telephony-hooks/okta-8x8/internal/hook"
 	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
 )
 
@@ -134,6 +141,69 @@ func TestDuplicateEventID(t *testing.T) {
 		}
 		if h.fake.Count() != 20 {
 			t.Errorf("8x8 received %d requests for 20 distinct events, want 20", h.fake.Count())
+		}
+	})
+}
+
+// A repeat that cannot be given the first answer gets PENDING, never a
+// second send: the first is still in flight when the repeat's own
+// deadline comes, or what another instance recorded cannot be read.
+func TestDuplicateWithoutAnAnswer(t *testing.T) {
+	t.Run("the first still in flight at the repeat's deadline", func(t *testing.T) {
+		h := newHarness(t)
+		h.fake.SetFault(eightbyeighttest.Hang)
+		r := voice("+14155550123", "482913", "en")
+		r.EventID = oktatest.EventID()
+		first := make(chan string, 1)
+		go func() { first <- oktatest.Decode(t, h.hook(r.Body())).Kind() }()
+		for h.fake.Count() == 0 { // the first holds the eventId and is at 8x8
+			runtime.Gosched()
+		}
+		// The repeat arrived (at Cloud Run's front end) long enough ago
+		// that its deadline comes before the first's answer.
+		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(r.Body()))
+		req.Header = oktatest.Headers()
+		req = req.WithContext(hook.WithArrival(req.Context(), time.Now().Add(-700*time.Millisecond)))
+		w := httptest.NewRecorder()
+		h.srv.ServeHTTP(w, req)
+		if k := oktatest.Decode(t, w).Kind(); k != "PENDING" {
+			t.Errorf("repeat answered %s, want PENDING", k)
+		}
+		if k := <-first; k != "PENDING" {
+			t.Errorf("first answered %s, want PENDING (8x8 hung)", k)
+		}
+		if h.fake.Count() != 1 {
+			t.Errorf("8x8 received %d requests, want 1", h.fake.Count())
+		}
+		if !strings.Contains(h.logs.String(), `"duplicate":true`) {
+			t.Errorf("no request line says duplicate:\n%s", h.logs)
+		}
+	})
+	t.Run("another instance's record unreadable", func(t *testing.T) {
+		mr := miniredis.RunT(t)
+		shared := func(s *setup) { s.redis, s.miniredis = true, mr }
+		a, b := newHarness(t, shared), newHarness(t, shared)
+		r := sms("+14155550123", "482913")
+		r.EventID = oktatest.EventID()
+		if k := a.kind(r); k != "SUCCESSFUL" {
+			t.Fatalf("first answered %s", k)
+		}
+		// Corrupt every recorded answer, keeping the record's frame.
+		n := 0
+		for _, k := range mr.Keys() {
+			if v, err := mr.Get(k); err == nil && strings.HasPrefix(v, "D") && len(v) > 17 {
+				mr.Set(k, v[:17]+"\xffnot a record")
+				n++
+			}
+		}
+		if n == 0 {
+			t.Fatal("no recorded answer found in Redis")
+		}
+		if k := b.kind(r); k != "PENDING" {
+			t.Errorf("repeat on another instance answered %s, want PENDING", k)
+		}
+		if got := a.fake.Count() + b.fake.Count(); got != 1 {
+			t.Errorf("8x8 received %d requests, want 1", got)
 		}
 	})
 }

@@ -43,8 +43,9 @@ type setup struct {
 	region     string // DEFAULT_REGION
 	webhook    string // EIGHTYEIGHTX_WEBHOOK_SECRET
 	httpClient *http.Client
-	sampled    bool // refusals logged through a sampler on the harness's clock
-	redis      bool // the guard shares its state through Redis (miniredis)
+	sampled    bool                 // refusals logged through a sampler on the harness's clock
+	redis      bool                 // the guard shares its state through Redis (miniredis)
+	miniredis  *miniredis.Miniredis // with redis: this one (another harness's instance), else a new one
 	flush      func() error
 	conversion hook.Conversion
 }
@@ -110,7 +111,10 @@ func newHarness(t *testing.T, edits ...func(*setup)) *harness {
 	}
 	var primary *guard.RedisStore
 	if s.redis {
-		mr := miniredis.RunT(t)
+		mr := s.miniredis
+		if mr == nil {
+			mr = miniredis.RunT(t)
+		}
 		client := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 		t.Cleanup(func() { _ = client.Close() })
 		primary = guard.NewRedisStore(client)
