@@ -1,6 +1,8 @@
 package telephonyhook
 
 import (
+	"bytes"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +15,7 @@ import (
 	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight/eightbyeighttest"
 	"github.com/telephony-hooks/okta-8x8/internal/logtest"
 	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
+	"github.com/telephony-hooks/okta-8x8/internal/secrets"
 )
 
 // The root package's tests cover what needs the registered function: its
@@ -169,4 +172,70 @@ func TestShutdownFitsCloudRunsTenSeconds(t *testing.T) {
 	if total := drainBudget + closeBudget + flushBudget; total >= 10*time.Second {
 		t.Fatalf("drain %v + close %v + flush %v = %v: past Cloud Run's 10 s", drainBudget, closeBudget, flushBudget, total)
 	}
+}
+
+// blockedAccessor is a Secret Manager that answers nothing until released.
+type blockedAccessor struct{ release chan struct{} }
+
+func (b blockedAccessor) Access(ctx context.Context, _ string) ([]byte, error) {
+	select {
+	case <-b.release:
+		return []byte(testAPIKey), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// While the function cannot serve, every route answers at once in its
+// documented shape, and nothing is sent: during a load that outlasts the
+// request's wait (503: Okta falls back, the load goes on for the next
+// request), and after the drain (503 with the connection closed, so Okta's
+// next try reaches another instance).
+func TestAnswersWhileNotServing(t *testing.T) {
+	t.Run("the configuration still loading", func(t *testing.T) {
+		h := newHarness(t, map[string]string{"EIGHTYEIGHTX_API_KEY": "sm://acme-hooks/eightbyeightx-api-key"})
+		acc := blockedAccessor{release: make(chan struct{})}
+		h.opt.NewAccessor = func(context.Context, string) (secrets.Accessor, error) { return acc, nil }
+		for _, tc := range []struct {
+			method, path, body string
+		}{
+			{http.MethodPost, "/", `{"error":{"errorSummary":"service unavailable"}}`},
+			{http.MethodGet, "/healthz", `{"status":"unavailable"}`},
+			{http.MethodPost, "/okta/events", `{"error":{"errorSummary":"service unavailable"}}`},
+		} {
+			// The request's own deadline ends its wait for the load.
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			r := httptest.NewRequestWithContext(ctx, tc.method, tc.path, bytes.NewReader(sms("+14155550123", "482913").Body()))
+			r.Header = oktatest.Headers()
+			w := httptest.NewRecorder()
+			h.f().ServeHTTP(w, r)
+			cancel()
+			if w.Code != http.StatusServiceUnavailable || w.Body.String() != tc.body || w.Header().Get("Retry-After") == "" {
+				t.Errorf("%s %s = %d %s (Retry-After %q), want 503 %s", tc.method, tc.path, w.Code, w.Body, w.Header().Get("Retry-After"), tc.body)
+			}
+		}
+		close(acc.release)
+		if resp := h.hook(sms("+14155550123", "482913").Body()); resp.Code != http.StatusOK {
+			t.Fatalf("once loaded: HTTP %d %s", resp.Code, resp.Body)
+		}
+		if h.fake.Count() != 1 {
+			t.Errorf("8x8 received %d requests, want 1 (the one after the load)", h.fake.Count())
+		}
+	})
+	t.Run("after the drain", func(t *testing.T) {
+		h := newHarness(t, nil)
+		if resp := h.hook(sms("+14155550123", "482913").Body()); resp.Code != http.StatusOK {
+			t.Fatalf("HTTP %d %s", resp.Code, resp.Body)
+		}
+		if err := h.f().Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		resp := h.hook(sms("+14155550199", "905127").Body())
+		if resp.Code != http.StatusServiceUnavailable || resp.Body.String() != `{"error":{"errorSummary":"shutting down"}}` || resp.Header().Get("Connection") != "close" {
+			t.Errorf("after the drain: %d %s (Connection %q), want 503 shutting down, close", resp.Code, resp.Body, resp.Header().Get("Connection"))
+		}
+		if h.fake.Count() != 1 {
+			t.Errorf("8x8 received %d requests, want 1", h.fake.Count())
+		}
+	})
 }
