@@ -89,6 +89,28 @@ func TestRateLimitPerPhone(t *testing.T) {
 }
 
 // RATE_LIMIT_PER_COUNTRY caps sends to one country across numbers and users.
+// RATE_LIMIT_PER_USER counts one Okta user's codes across their numbers
+// (an attacker adding number after number to one account).
+func TestRateLimitPerUser(t *testing.T) {
+	h := newHarness(t, func(s *setup) {
+		s.guard.PerPhone = guard.Limit{}
+		s.guard.PerUser = guard.Limit{N: 2, Window: time.Hour}
+	})
+	var kinds []string
+	for i, user := range []string{"00uSameUser000000001", "00uSameUser000000001", "00uSameUser000000001", "00uOtherUser00000001"} {
+		r := sms(oktatest.Phones[i], "482913")
+		r.UserID = user
+		kinds = append(kinds, h.kind(r))
+	}
+	want := []string{"SUCCESSFUL", "SUCCESSFUL", "error:rate_limited_user", "SUCCESSFUL"}
+	if fmt.Sprint(kinds) != fmt.Sprint(want) {
+		t.Errorf("answers %v, want %v", kinds, want)
+	}
+	if h.fake.Count() != 3 {
+		t.Errorf("8x8 received %d requests, want 3", h.fake.Count())
+	}
+}
+
 func TestRateLimitPerCountry(t *testing.T) {
 	h := newHarness(t, func(s *setup) { s.guard.PerCountry = guard.Limit{N: 2, Window: time.Hour} })
 	var kinds []string
