@@ -2,6 +2,8 @@ package telephonyhook
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -109,4 +111,68 @@ func TestTwoInstancesShareRedis(t *testing.T) {
 			t.Errorf("no warning logged:\n%s", h.logs)
 		}
 	})
+}
+
+// blackHole accepts connections and never answers: a Redis whose VM is
+// stalled (or a redis-server paused with SIGSTOP) looks exactly so.
+func blackHole(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			go func() { _, _ = io.Copy(io.Discard, c) }()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	return ln.Addr().String()
+}
+
+// Redis stalled from the start: the function still answers each request
+// within HOOK_DEADLINE, with the code delivered once per eventId (the guard
+// falls back to this instance's memory after one Redis timeout), and a
+// repeat gets the first answer.
+func TestRedisStalledTheHookStillAnswers(t *testing.T) {
+	h := newHarness(t, map[string]string{"REDIS_URL": "redis://" + blackHole(t) + "/0", "RATE_LIMIT_PER_PHONE": "0"})
+	deadline, err := time.ParseDuration(h.env["HOOK_DEADLINE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		r := sms("+14155550123", "482913")
+		r.EventID = fmt.Sprintf("evStalledRedis%06d", i)
+		start := time.Now()
+		first := h.hook(r.Body())
+		took := time.Since(start)
+		if k := oktatest.Decode(t, first).Kind(); k != "SUCCESSFUL" {
+			t.Fatalf("request %d: %s, want SUCCESSFUL", i, k)
+		}
+		if took >= deadline {
+			t.Errorf("request %d answered after %v, past HOOK_DEADLINE %v", i, took, deadline)
+		}
+		if again := h.hook(r.Body()); again.Body.String() != first.Body.String() {
+			t.Errorf("repeat %d answered %s, want the first answer %s", i, again.Body, first.Body)
+		}
+	}
+	if h.fake.Count() != 3 {
+		t.Errorf("8x8 received %d requests for 3 eventIds, want 3", h.fake.Count())
+	}
 }
