@@ -165,6 +165,7 @@ type Verdict struct {
 	// all (the event hook looks broken), or the verdicts are stale.
 	Paused bool
 }
+
 // LogValue is the verdict in a log line (the hook's, which also carries
 // the send's ids and the number's last two digits): a prefix is named as
 // every log line names one, by LogPrefix.
