@@ -2,13 +2,9 @@ package conversion
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"hash"
-	"io"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -18,6 +14,7 @@ import (
 
 	"github.com/telephony-hooks/okta-8x8/internal/logging"
 	"github.com/telephony-hooks/okta-8x8/internal/redisfail"
+	"github.com/telephony-hooks/okta-8x8/internal/storekey"
 )
 
 // Mode is CONVERSION_GUARD.
@@ -65,8 +62,8 @@ type Config struct {
 	MinSends int           // CONVERSION_MIN_SENDS: settled sends before a destination is judged
 	MinRate  float64       // CONVERSION_MIN_RATE: verified ÷ settled below this is suspect
 	Feedback bool          // EIGHTYEIGHTX_SMS_FEEDBACK: report SMS outcomes to 8x8
-	// KeySecret keys the HMAC that names users in store keys (as
-	// REDIS_KEY_SECRET does for the guard); every instance needs the same.
+	// KeySecret keys the HMAC that names users in store keys
+	// (storekey.DeriveSecret, the guard's); every instance needs the same.
 	KeySecret []byte
 
 	// Memory caps the in-process store (the default, and the fallback
@@ -236,7 +233,7 @@ type Tracker struct {
 	pausedWarn  time.Time
 	deafWarn    time.Time // the last WARNING about failure reports held for a silent event hook
 	refreshLock sync.Mutex
-	hmacs       sync.Pool
+	keys        *storekey.Keyer
 
 	st stats
 }
@@ -290,8 +287,7 @@ func New(cfg Config, store Store, rep Reporter, logger *slog.Logger, now func() 
 		// NewMemoryStore given as the store: it is the memory store.
 		t.mem, t.primary = m, nil
 	}
-	key := cfg.KeySecret
-	t.hmacs.New = func() any { return hmac.New(sha256.New, key) }
+	t.keys = storekey.New(cfg.KeySecret)
 	// Until the first refresh nothing is known of the event hook.
 	t.snap.Store(&snapshot{deaf: true})
 	return t
@@ -459,29 +455,14 @@ func clip(s string, n int) string {
 	return s
 }
 
-// userKey names a user and channel in a store: HMAC-SHA256 with the key
-// secret (SHA-256 without), 128 bits.
+// userKey names a user and channel in a store, as the guard names a user
+// (storekey).
 func (t *Tracker) userKey(userID string, ch uint8) userKey {
 	return userKey{h: t.userHash(userID), ch: ch}
 }
 
 func (t *Tracker) userHash(userID string) [16]byte {
-	var sum [sha256.Size]byte
-	if len(t.cfg.KeySecret) > 0 {
-		// A keyed HMAC resets to its keyed state: pooling saves hashing
-		// the key on every call.
-		m := t.hmacs.Get().(hash.Hash)
-		_, _ = io.WriteString(m, "user:")
-		_, _ = io.WriteString(m, userID)
-		m.Sum(sum[:0])
-		m.Reset()
-		t.hmacs.Put(m)
-	} else {
-		sum = sha256.Sum256([]byte("user:" + userID))
-	}
-	var h [16]byte
-	copy(h[:], sum[:16])
-	return h
+	return t.keys.Key(storekey.User, userID)
 }
 
 // use runs op on the primary store, or on memory when there is none, it is

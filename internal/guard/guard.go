@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/telephony-hooks/okta-8x8/internal/redisfail"
+	"github.com/telephony-hooks/okta-8x8/internal/storekey"
 )
 
 // Config is the guard's part of the hook configuration.
@@ -99,7 +100,7 @@ type Guard struct {
 	limits  [numKinds]Limit
 	primary store // nil: memory only
 	mem     *memStore
-	keys    *keyer
+	keys    *storekey.Keyer
 	log     *slog.Logger
 	now     func() time.Time
 	nonce   string // unique per Guard: claim tokens are nonce+seq
@@ -136,7 +137,7 @@ func New(cfg Config, primary *RedisStore, logger *slog.Logger, now func() time.T
 }
 
 func newGuard(cfg Config, primary store, logger *slog.Logger, now func() time.Time) (*Guard, error) {
-	if len(cfg.KeySecret) < minKeySecret {
+	if len(cfg.KeySecret) < storekey.MinSecret {
 		return nil, errors.New("guard: Config.KeySecret must hold at least 16 bytes (use DeriveKeySecret): without it store keys can be reversed into phone numbers")
 	}
 	limits := [numKinds]Limit{limitPhone: cfg.PerPhone, limitUser: cfg.PerUser, limitIP: cfg.PerIP, limitCountry: cfg.PerCountry}
@@ -164,7 +165,7 @@ func newGuard(cfg Config, primary store, logger *slog.Logger, now func() time.Ti
 		limits:     limits,
 		primary:    primary,
 		mem:        newMemStore(cfg.MaxAnswers, cfg.MaxWindows, limits),
-		keys:       newKeyer(cfg.KeySecret),
+		keys:       storekey.New(cfg.KeySecret),
 		log:        logger,
 		now:        now,
 		nonce:      hex.EncodeToString(b[:]) + ":",
@@ -205,7 +206,7 @@ func (g *Guard) Begin(ctx context.Context, eventID string, ttl time.Duration) (t
 		return &Ticket{}, nil, nil
 	}
 	ttl = min(max(ttl, minEventTTL), MaxEventTTL)
-	k := g.keys.key(kindEvent, eventID)
+	k := g.keys.Key(kindEvent, eventID)
 	seq := g.seq.Add(1)
 	token := g.nonce + strconv.FormatUint(seq, 36)
 	elsewhere := false
@@ -382,7 +383,7 @@ func (g *Guard) Allow(ctx context.Context, s Subject) *Refusal {
 			name, id = kindCountry, s.Country
 		}
 		if id != "" {
-			ws = append(ws, window{key: g.keys.key(name, id), kind: kind, limit: g.limits[kind]})
+			ws = append(ws, window{key: g.keys.Key(name, id), kind: kind, limit: g.limits[kind]})
 		}
 	}
 	if len(ws) == 0 {

@@ -1,7 +1,6 @@
 package guard
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -13,23 +12,8 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+	"github.com/telephony-hooks/okta-8x8/internal/storekey"
 )
-
-func TestDeriveKeySecret(t *testing.T) {
-	a, b := DeriveKeySecret("8x8-api-key-A"), DeriveKeySecret("8x8-api-key-B")
-	switch {
-	case len(a) != 32:
-		t.Fatalf("%d bytes, want 32", len(a))
-	case !bytes.Equal(a, DeriveKeySecret("8x8-api-key-A")):
-		t.Fatal("two instances with the same material derive different secrets")
-	case bytes.Equal(a, b):
-		t.Fatal("different material, same secret")
-	case bytes.Contains(a, []byte("8x8-api-key-A")):
-		t.Fatal("the material shows through")
-	case DeriveKeySecret("") != nil:
-		t.Fatal("empty material gives a secret; New must refuse it instead")
-	}
-}
 
 func TestNewRefusesWeakConfig(t *testing.T) {
 	cases := []struct {
@@ -37,7 +21,7 @@ func TestNewRefusesWeakConfig(t *testing.T) {
 		cfg  Config
 	}{
 		{"no KeySecret", Config{}},
-		{"KeySecret from empty material", Config{KeySecret: DeriveKeySecret("")}},
+		{"KeySecret from empty material", Config{KeySecret: storekey.DeriveSecret("")}},
 		{"short KeySecret", Config{KeySecret: []byte("short")}},
 		{"limit beyond what a window can log", Config{KeySecret: testSecret, PerPhone: Limit{maxLimitN + 1, time.Hour}}},
 		{"limit with no window", Config{KeySecret: testSecret, PerUser: Limit{5, 0}}},
@@ -148,28 +132,4 @@ func dumpRedis(t *testing.T, c redis.UniversalClient) string {
 		b.WriteString("\n")
 	}
 	return b.String()
-}
-
-func TestKeysDifferByKindAndSecret(t *testing.T) {
-	a, b := newKeyer(testSecret), newKeyer(DeriveKeySecret("another deployment"))
-	long := strings.Repeat("0123456789", 30) // longer than the keyer's buffer
-	keys := map[key]string{}
-	for _, c := range []struct {
-		name string
-		k    key
-	}{
-		{"phone", a.key(kindPhone, phoneA)},
-		{"user", a.key(kindUser, phoneA)},
-		{"phone, other secret", b.key(kindPhone, phoneA)},
-		{"long", a.key(kindEvent, long)},
-		{"long but one", a.key(kindEvent, long[:len(long)-1])},
-	} {
-		if prev, dup := keys[c.k]; dup {
-			t.Fatalf("%s and %s share a key", prev, c.name)
-		}
-		keys[c.k] = c.name
-	}
-	if k1, k2 := a.key(kindEvent, long), a.key(kindEvent, long); k1 != k2 {
-		t.Fatal("the same id gives two keys")
-	}
 }

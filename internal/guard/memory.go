@@ -139,7 +139,7 @@ func shardIndex(k key) int { return int(k[0]) % memShards }
 // million collide with odds of about 1 in 10^17.
 type mkey [12]byte
 
-func (k key) mem() mkey { return mkey(k[4:]) }
+func mkeyOf(k key) mkey { return mkey(k[4:]) }
 
 func (s *memStore) shard(k key) *memShard { return &s.shards[shardIndex(k)] }
 
@@ -191,7 +191,7 @@ const (
 // reserves k until exp. remote reports that Redis last said another
 // instance holds k.
 func (s *memStore) begin(k key, seq uint64, now time.Time, exp uint32) (look memLook, answer []byte, wait <-chan struct{}, remote bool) {
-	sh, mk := s.shard(k), k.mem()
+	sh, mk := s.shard(k), mkeyOf(k)
 	t := unixSecs(now)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -222,7 +222,7 @@ func (s *memStore) begin(k key, seq uint64, now time.Time, exp uint32) (look mem
 
 // answerOf returns k's answer, if one is known.
 func (s *memStore) answerOf(k key, now time.Time) ([]byte, bool) {
-	sh, mk := s.shard(k), k.mem()
+	sh, mk := s.shard(k), mkeyOf(k)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	a, ok := sh.answers[mk]
@@ -240,7 +240,7 @@ func (s *memStore) answerOf(k key, now time.Time) ([]byte, bool) {
 // now holds k or k was answered meanwhile; a claim evicted from memory
 // still records its answer, since no one else claimed.
 func (s *memStore) finish(k key, seq uint64, answer []byte, now time.Time, exp uint32) error {
-	sh, mk := s.shard(k), k.mem()
+	sh, mk := s.shard(k), mkeyOf(k)
 	t := unixSecs(now)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -261,7 +261,7 @@ func (s *memStore) finish(k key, seq uint64, answer []byte, now time.Time, exp u
 
 // cache records an answer read from Redis and drops seq's reservation.
 func (s *memStore) cache(k key, seq uint64, answer []byte, now time.Time, exp uint32) {
-	sh, mk := s.shard(k), k.mem()
+	sh, mk := s.shard(k), mkeyOf(k)
 	t := unixSecs(now)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -272,7 +272,7 @@ func (s *memStore) cache(k key, seq uint64, answer []byte, now time.Time, exp ui
 // remote notes that another instance holds k until exp, and drops seq's
 // reservation.
 func (s *memStore) remote(k key, seq uint64, now time.Time, exp uint32) {
-	sh, mk := s.shard(k), k.mem()
+	sh, mk := s.shard(k), mkeyOf(k)
 	t := unixSecs(now)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -285,7 +285,7 @@ func (s *memStore) remote(k key, seq uint64, now time.Time, exp uint32) {
 // claimed notes that seq's reservation is now a claim in Redis too: a
 // remote marker, from a holder that since released or expired, goes.
 func (s *memStore) claimed(k key) {
-	sh, mk := s.shard(k), k.mem()
+	sh, mk := s.shard(k), mkeyOf(k)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if a, ok := sh.answers[mk]; ok && a.flags&flagRemote != 0 {
@@ -295,7 +295,7 @@ func (s *memStore) claimed(k key) {
 
 // release drops seq's claim or reservation, if it still holds k.
 func (s *memStore) release(k key, seq uint64) error {
-	sh, mk := s.shard(k), k.mem()
+	sh, mk := s.shard(k), mkeyOf(k)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if !s.dropFlight(sh, mk, seq) {

@@ -185,7 +185,7 @@ func (s *memStore) hit(now time.Time, ws []window) (int, time.Duration) {
 	for i, w := range ws {
 		sp := &s.specs[w.kind]
 		t := &s.shard(w.key).tables[w.kind]
-		ri, ok := t.idx[w.key.mem()]
+		ri, ok := t.idx[mkeyOf(w.key)]
 		if !ok {
 			continue
 		}
@@ -202,7 +202,7 @@ func (s *memStore) hit(now time.Time, ws []window) (int, time.Duration) {
 		sp := &s.specs[w.kind]
 		sh := s.shard(w.key)
 		t := &sh.tables[w.kind]
-		mk := w.key.mem()
+		mk := mkeyOf(w.key)
 		ri, ok := t.idx[mk]
 		if !ok {
 			if len(t.idx) >= sp.perShard {

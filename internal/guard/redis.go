@@ -170,7 +170,7 @@ func (s *RedisStore) hit(ctx context.Context, now time.Time, windows []window) (
 	args[0] = now.UnixMilli()
 	args[1] = s.member + strconv.FormatUint(s.seq.Add(1), 36)
 	for i, w := range windows {
-		keys[i] = s.prefix + "rl:" + w.key.hex()
+		keys[i] = s.prefix + "rl:" + w.key.Hex()
 		args = append(args, w.limit.N, w.limit.Window.Milliseconds())
 	}
 	res, err := hitScript.Run(ctx, s.client, keys, args...).Int64Slice()
@@ -186,7 +186,7 @@ func (s *RedisStore) hit(ctx context.Context, now time.Time, windows []window) (
 	return int(res[0] - 1), time.Duration(res[1]) * time.Millisecond, nil
 }
 
-func (s *RedisStore) eventKey(k key) string { return s.prefix + "ev:" + k.hex() }
+func (s *RedisStore) eventKey(k key) string { return s.prefix + "ev:" + k.Hex() }
 
 // claim implements store. It may be called again while waiting: it takes
 // over a claim that was released or has expired.

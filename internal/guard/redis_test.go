@@ -72,7 +72,7 @@ func TestRedisDown(t *testing.T) {
 	if ref := g.Allow(ctx, Subject{Phone: phoneC, User: "u1"}); ref != nil {
 		t.Fatal(ref)
 	}
-	if key := "okta8x8:rl:" + g.keys.key(kindPhone, phoneC).hex(); !mr.Exists(key) {
+	if key := "okta8x8:rl:" + g.keys.Key(kindPhone, phoneC).Hex(); !mr.Exists(key) {
 		t.Fatalf("Redis keys after recovery = %q, want %s", mr.Keys(), key)
 	}
 	if !strings.Contains(r.logs.String(), "redis available again") {

@@ -14,6 +14,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 
 	"github.com/telephony-hooks/okta-8x8/internal/logtest"
+	"github.com/telephony-hooks/okta-8x8/internal/storekey"
 )
 
 // The suite runs every behaviour against each backend: the Guard's own
@@ -68,7 +69,7 @@ func openMiniredis(t testing.TB, mr *miniredis.Miniredis) *RedisStore {
 
 // testSecret keys the tests' Guards; every Guard of a test shares it, as
 // every instance of a deployment does.
-var testSecret = DeriveKeySecret("test material")
+var testSecret = storekey.DeriveSecret("test material")
 
 func unitBackends() []backend { return []backend{memoryBackend, miniredisBackend} }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
 	"github.com/telephony-hooks/okta-8x8/internal/phone"
 	"github.com/telephony-hooks/okta-8x8/internal/receipts"
+	"github.com/telephony-hooks/okta-8x8/internal/storekey"
 )
 
 // The scenarios of this package run the hook as hook.New builds it, with
@@ -107,7 +108,7 @@ func newHarness(t *testing.T, edits ...func(*setup)) *harness {
 		refusals = logging.NewSampler(5, time.Minute, h.clk.Now)
 	}
 	if s.guard.KeySecret == nil {
-		s.guard.KeySecret = guard.DeriveKeySecret(oktatest.APIKey)
+		s.guard.KeySecret = storekey.DeriveSecret(oktatest.APIKey)
 	}
 	var primary *guard.RedisStore
 	if s.redis {
