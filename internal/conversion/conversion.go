@@ -121,7 +121,7 @@ const (
 	// Okta still gets its answer well within 3 s.
 	PostSettleBudget = time.Second
 
-	defaultRedisTimeout = 250 * time.Millisecond
+	defaultRedisTimeout = redisfail.Timeout
 	defaultSettleEvery  = 15 * time.Second
 	pausedWarnEvery     = 15 * time.Minute
 )

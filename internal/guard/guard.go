@@ -53,7 +53,7 @@ const (
 	// otpExpires has already passed or is missing.
 	minEventTTL = 30 * time.Second
 
-	defaultRedisTimeout = 250 * time.Millisecond
+	defaultRedisTimeout = redisfail.Timeout
 	// SettleTimeout bounds recording an eventId's answer (Finish, Abandon)
 	// in Redis: it runs between the hook's deadline and its answer.
 	SettleTimeout = 50 * time.Millisecond

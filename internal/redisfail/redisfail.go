@@ -24,6 +24,10 @@ import (
 const (
 	// RetryAfter is how long Redis is skipped after a failure.
 	RetryAfter = time.Second
+	// Timeout bounds one Redis call by default: a Redis within a region
+	// answers in about a millisecond, so a call this slow is a stall, and
+	// the instance's memory serves instead.
+	Timeout = 250 * time.Millisecond
 	// WarnEvery bounds the "Redis unavailable" warnings.
 	WarnEvery = time.Minute
 )
