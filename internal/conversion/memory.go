@@ -296,11 +296,7 @@ func (m *memoryStore) take(_ context.Context, p params, maxJobs int) ([]job, cha
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for m.forget.len() > 0 && m.forget.top().at <= p.now {
-		it := m.forget.pop()
-		// A late verification may have reopened a report: keep it.
-		if s, ok := m.sends[it.id]; ok && s.forgetAt == it.at && s.due == 0 {
-			m.deleteSend(it.id, &s)
-		}
+		m.forgetTop()
 	}
 	for len(jobs) < maxJobs && m.work.len() > 0 && m.work.top().at <= p.now {
 		it := m.work.pop()
@@ -315,11 +311,7 @@ func (m *memoryStore) take(_ context.Context, p params, maxJobs int) ([]job, cha
 				m.sends[it.id] = s
 				continue
 			}
-			s.state = stateUnverified
-			m.count(p, &s, p.bucket(s.settleAt), 1, 0, &ch)
-			if !s.shadow {
-				ch.settled = append(ch.settled, m.settledOf(it.id, &s))
-			}
+			m.settleUnverified(p, it.id, &s, p.bucket(s.settleAt), &ch)
 		}
 		if s.fb == fbWanted {
 			if p.now >= s.fbBy() {
@@ -457,13 +449,33 @@ func (m *memoryStore) deleteSend(id uint64, s *memSend) {
 	}
 }
 
+// forgetTop pops the first send due to be forgotten and deletes it,
+// unless a late verification reopened a report for it since (its entry
+// is then superseded). It reports whether a send was deleted.
+func (m *memoryStore) forgetTop() bool {
+	it := m.forget.pop()
+	if s, ok := m.sends[it.id]; ok && s.forgetAt == it.at && s.due == 0 {
+		m.deleteSend(it.id, &s)
+		return true
+	}
+	return false
+}
+
+// settleUnverified settles a pending send as not entered, counted in
+// bucket; a shadow (Redis may hold the send too) is counted, never logged.
+func (m *memoryStore) settleUnverified(p params, id uint64, s *memSend, bucket int64, ch *changes) {
+	s.state = stateUnverified
+	m.count(p, s, bucket, 1, 0, ch)
+	if !s.shadow {
+		ch.settled = append(ch.settled, m.settledOf(id, s))
+	}
+}
+
 // evictSend makes room for one send: a finished send first, else the send
 // due soonest, settled now as if its code had expired.
 func (m *memoryStore) evictSend(p params, ch *changes) {
 	for m.forget.len() > 0 {
-		it := m.forget.pop()
-		if s, ok := m.sends[it.id]; ok && s.forgetAt == it.at && s.due == 0 {
-			m.deleteSend(it.id, &s)
+		if m.forgetTop() {
 			return
 		}
 	}
@@ -474,11 +486,7 @@ func (m *memoryStore) evictSend(p params, ch *changes) {
 			continue
 		}
 		if s.state == statePending {
-			s.state = stateUnverified
-			m.count(p, &s, p.cur(), 1, 0, ch)
-			if !s.shadow {
-				ch.settled = append(ch.settled, m.settledOf(it.id, &s))
-			}
+			m.settleUnverified(p, it.id, &s, p.cur(), ch)
 		}
 		if s.fb == fbWanted {
 			ch.dropped = append(ch.dropped, dropped{tx: m.txOf(it.id, &s), success: s.state == stateVerified, reason: dropEvicted})
@@ -492,39 +500,37 @@ func (m *memoryStore) evictSend(p params, ch *changes) {
 	}
 }
 
+// evictSeen and evictDests make room: what has expired or emptied first,
+// then arbitrary entries (never a country), down to 15/16 of the cap, so
+// the sweep's cost is spread over the next cap/16 inserts. The survivors
+// move to a fresh map, as the guard's do: a map churned by deletes in
+// place keeps its tombstones and grows.
 func (m *memoryStore) evictSeen(p params) {
+	n := trimmed(m.maxSeen)
+	seen := make(map[seenKey]int64, m.maxSeen)
 	for k, exp := range m.seen {
-		if exp <= p.now {
-			delete(m.seen, k)
+		if exp > p.now && len(seen) < n {
+			seen[k] = exp
 		}
 	}
-	low := m.maxSeen - max(1, m.maxSeen/16)
-	for k := range m.seen {
-		if len(m.seen) < low {
-			break
-		}
-		delete(m.seen, k)
-	}
+	m.seen = seen
 }
 
 func (m *memoryStore) evictDests(p params) {
+	n := trimmed(m.maxDests)
+	dests := make(map[destKey]counts, m.maxDests)
 	for k, c := range m.dests {
-		if s, v := c.sums(p); s == 0 && v == 0 {
-			delete(m.dests, k)
+		if s, v := c.sums(p); (s != 0 || v != 0) && (k[0] == 'c' || len(dests) < n) {
+			dests[k] = c
+		} else {
 			delete(m.suspects, k)
 		}
 	}
-	low := m.maxDests - max(1, m.maxDests/16)
-	for k := range m.dests {
-		if len(m.dests) < low {
-			break
-		}
-		if k[0] != 'c' {
-			delete(m.dests, k)
-			delete(m.suspects, k)
-		}
-	}
+	m.dests = dests
 }
+
+// trimmed is the size a full map is cut to.
+func trimmed(limit int) int { return limit - max(1, limit/16) }
 
 // maybeRebuild drops superseded heap entries once they outnumber the
 // sends: each retry or lease leaves one behind until its time comes.
