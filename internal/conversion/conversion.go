@@ -394,7 +394,6 @@ func (t *Tracker) Sent(ctx context.Context, s Send) {
 		tx:       clip(s.TxID, 128),
 		sentAt:   s.SentAt.UnixMilli(),
 		settleAt: exp.Add(t.cfg.Grace).UnixMilli(),
-		fbBy:     s.SentAt.Add(FeedbackWindow).UnixMilli(),
 		feedback: t.cfg.Feedback && ch == chSMS && s.TxID != "",
 	}
 	t.st.sent.Add(1)

@@ -84,8 +84,7 @@ const (
 	txText
 )
 
-// fbBy is when 8x8 stops taking the send's feedback.
-func (s *memSend) fbBy() int64 { return s.sentAt + FeedbackWindow.Milliseconds() }
+func (s *memSend) fbBy() int64 { return feedbackBy(s.sentAt) }
 
 // countryKey is the send's country as a destination.
 func (s *memSend) countryKey() destKey {

@@ -281,10 +281,10 @@ func (s *redisStore) addSend(ctx context.Context, p params, r sendRecord) (chang
 	if r.feedback {
 		fb = "1"
 	}
-	ttl := max(r.settleAt, r.fbBy) + p.retain + p.lease - p.now
+	ttl := max(r.settleAt, feedbackBy(r.sentAt)) + p.retain + p.lease - p.now
 	err := addScript.Run(ctx, s.client, s.due(),
 		s.prefix, r.id, r.user.redisKey(), string(rune(r.user.ch)), r.country, r.prefix, r.tx,
-		r.sentAt, r.settleAt, r.fbBy, fb, max(ttl, 1000), userSlots).Err()
+		r.sentAt, r.settleAt, feedbackBy(r.sentAt), fb, max(ttl, 1000), userSlots).Err()
 	return changes{}, err
 }
 

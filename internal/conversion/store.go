@@ -105,10 +105,13 @@ type sendRecord struct {
 	tx       string // 8x8 umid or sessionId, or ""
 	sentAt   int64
 	settleAt int64 // Expires + Grace
-	fbBy     int64 // SentAt + 15 min: 8x8 takes no feedback later
 	feedback bool
 	shadow   bool // memory only: a copy of a send Redis may also hold
 }
+
+// feedbackBy is when 8x8 stops taking feedback on a send made at sentAt
+// (Unix ms).
+func feedbackBy(sentAt int64) int64 { return sentAt + FeedbackWindow.Milliseconds() }
 
 // userKey names one user and channel in a store without the user id:
 // 128 bits of HMAC-SHA256 (or SHA-256 without a key secret).
