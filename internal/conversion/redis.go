@@ -299,15 +299,7 @@ func (s *redisStore) verify(ctx context.Context, p params, vs []verification) ([
 		}
 		args = append(args, v.seen.String(), v.published, v.users[0].redisKey(), other)
 	}
-	res, err := verifyScript.Run(ctx, s.client, s.due(), args...).Slice()
-	if err != nil {
-		return nil, changes{}, err
-	}
-	if len(res) != 2 {
-		return nil, changes{}, errReply
-	}
-	var ch changes
-	ch.transitions, err = parseTransitions(res[1])
+	res, ch, err := s.run(ctx, verifyScript, 2, args)
 	if err != nil {
 		return nil, changes{}, err
 	}
@@ -348,15 +340,8 @@ func (s *redisStore) verify(ctx context.Context, p params, vs []verification) ([
 
 func (s *redisStore) take(ctx context.Context, p params, maxJobs int) ([]job, changes, error) {
 	args := append(s.libArgs(p, 2), maxJobs, p.lease)
-	res, err := takeScript.Run(ctx, s.client, s.due(), args...).Slice()
+	res, ch, err := s.run(ctx, takeScript, 4, args)
 	if err != nil {
-		return nil, changes{}, err
-	}
-	if len(res) != 4 {
-		return nil, changes{}, errReply
-	}
-	var ch changes
-	if ch.transitions, err = parseTransitions(res[3]); err != nil {
 		return nil, changes{}, err
 	}
 	jobs := make([]job, 0, len(list(res[0])))
@@ -394,15 +379,8 @@ func (s *redisStore) finish(ctx context.Context, p params, id string, a action, 
 }
 
 func (s *redisStore) refresh(ctx context.Context, p params) (view, changes, error) {
-	res, err := refreshScript.Run(ctx, s.client, s.due(), s.libArgs(p, 0)...).Slice()
+	res, ch, err := s.run(ctx, refreshScript, 5, s.libArgs(p, 0))
 	if err != nil {
-		return view{}, changes{}, err
-	}
-	if len(res) != 5 {
-		return view{}, changes{}, errReply
-	}
-	var ch changes
-	if ch.transitions, err = parseTransitions(res[4]); err != nil {
 		return view{}, changes{}, err
 	}
 	v := view{settled: num(res[1]), verify: num(res[2]), lastPost: num(res[3])}
@@ -417,6 +395,23 @@ func (s *redisStore) refresh(ctx context.Context, p params) (view, changes, erro
 }
 
 var errReply = fmt.Errorf("conversion: %w", redisfail.ErrBadReply)
+
+// run runs a script whose reply is a list of n values, the last of them
+// the destinations' transitions.
+func (s *redisStore) run(ctx context.Context, sc *redis.Script, n int, args []any) ([]any, changes, error) {
+	res, err := sc.Run(ctx, s.client, s.due(), args...).Slice()
+	if err != nil {
+		return nil, changes{}, err
+	}
+	if len(res) != n {
+		return nil, changes{}, errReply
+	}
+	var ch changes
+	if ch.transitions, err = parseTransitions(res[n-1]); err != nil {
+		return nil, changes{}, err
+	}
+	return res, ch, nil
+}
 
 func parseTransitions(x any) ([]transition, error) {
 	rows := list(x)
