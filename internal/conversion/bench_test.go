@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
 )
 
 // benchBatch is an event hook POST of 100 events shaped like the shared
@@ -68,7 +69,7 @@ func (bb *benchBatch) stamp(iter int) {
 }
 
 func benchPOST(b *testing.B, store Store) {
-	clock := newClock(aliceVerified)
+	clock := oktatest.NewClock(aliceVerified)
 	cfg := testConfig(Record)
 	cfg.RedisTimeout = time.Second
 	tr := New(cfg, store, nopReporter{}, slog.New(slog.DiscardHandler), clock.Now)
@@ -113,7 +114,7 @@ func BenchmarkEventPOST100(b *testing.B) {
 // moves 100 ms per request (a busy company: 10 codes a second) and the
 // background Settle runs every 15 s of it, its cost shared out.
 func benchHook(b *testing.B, store Store, withSent bool) {
-	clock := newClock(t0)
+	clock := oktatest.NewClock(t0)
 	tr := New(testConfig(Enforce), store, nopReporter{}, slog.New(slog.DiscardHandler), clock.Now)
 	tr.snap.Store(&snapshot{at: t0,
 		countries: map[string]figure{"LV": {dest: "c:LV", settled: 40}},
@@ -176,7 +177,7 @@ func BenchmarkMemoryPerSend(b *testing.B) {
 	const n = DefaultMaxPending
 	for b.Loop() {
 		before := heapInUse()
-		tr := New(testConfig(Record), nil, &recorder{}, nil, newClock(t0).Now)
+		tr := New(testConfig(Record), nil, &recorder{}, nil, oktatest.NewClock(t0).Now)
 		for i := range n {
 			tr.Sent(b.Context(), Send{UserID: "00u" + strconv.Itoa(10_000_000+i), Channel: "sms", Country: "US",
 				Prefix: "+1415555", TxID: "bda3d56d-1424-e711-813c-06ed3428" + strconv.Itoa(1000+i%9000), SentAt: t0})

@@ -21,16 +21,12 @@ import (
 
 	"github.com/telephony-hooks/okta-8x8/internal/logtest"
 	"github.com/telephony-hooks/okta-8x8/internal/okta"
+	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
 	"github.com/telephony-hooks/okta-8x8/internal/sharedtest"
 )
 
 // The scenarios run against each backend: memory only, Redis through
 // miniredis, and a real redis-server at REDIS_TEST_URL when it is set.
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
 
 // Alice's SMS in the shared fixtures: the hook request at 09:26:53, the
 // code expires 09:31:53, Okta logs the verification at 09:27:41.318.
@@ -47,26 +43,6 @@ const (
 	frankID = "00uEXAMPLEUSER000007"
 	secret  = "event-hook-s3cret"
 )
-
-func newClock(t time.Time) *fakeClock { return &fakeClock{t: t} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // report is one call to the Reporter double.
 type report struct {
@@ -196,14 +172,14 @@ func forEachBackend(t *testing.T, run func(t *testing.T, b backend)) {
 
 type rig struct {
 	t     testing.TB
-	clock *fakeClock
+	clock *oktatest.Clock
 	store Store
 	rep   *recorder
 	logs  *logtest.Buffer
 }
 
 func newRig(t testing.TB, b backend, start time.Time) *rig {
-	return &rig{t: t, clock: newClock(start), store: b.open(t), rep: &recorder{}, logs: &logtest.Buffer{}}
+	return &rig{t: t, clock: oktatest.NewClock(start), store: b.open(t), rep: &recorder{}, logs: &logtest.Buffer{}}
 }
 
 func testConfig(mode Mode) Config {

@@ -15,6 +15,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 
 	"github.com/telephony-hooks/okta-8x8/internal/logtest"
+	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
 )
 
 func redisBackends() []backend {
@@ -28,7 +29,7 @@ func redisBackends() []backend {
 // instances are Trackers sharing one store, one clock and one 8x8 account,
 // each with its own log.
 type instances struct {
-	clock *fakeClock
+	clock *oktatest.Clock
 	rep   *recorder
 	tr    []*Tracker
 	logs  []*logtest.Buffer
@@ -36,7 +37,7 @@ type instances struct {
 
 func newInstances(t *testing.T, b backend, n int, cfg Config, start time.Time) *instances {
 	st := b.open(t)
-	in := &instances{clock: newClock(start), rep: &recorder{}}
+	in := &instances{clock: oktatest.NewClock(start), rep: &recorder{}}
 	for range n {
 		l := &logtest.Buffer{}
 		in.logs = append(in.logs, l)
@@ -155,7 +156,7 @@ func TestTwoInstancesShareCounts(t *testing.T) {
 // Redis is used again once it is back.
 func TestRedisDownMidPOST(t *testing.T) {
 	st, mr := openMiniredis(t)
-	r := &rig{t: t, clock: newClock(aliceSent), store: st, rep: &recorder{}, logs: &logtest.Buffer{}}
+	r := &rig{t: t, clock: oktatest.NewClock(aliceSent), store: st, rep: &recorder{}, logs: &logtest.Buffer{}}
 	cfg := testConfig(Record)
 	cfg.RedisTimeout = time.Second
 	tr := r.tracker(cfg)
@@ -231,7 +232,7 @@ func TestStalledRedis(t *testing.T) {
 		}
 	})
 	st := NewRedisStore(newClient(t, "redis://"+ln.Addr().String()))
-	r := &rig{t: t, clock: newClock(aliceSent), store: st, rep: &recorder{}, logs: &logtest.Buffer{}}
+	r := &rig{t: t, clock: oktatest.NewClock(aliceSent), store: st, rep: &recorder{}, logs: &logtest.Buffer{}}
 	cfg := testConfig(Enforce)
 	cfg.RedisTimeout = 250 * time.Millisecond
 	cfg.SentTimeout = 50 * time.Millisecond
@@ -387,7 +388,7 @@ func TestSlowRedisNoSecondReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := NewRedisStore(client)
-	r := &rig{t: t, clock: newClock(aliceSent), store: st, rep: &recorder{}, logs: &logtest.Buffer{}}
+	r := &rig{t: t, clock: oktatest.NewClock(aliceSent), store: st, rep: &recorder{}, logs: &logtest.Buffer{}}
 	cfg := testConfig(Record)
 	cfg.SentTimeout = 100 * time.Millisecond
 	tr := r.tracker(cfg)
@@ -470,7 +471,7 @@ func TestRedisStallsWhileReporting(t *testing.T) {
 	px := newHoldingProxy(t, mr.Addr())
 	client := newClient(t, "redis://"+px.ln.Addr().String())
 	st := &finishCounter{Store: NewRedisStore(client)}
-	r := &rig{t: t, clock: newClock(aliceSent), store: st, rep: &recorder{}, logs: &logtest.Buffer{}}
+	r := &rig{t: t, clock: oktatest.NewClock(aliceSent), store: st, rep: &recorder{}, logs: &logtest.Buffer{}}
 	cfg := testConfig(Record)
 	cfg.RedisTimeout = 250 * time.Millisecond
 	tr := r.tracker(cfg)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
 )
 
 // Exactly once must hold while Redis stalls, fails or restarts empty. Each
@@ -64,7 +65,7 @@ func openRedisServer(t testing.TB, p *redisProc) *RedisStore {
 
 type faultRig struct {
 	t       *testing.T
-	clock   *fakeClock
+	clock   *oktatest.Clock
 	st      *RedisStore
 	breakIt func()
 	mend    func()

@@ -14,6 +14,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 
 	"github.com/telephony-hooks/okta-8x8/internal/logtest"
+	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
 	"github.com/telephony-hooks/okta-8x8/internal/storekey"
 )
 
@@ -21,25 +22,9 @@ import (
 // memory (no primary), Redis through miniredis, and (in
 // integration_test.go) a real redis-server.
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+// newClock is the guard tests' clock, at a fixed start.
+func newClock() *oktatest.Clock {
+	return oktatest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 }
 
 // syncBuffer collects log output written from many goroutines.
@@ -75,7 +60,7 @@ func unitBackends() []backend { return []backend{memoryBackend, miniredisBackend
 
 type rig struct {
 	t       testing.TB
-	clock   *fakeClock
+	clock   *oktatest.Clock
 	primary store
 	logs    *syncBuffer
 }
