@@ -257,13 +257,14 @@ func TestEndToEndAgainstTheFunction(t *testing.T) {
 		},
 		{
 			// What the Admin Console's Preview sends before the admin edits
-			// the phone number: an error object (Okta shows it; no call).
-			name:      "preview with Okta's placeholder number",
+			// the phone number. This function runs dry, and a dry run
+			// answers it as any other (DESIGN: dry-run answers like
+			// DRY_RUN); delivering, it is refused (internal/hook tests).
+			name:      "preview with Okta's placeholder number, dry run",
 			args:      []string{"-secret", e2eSecret, "-preview", "-phone", "9876543210", "-otp", "11111"},
 			wantValid: true,
-			wantOut: []string{"HTTP 200 OK", "sms mfa-verification preview", `"reason": "preview_placeholder"`,
-				"Okta: Okta shows the user: "},
-			notOut: []string{`"status": "SUCCESSFUL"`},
+			wantOut:   []string{"HTTP 200 OK", "sms mfa-verification preview", `"status": "SUCCESSFUL"`, `"transactionId": "dry-run-`},
+			notOut:    []string{`"reason": "preview_placeholder"`},
 		},
 		{
 			name:      "preview with a real number",
