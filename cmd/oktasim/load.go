@@ -1,13 +1,16 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -321,16 +324,7 @@ func printCountries(w io.Writer, o *options, outs []outcome, stats batchStats) {
 
 // byCount renders counts commonest first: "30× conversion_suspect, 2× rate_limited_phone".
 func byCount(m map[string]int) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if m[keys[i]] != m[keys[j]] {
-			return m[keys[i]] > m[keys[j]]
-		}
-		return keys[i] < keys[j]
-	})
+	keys := commonestFirst(m)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = fmt.Sprintf("%d× %s", m[k], k)
@@ -341,19 +335,17 @@ func byCount(m map[string]int) string {
 // printDetails shows the commonest few reasons behind a count, so an
 // operator sees why without rerunning a single request.
 func printDetails(w io.Writer, d map[string]int) {
-	reasons := make([]string, 0, len(d))
-	for r := range d {
-		reasons = append(reasons, r)
-	}
-	sort.Slice(reasons, func(i, j int) bool {
-		if d[reasons[i]] != d[reasons[j]] {
-			return d[reasons[i]] > d[reasons[j]]
-		}
-		return reasons[i] < reasons[j]
-	})
+	reasons := commonestFirst(d)
 	for _, r := range reasons[:min(3, len(reasons))] {
 		fmt.Fprintf(w, "    %d× %s\n", d[r], r)
 	}
+}
+
+// commonestFirst is m's keys by count, highest first, then by name.
+func commonestFirst(m map[string]int) []string {
+	return slices.SortedFunc(maps.Keys(m), func(a, b string) int {
+		return cmp.Or(cmp.Compare(m[b], m[a]), strings.Compare(a, b))
+	})
 }
 
 // percentile is the nearest-rank percentile of sorted durations.
