@@ -113,6 +113,13 @@ func TestSecretManagerReferences(t *testing.T) {
 				}
 				return
 			}
+			// Within reloadAfter the failure answers at once, without a
+			// new load; after it, the next request loads again.
+			reads := sm.Total()
+			if resp := call(h, smOktaSec); resp.Code != 503 || sm.Total() != reads {
+				t.Fatalf("within %v of the failure: HTTP %d, %d more reads; want 503 and none", reloadAfter, resp.Code, sm.Total()-reads)
+			}
+			h.clk.Set(h.clk.Now().Add(reloadAfter))
 			if resp := call(h, smOktaSec); resp.Code != 200 {
 				t.Fatalf("next request: HTTP %d %s", resp.Code, resp.Body)
 			}

@@ -84,6 +84,11 @@ const (
 	// waitBudget is how long a request waits for a load in flight before
 	// answering 503 (Okta falls back) while the load goes on.
 	waitBudget = 2 * time.Second
+	// reloadAfter: after a failed load (its transient errors already
+	// retried), requests answer 503 with its error at once for this long
+	// before one loads again: a configuration error under steady traffic
+	// costs a load a second, not one per request.
+	reloadAfter = time.Second
 	// drainBudget bounds the drain after SIGTERM: every request answers
 	// within HOOK_DEADLINE (at most 2.9 s). With closing and the last log
 	// flush (below) the whole shutdown fits in Cloud Run's 10 s.
@@ -94,9 +99,9 @@ const (
 	flushBudget = 500 * time.Millisecond
 )
 
-// Function is the hook as one http.Handler: a lazy cold start that never
-// caches a failure (the next request loads again; one load at a time
-// however many requests arrive), and a drain on shutdown.
+// Function is the hook as one http.Handler: a lazy cold start that keeps
+// a failure only for reloadAfter (then a request loads again; one load at
+// a time however many requests arrive), and a drain on shutdown.
 type Function struct {
 	opt    Options
 	out    *outputSwitch   // where stdout lines go: opt.Stdout, then the real stdout
@@ -105,9 +110,10 @@ type Function struct {
 
 	ready atomic.Pointer[app.App]
 
-	mu      sync.Mutex
-	loading chan struct{} // closed when the load in flight ends
-	lastErr error
+	mu       sync.Mutex
+	loading  chan struct{} // closed when the load in flight ends
+	lastErr  error
+	failedAt time.Time // when lastErr was set
 
 	drain   drainer
 	signals sync.Once
@@ -166,6 +172,11 @@ func (f *Function) get(ctx context.Context) (*app.App, error) {
 		return a, nil
 	}
 	if f.loading == nil {
+		if f.lastErr != nil && f.now().Sub(f.failedAt) < reloadAfter {
+			err := f.lastErr
+			f.mu.Unlock()
+			return nil, err
+		}
 		f.loading = make(chan struct{})
 		go f.load(f.loading)
 	}
@@ -184,6 +195,14 @@ func (f *Function) get(ctx context.Context) (*app.App, error) {
 	return nil, f.lastErr
 }
 
+// now is the clock of the reload backoff: the app's (tests set it).
+func (f *Function) now() time.Time {
+	if f.opt.App.Now != nil {
+		return f.opt.App.Now()
+	}
+	return time.Now()
+}
+
 // load runs detached from any one request, so a short request does not
 // cancel a load that the next one can use.
 func (f *Function) load(done chan struct{}) {
@@ -194,7 +213,7 @@ func (f *Function) load(done chan struct{}) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.loading = nil
-	f.lastErr = err
+	f.lastErr, f.failedAt = err, f.now()
 	if err == nil {
 		f.ready.Store(a)
 		a.Started(time.Since(start))

@@ -143,8 +143,9 @@ func TestHealthAndNotReady(t *testing.T) {
 		if !strings.Contains(h.logs.String(), "EIGHTYEIGHTX_API_KEY") {
 			t.Errorf("the log does not say what is missing:\n%s", h.logs)
 		}
-		// Not a poisoned instance: the next request loads again.
+		// Not a poisoned instance: a request after reloadAfter loads again.
 		h.setenv("EIGHTYEIGHTX_API_KEY", testAPIKey)
+		h.clk.Set(h.clk.Now().Add(reloadAfter))
 		if resp := h.hook(sms("+14155550123", "482913").Body()); resp.Code != 200 {
 			t.Fatalf("after the fix: HTTP %d %s", resp.Code, resp.Body)
 		}
