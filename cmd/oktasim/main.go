@@ -8,12 +8,15 @@
 // hook sent, the user types it in with the destination country's
 // probability, and oktasim posts the System Log event Okta would
 // (user.authentication.auth_via_mfa) to the hook's /okta/events, so a run
-// can show the conversion guard catching a pumped destination.
+// can show the conversion guard catching a pumped destination. With
+// -serve-8x8 it plays 8x8 instead, for such a run: a stand-in that takes
+// every send on loopback and counts the SMS feedback per umid.
 //
 //	go run ./cmd/oktasim -url http://localhost:8080/ -channel voice
 //	go run ./cmd/oktasim -url https://hook.example.run.app/ -n 2000 -c 32
 //	go run ./cmd/oktasim -n 3000 -c 4 -rps 300 -phone +14155550123,+37120000101 \
 //	    -verify-rate US=0.9,LV=0 -otp-lifetime 2s
+//	go run ./cmd/oktasim -serve-8x8 127.0.0.1:9090
 package main
 
 import (
@@ -111,6 +114,9 @@ type options struct {
 	seed        uint64
 	seedSet     bool
 	mistype     float64
+
+	// serve8x8: play 8x8 on this address instead of Okta.
+	serve8x8 string
 }
 
 func parseFlags(args []string, e env, stderr io.Writer) (*options, error) {
@@ -141,6 +147,7 @@ func parseFlags(args []string, e env, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.verifyDelay, "verify-delay", 0, "how long after the hook's answer the user types the code in (the event's published time; events are posted at once)")
 	fs.Uint64Var(&o.seed, "seed", 0, "seed of the users' choices, to repeat a run (default: random, printed)")
 	fs.Float64Var(&o.mistype, "mistype", 0, "fraction of the codes not typed in that are mistyped instead (a FAILURE event)")
+	fs.StringVar(&o.serve8x8, "serve-8x8", "", "play 8x8 instead: serve a stand-in on this host:port that takes every call and SMS and counts the SMS feedback per umid, until interrupted (nothing leaves the machine)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
@@ -149,6 +156,13 @@ func parseFlags(args []string, e env, stderr io.Writer) (*options, error) {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["serve-8x8"] {
+		if len(set) > 1 || fs.NArg() > 0 {
+			fmt.Fprintln(stderr, "oktasim: -serve-8x8 plays 8x8 alone: run a second oktasim to play Okta")
+			return nil, errUsage
+		}
+		return o, nil
+	}
 
 	bad := func(format string, a ...any) (*options, error) {
 		fmt.Fprintf(stderr, "oktasim: "+format+"\n", a...)
@@ -286,6 +300,9 @@ func runWith(ctx context.Context, args []string, e env, stdout, stderr io.Writer
 	o, err := parseFlags(args, e, stderr)
 	if err != nil {
 		return err
+	}
+	if o.serve8x8 != "" {
+		return serve8x8(ctx, o.serve8x8, stdout, stderr)
 	}
 	if o.secret == "" && o.token == "" {
 		fmt.Fprintln(stderr, "oktasim: no -secret, -token or $OKTA_SECRET: sending no credentials")
