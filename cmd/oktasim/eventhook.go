@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -98,15 +97,9 @@ func retryable(r postResult) bool {
 }
 
 func (p *eventPoster) do(ctx context.Context, body []byte) postResult {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(body))
+	req, err := newOktaPost(ctx, p.url, body, p.header, p.secret)
 	if err != nil {
 		return postResult{err: err}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "oktasim")
-	if p.secret != "" {
-		req.Header.Set(p.header, p.secret)
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {

@@ -366,15 +366,9 @@ func newClient(o *options) *http.Client {
 const maxAnswer = 1 << 20
 
 func send(ctx context.Context, client *http.Client, o *options, body []byte) result {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.url, bytes.NewReader(body))
+	req, err := newOktaPost(ctx, o.url, body, o.header, o.secret)
 	if err != nil {
 		return result{err: err}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "oktasim")
-	if o.secret != "" {
-		req.Header.Set(o.header, o.secret)
 	}
 	if o.token != "" {
 		req.Header.Set("Authorization", "Bearer "+o.token)
@@ -505,4 +499,20 @@ func redactPhone(raw string) string {
 
 func ms(d time.Duration) string {
 	return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+}
+
+// newOktaPost is a POST as Okta sends one, to the hook or its event
+// route: JSON, with the shared secret in header when there is one.
+func newOktaPost(ctx context.Context, url string, body []byte, header, secret string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "oktasim")
+	if secret != "" {
+		req.Header.Set(header, secret)
+	}
+	return req, nil
 }
