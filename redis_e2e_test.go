@@ -2,8 +2,6 @@ package telephonyhook
 
 import (
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"strings"
 	"sync"
@@ -14,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
+	"github.com/telephony-hooks/okta-8x8/internal/proctest"
 )
 
 // redisURLs are the Redis servers to test against: miniredis always, and
@@ -113,45 +112,12 @@ func TestTwoInstancesShareRedis(t *testing.T) {
 	})
 }
 
-// blackHole accepts connections and never answers: a Redis whose VM is
-// stalled (or a redis-server paused with SIGSTOP) looks exactly so.
-func blackHole(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			go func() { _, _ = io.Copy(io.Discard, c) }()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	return ln.Addr().String()
-}
-
 // Redis stalled from the start: the function still answers each request
 // within HOOK_DEADLINE, with the code delivered once per eventId (the guard
 // falls back to this instance's memory after one Redis timeout), and a
 // repeat gets the first answer.
 func TestRedisStalledTheHookStillAnswers(t *testing.T) {
-	h := newHarness(t, map[string]string{"REDIS_URL": "redis://" + blackHole(t) + "/0", "RATE_LIMIT_PER_PHONE": "0"})
+	h := newHarness(t, map[string]string{"REDIS_URL": "redis://" + proctest.BlackHole(t) + "/0", "RATE_LIMIT_PER_PHONE": "0"})
 	deadline, err := time.ParseDuration(h.env["HOOK_DEADLINE"])
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/telephony-hooks/okta-8x8/internal/logtest"
 	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
+	"github.com/telephony-hooks/okta-8x8/internal/proctest"
 )
 
 func redisBackends() []backend {
@@ -206,32 +207,7 @@ func TestRedisDownMidPOST(t *testing.T) {
 // TestStalledRedis: Redis accepts connections and never answers. Okta
 // still gets its 200 well within 3 s, and Sent stays within its bound.
 func TestStalledRedis(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
-	var conns []net.Conn
-	var mu sync.Mutex
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c) // read nothing, answer nothing
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	st := NewRedisStore(newClient(t, "redis://"+ln.Addr().String()))
+	st := NewRedisStore(newClient(t, "redis://"+proctest.BlackHole(t)))
 	r := &rig{t: t, clock: oktatest.NewClock(aliceSent), store: st, rep: &recorder{}, logs: &logtest.Buffer{}}
 	cfg := testConfig(Enforce)
 	cfg.RedisTimeout = 250 * time.Millisecond

@@ -67,6 +67,39 @@ func FreePort(tb testing.TB) string {
 	return port
 }
 
+// BlackHole returns a loopback address that accepts TCP connections and
+// never answers, as a stalled server does (a paused VM, a redis-server
+// under SIGSTOP). Everything is closed when the test ends.
+func BlackHole(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // read nothing, answer nothing
+			mu.Unlock()
+		}
+	}()
+	tb.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	return ln.Addr().String()
+}
+
 // Process is a started command.
 type Process struct {
 	Cmd    *exec.Cmd

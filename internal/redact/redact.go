@@ -98,7 +98,7 @@ func scanRun(s string, i int) (end, digits int) {
 			end = j + 1
 			continue
 		}
-		n := separatorLen(s, j)
+		n := SeparatorLen(s, j)
 		if n == 0 {
 			return end, digits
 		}
@@ -118,7 +118,7 @@ func hasRun(s string) bool {
 			for i < len(s) {
 				if isDigit(s[i]) {
 					i++
-				} else if n := separatorLen(s, i); n > 0 {
+				} else if n := SeparatorLen(s, i); n > 0 {
 					i += n
 				} else {
 					break
@@ -131,12 +131,12 @@ func hasRun(s string) bool {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// separatorLen is the length in bytes of the separator at s[i], 0 when
+// SeparatorLen is the length in bytes of the separator at s[i], 0 when
 // there is none: what people write inside numbers, and between the digits
 // of a code read out one by one ("4, 8, 2, 9, 1, 3", and in other scripts
 // "4、8、2" or "4، 8، 2"): the ASCII space and - . ( ) , / and any other
 // Unicode space or punctuation.
-func separatorLen(s string, i int) int {
+func SeparatorLen(s string, i int) int {
 	if c := s[i]; c < utf8.RuneSelf {
 		if c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == ',' || c == '/' {
 			return 1

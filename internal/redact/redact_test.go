@@ -104,7 +104,7 @@ func FuzzText(f *testing.F) {
 		// No run of minDigits digits survives, with or without separators.
 		digits := 0
 		for i := 0; i < len(out); i++ {
-			switch n := separatorLen(out, i); {
+			switch n := SeparatorLen(out, i); {
 			case isDigit(out[i]):
 				digits++
 				if digits >= minDigits {
