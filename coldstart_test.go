@@ -107,9 +107,12 @@ func TestSecretManagerReferences(t *testing.T) {
 				t.Errorf("the log does not say which reference failed:\n%s", logs)
 			}
 			if strings.Contains(tt.name, "corrupted") {
-				// Still corrupt: still 503, never served with a bad key.
-				if resp := call(h, smOktaSec); resp.Code != 503 {
-					t.Fatalf("HTTP %d with a corrupt secret", resp.Code)
+				// Still corrupt when it loads again: still 503, never
+				// served with a bad key.
+				reads := sm.Total()
+				h.clk.Set(h.clk.Now().Add(reloadAfter))
+				if resp := call(h, smOktaSec); resp.Code != 503 || sm.Total() == reads {
+					t.Fatalf("HTTP %d with a corrupt secret, %d more reads; want 503 after a new load", resp.Code, sm.Total()-reads)
 				}
 				return
 			}

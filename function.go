@@ -295,7 +295,7 @@ func (f *Function) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Not loaded: 503 on our routes makes Okta fall back to its own
-	// provider; the next request tries to load again.
+	// provider; a request reloadAfter later tries to load again.
 	w.Header().Set("Retry-After", "1")
 	switch r.URL.Path {
 	case "/", "/healthz":

@@ -242,7 +242,7 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 		// it arrives.
 		go func() {
 			r, ok := <-late
-			if !ok {
+			if !ok || errors.Is(r.err, context.Canceled) { // a shutdown stopped the read
 				return
 			}
 			if v := accountVoices(r, logger); v != nil {

@@ -189,6 +189,9 @@ func (v *Verdict) LogValue() slog.Value {
 // (its last two digits) through the send's ids, the trace or a suspect
 // verdict, four digits stay unknown, as with the prefix alone.
 func LogPrefix(p string) string {
+	if p == "" {
+		return ""
+	}
 	if len(p) <= 4 {
 		return "**"
 	}

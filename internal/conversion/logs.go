@@ -19,7 +19,7 @@ const (
 
 	// MsgSettled is one line per code once its outcome is known: verified
 	// (at the verification) or not (at otpExpires + grace). Fields:
-	// channel, country, prefix, verified, transactionId, and for verified
+	// channel, country, prefix (by LogPrefix), verified, and for verified
 	// codes verifySeconds. A log-based metric counting it by country and
 	// verified gives conversion per country.
 	MsgSettled = "conversion code settled"

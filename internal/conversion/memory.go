@@ -518,10 +518,20 @@ func (m *memoryStore) evictSeen(p params) {
 func (m *memoryStore) evictDests(p params) {
 	n := trimmed(m.maxDests)
 	dests := make(map[destKey]counts, m.maxDests)
+	live := func(c counts) bool { s, v := c.sums(p); return s != 0 || v != 0 }
+	// Countries first (always kept), then prefixes while there is room.
 	for k, c := range m.dests {
-		if s, v := c.sums(p); (s != 0 || v != 0) && (k[0] == 'c' || len(dests) < n) {
+		if k[0] == 'c' && live(c) {
 			dests[k] = c
-		} else {
+		}
+	}
+	for k, c := range m.dests {
+		if k[0] != 'c' && live(c) && len(dests) < n {
+			dests[k] = c
+		}
+	}
+	for k := range m.dests {
+		if _, ok := dests[k]; !ok {
 			delete(m.suspects, k)
 		}
 	}

@@ -114,7 +114,7 @@ type sendRecord struct {
 func feedbackBy(sentAt int64) int64 { return sentAt + FeedbackWindow.Milliseconds() }
 
 // userKey names one user and channel in a store without the user id:
-// 128 bits of HMAC-SHA256 (or SHA-256 without a key secret).
+// the user's storekey (128 bits of HMAC-SHA256) and the channel.
 type userKey struct {
 	h  [16]byte
 	ch uint8

@@ -48,7 +48,7 @@
 // phone number, user id, IP, country and eventId: a dump of Redis (key
 // names and values) holds no number and cannot be reversed by hashing
 // every number without the secret. KeySecret is required
-// (DeriveKeySecret: from REDIS_KEY_SECRET, else from the 8x8 API key).
+// (storekey.DeriveSecret: from REDIS_KEY_SECRET, else from the 8x8 API key).
 //
 // Threat model, briefly. Screening stops international revenue-share
 // fraud through premium and shared-cost ranges and, with an allow-list,

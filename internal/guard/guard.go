@@ -41,7 +41,7 @@ type Config struct {
 	// KeySecret keys the hashes that name phone numbers, user ids, IPs and
 	// eventIds in the stores (HMAC-SHA256), so a dump of Redis cannot be
 	// reversed by hashing every number. Required (at least 16 bytes, see
-	// DeriveKeySecret); every instance must use the same one.
+	// storekey.DeriveSecret); every instance must use the same one.
 	KeySecret []byte
 }
 
@@ -138,7 +138,7 @@ func New(cfg Config, primary *RedisStore, logger *slog.Logger, now func() time.T
 
 func newGuard(cfg Config, primary store, logger *slog.Logger, now func() time.Time) (*Guard, error) {
 	if len(cfg.KeySecret) < storekey.MinSecret {
-		return nil, errors.New("guard: Config.KeySecret must hold at least 16 bytes (use DeriveKeySecret): without it store keys can be reversed into phone numbers")
+		return nil, errors.New("guard: Config.KeySecret must hold at least 16 bytes (use storekey.DeriveSecret): without it store keys can be reversed into phone numbers")
 	}
 	limits := [numKinds]Limit{limitPhone: cfg.PerPhone, limitUser: cfg.PerUser, limitIP: cfg.PerIP, limitCountry: cfg.PerCountry}
 	for _, l := range limits {

@@ -206,7 +206,7 @@ func (s *Server) serveHook(ctx context.Context, r *http.Request, o *outcome) (bo
 		a := s.notSent(req, o.lang, eightbyeight.Unreachable, "")
 		body = o.decided(a, req.EventID)
 		if err := ticket.Finish(a.record()); err != nil {
-			s.Logger.WarnContext(ctx, "could not record the answer for duplicate eventIds", "error_class", redisfail.ErrorClass(err))
+			s.unrecorded(ctx, err)
 		}
 		return body
 	case err != nil:
@@ -252,10 +252,21 @@ func (s *Server) serveHook(ctx context.Context, r *http.Request, o *outcome) (bo
 	if ticket != nil {
 		finished = true
 		if err := ticket.Finish(a.record()); err != nil {
-			s.Logger.WarnContext(ctx, "could not record the answer for duplicate eventIds", "error_class", redisfail.ErrorClass(err))
+			s.unrecorded(ctx, err)
 		}
 	}
 	return body
+}
+
+// unrecorded logs an answer Finish could not record for repeats: by its
+// class (a Redis error can quote its arguments), or claim_lost when
+// another request took the eventId over (a second send is possible).
+func (s *Server) unrecorded(ctx context.Context, err error) {
+	class := redisfail.ErrorClass(err)
+	if errors.Is(err, guard.ErrClaimLost) {
+		class = "claim_lost"
+	}
+	s.Logger.WarnContext(ctx, "could not record the answer for duplicate eventIds", "error_class", class)
 }
 
 // decide runs the rate limit and the delivery.
