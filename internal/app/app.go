@@ -27,7 +27,7 @@ import (
 	"github.com/telephony-hooks/okta-8x8/internal/okta/oauth"
 	"github.com/telephony-hooks/okta-8x8/internal/phone"
 	"github.com/telephony-hooks/okta-8x8/internal/receipts"
-	"github.com/telephony-hooks/okta-8x8/internal/storekey"
+	"github.com/telephony-hooks/okta-8x8/internal/redisstore"
 )
 
 // App is one instance's hook.
@@ -281,7 +281,7 @@ func keySecret(cfg *config.Config) []byte {
 		_, _ = rand.Read(b[:])
 		return b[:]
 	}
-	return storekey.DeriveSecret(material)
+	return redisstore.DeriveSecret(material)
 }
 
 // closeTracker bounds the conversion tracker's last settle at shutdown.

@@ -13,8 +13,7 @@ import (
 	"time"
 
 	"github.com/telephony-hooks/okta-8x8/internal/logging"
-	"github.com/telephony-hooks/okta-8x8/internal/redisfail"
-	"github.com/telephony-hooks/okta-8x8/internal/storekey"
+	"github.com/telephony-hooks/okta-8x8/internal/redisstore"
 )
 
 // Mode is CONVERSION_GUARD.
@@ -63,7 +62,7 @@ type Config struct {
 	MinRate  float64       // CONVERSION_MIN_RATE: verified ÷ settled below this is suspect
 	Feedback bool          // EIGHTYEIGHTX_SMS_FEEDBACK: report SMS outcomes to 8x8
 	// KeySecret keys the HMAC that names users in store keys
-	// (storekey.DeriveSecret, the guard's); every instance needs the same.
+	// (redisstore.DeriveSecret, the guard's); every instance needs the same.
 	KeySecret []byte
 
 	// Memory caps the in-process store (the default, and the fallback
@@ -121,7 +120,7 @@ const (
 	// Okta still gets its answer well within 3 s.
 	PostSettleBudget = time.Second
 
-	defaultRedisTimeout = redisfail.Timeout
+	defaultRedisTimeout = redisstore.Timeout
 	defaultSettleEvery  = 15 * time.Second
 	pausedWarnEvery     = 15 * time.Minute
 )
@@ -229,14 +228,14 @@ type Tracker struct {
 
 	snap atomic.Pointer[snapshot]
 
-	fo *redisfail.Failover
+	fo *redisstore.Failover
 
 	mu          sync.Mutex // guards paused, pausedWarn, deafWarn
 	paused      bool
 	pausedWarn  time.Time
 	deafWarn    time.Time // the last WARNING about failure reports held for a silent event hook
 	refreshLock sync.Mutex
-	keys        *storekey.Keyer
+	keys        *redisstore.Keyer
 
 	st stats
 }
@@ -284,13 +283,13 @@ func New(cfg Config, store Store, rep Reporter, logger *slog.Logger, now func() 
 		log:     logger,
 		now:     now,
 		nonce:   hex.EncodeToString(b[:]) + ".",
-		fo:      redisfail.New(now, logger, msgRedisDown, msgRedisBack),
+		fo:      redisstore.NewFailover(now, logger, msgRedisDown, msgRedisBack),
 	}
 	if m, ok := store.(*memoryStore); ok && m != nil {
 		// NewMemoryStore given as the store: it is the memory store.
 		t.mem, t.primary = m, nil
 	}
-	t.keys = storekey.New(cfg.KeySecret)
+	t.keys = redisstore.NewKeyer(cfg.KeySecret)
 	// Until the first refresh nothing is known of the event hook.
 	t.snap.Store(&snapshot{deaf: true})
 	return t
@@ -413,7 +412,7 @@ func (t *Tracker) Sent(ctx context.Context, s Send) {
 		}
 		t.fo.Failed(bg, err)
 		t.st.fallbacks.Add(1)
-		if redisfail.MaybeApplied(err) {
+		if redisstore.MaybeApplied(err) {
 			// Redis may have it (a slow answer, not a refusal): keep a
 			// shadow in memory for the counts during the outage, but
 			// never a second report or log line for it.
@@ -464,7 +463,7 @@ func (t *Tracker) userKey(userID string, ch uint8) userKey {
 }
 
 func (t *Tracker) userHash(userID string) [16]byte {
-	return t.keys.Key(storekey.User, userID)
+	return t.keys.Key(redisstore.User, userID)
 }
 
 // use runs op on the primary store, or on memory when there is none, it is

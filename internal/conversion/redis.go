@@ -7,7 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/telephony-hooks/okta-8x8/internal/redisfail"
+	"github.com/telephony-hooks/okta-8x8/internal/redisstore"
 )
 
 // redisStore is the Store shared by every instance. Each operation is one
@@ -394,7 +394,7 @@ func (s *redisStore) refresh(ctx context.Context, p params) (view, changes, erro
 	return v, ch, nil
 }
 
-var errReply = fmt.Errorf("conversion: %w", redisfail.ErrBadReply)
+var errReply = fmt.Errorf("conversion: %w", redisstore.ErrBadReply)
 
 // run runs a script whose reply is a list of n values, the last of them
 // the destinations' transitions.

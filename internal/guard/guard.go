@@ -13,8 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/telephony-hooks/okta-8x8/internal/redisfail"
-	"github.com/telephony-hooks/okta-8x8/internal/storekey"
+	"github.com/telephony-hooks/okta-8x8/internal/redisstore"
 )
 
 // Config is the guard's part of the hook configuration.
@@ -41,7 +40,7 @@ type Config struct {
 	// KeySecret keys the hashes that name phone numbers, user ids, IPs and
 	// eventIds in the stores (HMAC-SHA256), so a dump of Redis cannot be
 	// reversed by hashing every number. Required (at least 16 bytes, see
-	// storekey.DeriveSecret); every instance must use the same one.
+	// redisstore.DeriveSecret); every instance must use the same one.
 	KeySecret []byte
 }
 
@@ -53,13 +52,13 @@ const (
 	// otpExpires has already passed or is missing.
 	minEventTTL = 30 * time.Second
 
-	defaultRedisTimeout = redisfail.Timeout
+	defaultRedisTimeout = redisstore.Timeout
 	// SettleTimeout bounds recording an eventId's answer (Finish, Abandon)
 	// in Redis: it runs between the hook's deadline and its answer.
 	SettleTimeout = 50 * time.Millisecond
 	// redisRetryAfter is how long the Guard stays on memory after a Redis
 	// failure before trying Redis again (redisfail's rule).
-	redisRetryAfter = redisfail.RetryAfter
+	redisRetryAfter = redisstore.RetryAfter
 )
 
 // The rate limits, in the order Allow checks them; also the memory
@@ -100,13 +99,13 @@ type Guard struct {
 	limits  [numKinds]Limit
 	primary store // nil: memory only
 	mem     *memStore
-	keys    *storekey.Keyer
+	keys    *redisstore.Keyer
 	log     *slog.Logger
 	now     func() time.Time
 	nonce   string // unique per Guard: claim tokens are nonce+seq
 	seq     atomic.Uint64
 
-	fo *redisfail.Failover // whether Redis is worth trying now
+	fo *redisstore.Failover // whether Redis is worth trying now
 
 	// backlog holds the answers recorded in memory only while Redis did
 	// not answer; they are written to Redis once it answers again, so
@@ -137,8 +136,8 @@ func New(cfg Config, primary *RedisStore, logger *slog.Logger, now func() time.T
 }
 
 func newGuard(cfg Config, primary store, logger *slog.Logger, now func() time.Time) (*Guard, error) {
-	if len(cfg.KeySecret) < storekey.MinSecret {
-		return nil, errors.New("guard: Config.KeySecret must hold at least 16 bytes (use storekey.DeriveSecret): without it store keys can be reversed into phone numbers")
+	if len(cfg.KeySecret) < redisstore.MinSecret {
+		return nil, errors.New("guard: Config.KeySecret must hold at least 16 bytes (use redisstore.DeriveSecret): without it store keys can be reversed into phone numbers")
 	}
 	limits := [numKinds]Limit{limitPhone: cfg.PerPhone, limitUser: cfg.PerUser, limitIP: cfg.PerIP, limitCountry: cfg.PerCountry}
 	for _, l := range limits {
@@ -165,13 +164,13 @@ func newGuard(cfg Config, primary store, logger *slog.Logger, now func() time.Ti
 		limits:     limits,
 		primary:    primary,
 		mem:        newMemStore(cfg.MaxAnswers, cfg.MaxWindows, limits),
-		keys:       storekey.New(cfg.KeySecret),
+		keys:       redisstore.NewKeyer(cfg.KeySecret),
 		log:        logger,
 		now:        now,
 		nonce:      hex.EncodeToString(b[:]) + ":",
 		// The class only in its warning: go-redis errors can quote
 		// arguments, and ours hold tokens and answers.
-		fo: redisfail.New(now, logger, "redis unavailable, using in-memory guard", "redis available again, using shared guard"),
+		fo: redisstore.NewFailover(now, logger, "redis unavailable, using in-memory guard", "redis available again, using shared guard"),
 	}, nil
 }
 

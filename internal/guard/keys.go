@@ -3,19 +3,19 @@ package guard
 import (
 	"net/netip"
 
-	"github.com/telephony-hooks/okta-8x8/internal/storekey"
+	"github.com/telephony-hooks/okta-8x8/internal/redisstore"
 )
 
 // key names a phone, user, IP, country or eventId in a store (see
 // storekey: the conversion tracker names users the same way).
-type key = storekey.Key
+type key = redisstore.Key
 
 const (
-	kindPhone   = storekey.Phone
-	kindUser    = storekey.User
-	kindIP      = storekey.IP
-	kindCountry = storekey.Country
-	kindEvent   = storekey.Event
+	kindPhone   = redisstore.Phone
+	kindUser    = redisstore.User
+	kindIP      = redisstore.IP
+	kindCountry = redisstore.Country
+	kindEvent   = redisstore.Event
 )
 
 // ipID is the identity a per-IP window counts: an IPv4 address, or the /64

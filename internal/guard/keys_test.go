@@ -12,7 +12,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
-	"github.com/telephony-hooks/okta-8x8/internal/storekey"
+	"github.com/telephony-hooks/okta-8x8/internal/redisstore"
 )
 
 func TestNewRefusesWeakConfig(t *testing.T) {
@@ -21,7 +21,7 @@ func TestNewRefusesWeakConfig(t *testing.T) {
 		cfg  Config
 	}{
 		{"no KeySecret", Config{}},
-		{"KeySecret from empty material", Config{KeySecret: storekey.DeriveSecret("")}},
+		{"KeySecret from empty material", Config{KeySecret: redisstore.DeriveSecret("")}},
 		{"short KeySecret", Config{KeySecret: []byte("short")}},
 		{"limit beyond what a window can log", Config{KeySecret: testSecret, PerPhone: Limit{maxLimitN + 1, time.Hour}}},
 		{"limit with no window", Config{KeySecret: testSecret, PerUser: Limit{5, 0}}},

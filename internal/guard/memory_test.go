@@ -7,14 +7,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telephony-hooks/okta-8x8/internal/storekey"
+	"github.com/telephony-hooks/okta-8x8/internal/redisstore"
 )
 
 // memKey names test entries in the memory store as the Guard would.
-func memKey(id string) key { return storekey.New(testSecret).Key(kindEvent, id) }
+func memKey(id string) key { return redisstore.NewKeyer(testSecret).Key(kindEvent, id) }
 
 func memWindowOf(id string, l Limit) window {
-	return window{key: storekey.New(testSecret).Key(kindPhone, id), kind: limitPhone, limit: l}
+	return window{key: redisstore.NewKeyer(testSecret).Key(kindPhone, id), kind: limitPhone, limit: l}
 }
 
 // memClaim reserves id as a Begin numbered seq would.
@@ -78,9 +78,9 @@ func TestMemoryStoreEvictsExpiredFirst(t *testing.T) {
 	l := Limit{2, 10 * time.Second}
 	s := newMemStore(0, 2*6400, [numKinds]Limit{limitPhone: l, limitUser: l}) // 100 per shard per kind
 	phone := func(id string) window {
-		return window{key: storekey.New(testSecret).Key(kindPhone, id), kind: limitPhone, limit: l}
+		return window{key: redisstore.NewKeyer(testSecret).Key(kindPhone, id), kind: limitPhone, limit: l}
 	}
-	user := window{key: storekey.New(testSecret).Key(kindUser, "u1"), kind: limitUser, limit: l}
+	user := window{key: redisstore.NewKeyer(testSecret).Key(kindUser, "u1"), kind: limitUser, limit: l}
 	s.hit(clock.Now(), []window{user})
 	s.hit(clock.Now(), []window{user})
 	// 640 live phones are sent to every 6 s, so each always has a send in

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/telephony-hooks/okta-8x8/internal/redisfail"
+	"github.com/telephony-hooks/okta-8x8/internal/redisstore"
 )
 
 // RedisStore is the store shared by every instance (Memorystore). Each
@@ -178,7 +178,7 @@ func (s *RedisStore) hit(ctx context.Context, now time.Time, windows []window) (
 		return 0, 0, err
 	}
 	if len(res) != 2 {
-		return 0, 0, fmt.Errorf("guard: rate script answered %d values: %w", len(res), redisfail.ErrBadReply)
+		return 0, 0, fmt.Errorf("guard: rate script answered %d values: %w", len(res), redisstore.ErrBadReply)
 	}
 	if res[0] == 0 {
 		return -1, 0, nil
@@ -205,7 +205,7 @@ func (s *RedisStore) claim(ctx context.Context, now time.Time, k key, token stri
 		ms, err = strconv.ParseInt(v[1:17], 10, 64)
 	}
 	if len(v) < 17 || err != nil {
-		return claim{}, fmt.Errorf("guard: malformed eventId record: %w", redisfail.ErrBadReply)
+		return claim{}, fmt.Errorf("guard: malformed eventId record: %w", redisstore.ErrBadReply)
 	}
 	c := claim{state: inFlight, deadline: time.UnixMilli(ms)}
 	if v[0] == 'D' {

@@ -15,7 +15,7 @@ import (
 
 	"github.com/telephony-hooks/okta-8x8/internal/logtest"
 	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
-	"github.com/telephony-hooks/okta-8x8/internal/storekey"
+	"github.com/telephony-hooks/okta-8x8/internal/redisstore"
 )
 
 // The suite runs every behaviour against each backend: the Guard's own
@@ -54,7 +54,7 @@ func openMiniredis(t testing.TB, mr *miniredis.Miniredis) *RedisStore {
 
 // testSecret keys the tests' Guards; every Guard of a test shares it, as
 // every instance of a deployment does.
-var testSecret = storekey.DeriveSecret("test material")
+var testSecret = redisstore.DeriveSecret("test material")
 
 func unitBackends() []backend { return []backend{memoryBackend, miniredisBackend} }
 

@@ -21,7 +21,7 @@ import (
 	"github.com/telephony-hooks/okta-8x8/internal/okta"
 	"github.com/telephony-hooks/okta-8x8/internal/phone"
 	"github.com/telephony-hooks/okta-8x8/internal/redact"
-	"github.com/telephony-hooks/okta-8x8/internal/redisfail"
+	"github.com/telephony-hooks/okta-8x8/internal/redisstore"
 )
 
 // MaxBody is the largest request body read (Okta's are ~1.5 KiB).
@@ -262,7 +262,7 @@ func (s *Server) serveHook(ctx context.Context, r *http.Request, o *outcome) (bo
 // class (a Redis error can quote its arguments), or claim_lost when
 // another request took the eventId over (a second send is possible).
 func (s *Server) unrecorded(ctx context.Context, err error) {
-	class := redisfail.ErrorClass(err)
+	class := redisstore.ErrorClass(err)
 	if errors.Is(err, guard.ErrClaimLost) {
 		class = "claim_lost"
 	}

@@ -21,7 +21,7 @@ import (
 	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
 	"github.com/telephony-hooks/okta-8x8/internal/phone"
 	"github.com/telephony-hooks/okta-8x8/internal/receipts"
-	"github.com/telephony-hooks/okta-8x8/internal/storekey"
+	"github.com/telephony-hooks/okta-8x8/internal/redisstore"
 )
 
 // The scenarios of this package run the hook as hook.New builds it, with
@@ -108,7 +108,7 @@ func newHarness(t *testing.T, edits ...func(*setup)) *harness {
 		refusals = logging.NewSampler(5, time.Minute, h.clk.Now)
 	}
 	if s.guard.KeySecret == nil {
-		s.guard.KeySecret = storekey.DeriveSecret(oktatest.APIKey)
+		s.guard.KeySecret = redisstore.DeriveSecret(oktatest.APIKey)
 	}
 	var primary *guard.RedisStore
 	if s.redis {

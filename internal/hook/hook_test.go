@@ -14,7 +14,7 @@ import (
 	"github.com/telephony-hooks/okta-8x8/internal/hook"
 	"github.com/telephony-hooks/okta-8x8/internal/okta"
 	"github.com/telephony-hooks/okta-8x8/internal/phone"
-	"github.com/telephony-hooks/okta-8x8/internal/storekey"
+	"github.com/telephony-hooks/okta-8x8/internal/redisstore"
 )
 
 // panicSender is a Sender with a bug: it panics while sending.
@@ -54,7 +54,7 @@ func TestPanics(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs bytes.Buffer
 			phones, _ := phone.NewParser("US", 0)
-			g, err := guard.New(guard.Config{KeySecret: storekey.DeriveSecret("test key material")}, nil, nil, nil)
+			g, err := guard.New(guard.Config{KeySecret: redisstore.DeriveSecret("test key material")}, nil, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,11 +1,11 @@
-// Package redisfail is the one rule for a store shared through Redis that
+// The failover rule for a store shared through Redis that
 // must never make a request wait on Redis trouble (the guard, the
 // conversion tracker): after a failure Redis is skipped for RetryAfter (an
 // outage costs one timeout a second, not one per call), the instance goes
 // on from memory, a warning goes out at most once a minute, and the next
 // call after RetryAfter tries Redis again. Errors are logged by class
 // only: go-redis errors can quote a command's arguments.
-package redisfail
+package redisstore
 
 import (
 	"context"
@@ -49,7 +49,7 @@ type Failover struct {
 
 // New returns a Failover logging downMsg when Redis fails and upMsg when
 // it answers again; now is the clock.
-func New(now func() time.Time, logger *slog.Logger, downMsg, upMsg string) *Failover {
+func NewFailover(now func() time.Time, logger *slog.Logger, downMsg, upMsg string) *Failover {
 	return &Failover{now: now, log: logger, downMsg: downMsg, upMsg: upMsg}
 }
 

@@ -1,4 +1,4 @@
-package storekey
+package redisstore
 
 import (
 	"bytes"
@@ -23,7 +23,7 @@ func TestDeriveSecret(t *testing.T) {
 }
 
 func TestKeysDifferByKindAndSecret(t *testing.T) {
-	a, b := New(DeriveSecret("test material")), New(DeriveSecret("another deployment"))
+	a, b := NewKeyer(DeriveSecret("test material")), NewKeyer(DeriveSecret("another deployment"))
 	long := strings.Repeat("0123456789", 30) // longer than the keyer's buffer
 	keys := map[Key]string{}
 	for _, c := range []struct {
@@ -51,7 +51,7 @@ func TestKeysDifferByKindAndSecret(t *testing.T) {
 // is HMAC-SHA256(HKDF(material), "user:"‖id), the first 16 bytes, as the
 // guard and the conversion tracker have always computed it).
 func TestKeysAreStable(t *testing.T) {
-	if got := New(DeriveSecret("8x8-api-key-A")).Key(User, "00u1abcd").Hex(); got != "b747406862b55e06905b5e29d398b747" {
+	if got := NewKeyer(DeriveSecret("8x8-api-key-A")).Key(User, "00u1abcd").Hex(); got != "b747406862b55e06905b5e29d398b747" {
 		t.Errorf("user key %s: a deploy would lose every record in Redis", got)
 	}
 }

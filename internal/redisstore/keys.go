@@ -1,10 +1,12 @@
-// Package storekey names what the shared stores (Redis, and each
+// Package redisstore is the one home of Redis: the key naming, the failover rule and the scripts.
+//
+// Keys name what the shared stores (Redis, and each
 // instance's memory) keep state about: a phone number, a user, an IP, a
 // country or an eventId, as 128 bits of HMAC-SHA256(secret, kind‖id).
 // Without the secret a dump of Redis (or of the process) cannot be
 // reversed by hashing every phone number. The fraud guard and the
 // conversion tracker name a user the same way.
-package storekey
+package redisstore
 
 import (
 	"crypto/hkdf"
@@ -68,7 +70,7 @@ type state struct {
 }
 
 // New returns a Keyer for secret (copied).
-func New(secret []byte) *Keyer {
+func NewKeyer(secret []byte) *Keyer {
 	secret = append([]byte(nil), secret...)
 	return &Keyer{pool: sync.Pool{New: func() any { return &state{h: hmac.New(sha256.New, secret)} }}}
 }

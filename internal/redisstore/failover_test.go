@@ -1,4 +1,4 @@
-package redisfail
+package redisstore
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ import (
 func TestFailover(t *testing.T) {
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	var logs bytes.Buffer
-	f := New(func() time.Time { return now }, slog.New(slog.NewTextHandler(&logs, nil)), "redis down", "redis back")
+	f := NewFailover(func() time.Time { return now }, slog.New(slog.NewTextHandler(&logs, nil)), "redis down", "redis back")
 	if !f.Usable() {
 		t.Fatal("a new Failover must try Redis")
 	}
