@@ -4,113 +4,137 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"cloud.google.com/go/logging"
 	logpb "cloud.google.com/go/logging/apiv2/loggingpb"
+	"google.golang.org/api/option"
 )
 
-// Sink receives entries instead of stdout. *logging.Logger satisfies it.
-type Sink interface {
-	Log(logging.Entry)
-}
-
-// CloudSink sends entries through the Cloud Logging API, for hosts without
-// a log agent reading stdout. Its client buffers and sends in the
-// background, so the service must call Flush before each answer (Cloud
-// Run throttles the CPU once the answer is sent). On Cloud Run prefer the
-// default JSON-on-stdout handler: it is synchronous and costs no RPC.
+// CloudSink sends log lines through the Cloud Logging API
+// (LOG_SINK=cloudlogging), for hosts without an agent reading stdout. It
+// is an io.Writer for the same JSON lines NewHandler writes to stdout: it
+// lifts Cloud Logging's special fields (severity, time, trace, source
+// location, httpRequest) into the entry and sends the rest as its
+// jsonPayload.
+//
+// The client batches in the background: Write never waits for the API,
+// and at most sinkBuffer bytes wait to be sent (more are dropped by the
+// client, which reports the overflow). Nothing flushes per request, so on
+// Cloud Run this sink wants CPU always allocated; the default, JSON on
+// stdout, does not.
 type CloudSink struct {
+	mu     sync.RWMutex // Close waits for Writes in progress
+	closed bool
 	client *logging.Client
 	logger *logging.Logger
 }
 
+const sinkBuffer = 8 << 20
+
 // NewCloudSink opens a client for projectID (Application Default
 // Credentials) writing to the log named logID.
 func NewCloudSink(ctx context.Context, projectID, logID string) (*CloudSink, error) {
-	c, err := logging.NewClient(ctx, "projects/"+projectID)
+	return newCloudSink(ctx, projectID, logID)
+}
+
+func newCloudSink(ctx context.Context, projectID, logID string, opts ...option.ClientOption) (*CloudSink, error) {
+	c, err := logging.NewClient(ctx, "projects/"+projectID, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("logging: cloud logging client: %w", err)
 	}
-	return &CloudSink{client: c, logger: c.Logger(logID)}, nil
+	return &CloudSink{client: c, logger: c.Logger(logID, logging.BufferedByteLimit(sinkBuffer))}, nil
 }
 
-// Log queues e for sending.
-func (s *CloudSink) Log(e logging.Entry) { s.logger.Log(e) }
+// Write queues one line as an entry. After Close lines are dropped: the
+// client panics on a write after its close.
+func (s *CloudSink) Write(line []byte) (int, error) {
+	var fields map[string]any
+	if err := json.Unmarshal(line, &fields); err != nil {
+		return 0, fmt.Errorf("logging: not a JSON line: %w", err)
+	}
+	e := entry(fields)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if !s.closed {
+		s.logger.Log(e)
+	}
+	return len(line), nil
+}
 
-// Flush sends every queued entry and waits for the answer.
-func (s *CloudSink) Flush() error { return s.logger.Flush() }
+// Close sends what is queued and releases the client, or gives up when
+// ctx ends (a stalled API would otherwise hold it for minutes).
+func (s *CloudSink) Close(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	done := make(chan error, 1)
+	go func() { done <- s.client.Close() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("logging: cloud logging close: %w", ctx.Err())
+	}
+}
 
-// Close flushes and releases the client.
-func (s *CloudSink) Close() error { return s.client.Close() }
-
-// entry maps a record to a logging.Entry: the payload is the same JSON as
-// the stdout format's (message and attributes, redacted alike) minus the
-// fields the Entry carries itself.
-func (h *handler) entry(ctx context.Context, r slog.Record, bp *[]byte) logging.Entry {
-	b := append((*bp)[:0], `{"message":`...)
-	b = appendJSONString(b, r.Message)
-	b, hr, hasHTTP := h.appendJSONAttrs(b, r)
-	b = append(b, '}')
-	*bp = b
-	e := logging.Entry{
-		Timestamp: r.Time,
-		Severity:  cloudSeverity(r.Level),
-		// A copy: the client converts the payload later, the buffer is pooled.
-		Payload: json.RawMessage(append([]byte(nil), b...)),
+// entry takes the special fields out of a line's fields; what is left is
+// the payload.
+func entry(f map[string]any) logging.Entry {
+	str := func(k string) string {
+		s, _ := f[k].(string)
+		delete(f, k)
+		return s
 	}
-	if r.Level >= slog.LevelError && r.PC != 0 {
-		f := frame(r.PC)
-		e.SourceLocation = &logpb.LogEntrySourceLocation{File: f.File, Line: int64(f.Line), Function: f.Function}
+	e := logging.Entry{Severity: logging.ParseSeverity(str("severity"))}
+	e.Timestamp, _ = time.Parse(time.RFC3339Nano, str("time"))
+	e.Trace, e.SpanID = str(keyTrace), str(keySpanID)
+	e.TraceSampled, _ = f[keyTraceSampled].(bool)
+	delete(f, keyTraceSampled)
+	if src, ok := f[keySourceLocation].(map[string]any); ok {
+		line, _ := strconv.ParseInt(fmt.Sprint(src["line"]), 10, 64)
+		e.SourceLocation = &logpb.LogEntrySourceLocation{File: fmt.Sprint(src["file"]), Line: line, Function: fmt.Sprint(src["function"])}
+		delete(f, keySourceLocation)
 	}
-	if ctx != nil {
-		if t, ok := TraceFromContext(ctx); ok {
-			if h.projectID != "" {
-				e.Trace = "projects/" + h.projectID + "/traces/" + t.TraceID
-			}
-			e.SpanID, e.TraceSampled = t.SpanID, t.Sampled
-		}
+	if hr, ok := f["httpRequest"].(map[string]any); ok {
+		e.HTTPRequest = cloudHTTPRequest(hr)
+		delete(f, "httpRequest")
 	}
-	if hasHTTP {
-		e.HTTPRequest = hr.toCloud()
-	}
+	e.Payload = f
 	return e
 }
 
-func cloudSeverity(l slog.Level) logging.Severity {
-	switch {
-	case l < slog.LevelInfo:
-		return logging.Debug
-	case l < slog.LevelWarn:
-		return logging.Info
-	case l < slog.LevelError:
-		return logging.Warning
-	}
-	return logging.Error
-}
-
-// toCloud maps to the client's type, which wants an *http.Request.
-func (r HTTPRequest) toCloud() *logging.HTTPRequest {
-	u, err := url.Parse(r.URL)
+// cloudHTTPRequest reads back the proto3 JSON shape HTTPRequest writes;
+// the client's type wants an *http.Request.
+func cloudHTTPRequest(m map[string]any) *logging.HTTPRequest {
+	s := func(k string) string { v, _ := m[k].(string); return v }
+	n := func(k string) int64 { v, _ := strconv.ParseInt(s(k), 10, 64); return v }
+	u, err := url.Parse(s("requestUrl"))
 	if err != nil {
-		u = &url.URL{Path: r.URL}
+		u = &url.URL{Path: s("requestUrl")}
 	}
-	req := &http.Request{Method: r.Method, URL: u, Proto: r.Protocol, Header: http.Header{}}
-	if r.UserAgent != "" {
-		req.Header.Set("User-Agent", r.UserAgent)
+	req := &http.Request{Method: s("requestMethod"), URL: u, Proto: s("protocol"), Header: http.Header{}}
+	if ua := s("userAgent"); ua != "" {
+		req.Header.Set("User-Agent", ua)
 	}
-	if maj, min, ok := http.ParseHTTPVersion(strings.TrimSpace(r.Protocol)); ok {
-		req.ProtoMajor, req.ProtoMinor = maj, min
-	}
+	req.ProtoMajor, req.ProtoMinor, _ = http.ParseHTTPVersion(req.Proto)
+	status, _ := m["status"].(float64)
+	latency, _ := time.ParseDuration(strings.TrimSpace(s("latency")))
 	return &logging.HTTPRequest{
 		Request:      req,
-		RequestSize:  r.RequestSize,
-		Status:       r.Status,
-		ResponseSize: r.ResponseSize,
-		Latency:      r.Latency,
-		RemoteIP:     r.RemoteIP,
+		RequestSize:  n("requestSize"),
+		Status:       int(status),
+		ResponseSize: n("responseSize"),
+		Latency:      latency,
+		RemoteIP:     s("remoteIp"),
 	}
 }

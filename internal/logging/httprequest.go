@@ -1,17 +1,25 @@
 package logging
 
 import (
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // HTTPRequest is logged as Cloud Logging's httpRequest object, which Logs
-// Explorer shows on the entry's summary line. Log it with
-// slog.Any("httpRequest", HTTPRequest{…}); the handler lifts it to the top
-// level of the entry wherever it appears (Cloud Logging ignores it nested).
+// Explorer shows on the entry's summary line. Log it at the top level with
+// slog.Any("httpRequest", HTTPRequest{…}) (Cloud Logging ignores it
+// nested).
 //
 // URL is logged as given: pass a path without a query string that could
-// carry personal data.
+// carry personal data. Every string field is cut to maxField bytes: they
+// come from the caller's headers, and a line over Cloud Logging's 256 KB is
+// dropped whole.
 type HTTPRequest struct {
 	Method, URL, UserAgent, RemoteIP, Protocol string
 	Status                                     int
@@ -19,83 +27,81 @@ type HTTPRequest struct {
 	Latency                                    time.Duration
 }
 
-// MarshalJSON gives the Cloud Logging shape, so other JSON handlers write
-// the same object.
-func (r HTTPRequest) MarshalJSON() ([]byte, error) {
-	return r.appendJSON(nil), nil
-}
+// maxField bounds a header-derived string in a log line.
+const maxField = 256
 
 // String is the request on a terminal line (the text format): "POST / 200 12ms".
 func (r HTTPRequest) String() string {
-	s := r.Method + " " + r.URL + " " + strconv.Itoa(r.Status)
+	s := Clip(r.Method, maxField) + " " + Clip(r.URL, maxField) + " " + strconv.Itoa(r.Status)
 	if r.Latency != 0 {
 		s += " " + r.Latency.String()
 	}
 	return s
 }
 
-// appendJSON follows the proto3 JSON mapping of google.logging.type.HttpRequest:
-// int64 sizes are strings, the latency is a Duration string ("0.250s"),
+// value follows the proto3 JSON mapping of google.logging.type.HttpRequest:
+// int64 sizes are strings, the latency is a Duration string ("0.25s"),
 // zero values are omitted.
-func (r HTTPRequest) appendJSON(b []byte) []byte {
-	e := jsonEncoder{buf: append(b, '{')}
+func (r HTTPRequest) value() slog.Value {
+	var as []slog.Attr
 	str := func(k, v string) {
 		if v != "" {
-			e.key(k)
-			e.buf = appendJSONString(e.buf, v)
+			as = append(as, slog.String(k, Clip(v, maxField)))
 		}
 	}
 	size := func(k string, n int64) {
 		if n != 0 {
-			e.key(k)
-			e.buf = append(e.buf, '"')
-			e.buf = strconv.AppendInt(e.buf, n, 10)
-			e.buf = append(e.buf, '"')
+			as = append(as, slog.String(k, strconv.FormatInt(n, 10)))
 		}
 	}
 	str("requestMethod", r.Method)
 	str("requestUrl", r.URL)
 	size("requestSize", r.RequestSize)
 	if r.Status != 0 {
-		e.key("status")
-		e.buf = strconv.AppendInt(e.buf, int64(r.Status), 10)
+		as = append(as, slog.Int("status", r.Status))
 	}
 	size("responseSize", r.ResponseSize)
 	str("userAgent", r.UserAgent)
 	str("remoteIp", r.RemoteIP)
 	if r.Latency != 0 {
-		e.key("latency")
-		e.buf = appendProtoDuration(e.buf, r.Latency)
+		as = append(as, slog.String("latency", strconv.FormatFloat(r.Latency.Seconds(), 'f', -1, 64)+"s"))
 	}
 	str("protocol", r.Protocol)
-	return append(e.buf, '}')
+	return slog.GroupValue(as...)
 }
 
-// appendProtoDuration writes d as a proto3 JSON Duration: seconds with 0,
-// 3, 6 or 9 fractional digits and an "s" suffix.
-func appendProtoDuration(b []byte, d time.Duration) []byte {
-	b = append(b, '"')
-	u := uint64(d)
-	if d < 0 {
-		b = append(b, '-')
-		u = -u
-	}
-	b = strconv.AppendUint(b, u/1e9, 10)
-	if ns := u % 1e9; ns != 0 {
-		digits, frac := 9, ns
-		switch {
-		case ns%1e6 == 0:
-			digits, frac = 3, ns/1e6
-		case ns%1e3 == 0:
-			digits, frac = 6, ns/1e3
+// ClientIP is the address of the caller as Google's front end saw it, for
+// logs: Cloud Run appends the address it accepted the connection from to
+// X-Forwarded-For, so only the last entry is not the caller's own text.
+// Without the header (a local run) it is the connection's peer. It is ""
+// unless that is an IP address.
+func ClientIP(r *http.Request) string {
+	addr := r.RemoteAddr
+	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+		addr = xff[len(xff)-1]
+		if i := strings.LastIndexByte(addr, ','); i >= 0 {
+			addr = addr[i+1:]
 		}
-		b = append(b, '.')
-		var tmp [9]byte
-		for i := digits - 1; i >= 0; i-- {
-			tmp[i] = byte('0' + frac%10)
-			frac /= 10
-		}
-		b = append(b, tmp[:digits]...)
+	} else if host, _, err := net.SplitHostPort(addr); err == nil {
+		addr = host
 	}
-	return append(b, 's', '"')
+	ip, err := netip.ParseAddr(strings.TrimSpace(addr))
+	if err != nil {
+		return ""
+	}
+	return ip.Unmap().String()
+}
+
+// Clip cuts s to at most n bytes without splitting a UTF-8 sequence, and
+// marks the cut with "…". Text from outside (headers, 8x8's and Okta's
+// free-text fields) goes through it before it reaches a log line.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:max(cut, 0)] + "…"
 }
