@@ -1,9 +1,9 @@
 package conversion
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -12,48 +12,39 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/telephony-hooks/okta-8x8/internal/conversion/budget"
 	"github.com/telephony-hooks/okta-8x8/internal/logging"
-	"github.com/telephony-hooks/okta-8x8/internal/redisstore"
+	rs "github.com/telephony-hooks/okta-8x8/internal/redisstore"
 )
 
 // Mode is CONVERSION_GUARD.
 type Mode int
 
 const (
-	// Off: no judgement. Sends are still recorded when Feedback is on.
-	Off Mode = iota
-	// Record: measure and log suspect destinations; never refuse.
-	Record
-	// Enforce: also refuse new sends to a suspect destination.
-	Enforce
+	Off     Mode = iota // no judgement; sends are still recorded when Feedback is on
+	Record              // measure and log suspect destinations; never refuse
+	Enforce             // also refuse new sends to a suspect destination
 )
+
+var modeNames = [...]string{Off: "off", Record: "record", Enforce: "enforce"}
 
 // ParseMode reads "off", "record" or "enforce" (any case).
 func ParseMode(s string) (Mode, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "off":
-		return Off, nil
-	case "record":
-		return Record, nil
-	case "enforce":
-		return Enforce, nil
+	for m, name := range modeNames {
+		if strings.EqualFold(strings.TrimSpace(s), name) {
+			return Mode(m), nil
+		}
 	}
 	return Off, fmt.Errorf("conversion: mode %q is not off, record or enforce", s)
 }
 
-func (m Mode) String() string {
-	switch m {
-	case Record:
-		return "record"
-	case Enforce:
-		return "enforce"
-	}
-	return "off"
-}
+func (m Mode) String() string { return modeNames[m] }
 
 // Config is the conversion guard's and the SMS feedback's configuration.
 // Start from DefaultConfig: Grace and MinRate are taken as given (zero is
-// meaningful for both); zero Window, MinSends and caps take defaults.
+// meaningful for both); zero Window and MinSends take defaults.
 type Config struct {
 	Mode     Mode
 	Window   time.Duration // CONVERSION_WINDOW: the sliding window of settled sends
@@ -61,25 +52,11 @@ type Config struct {
 	MinSends int           // CONVERSION_MIN_SENDS: settled sends before a destination is judged
 	MinRate  float64       // CONVERSION_MIN_RATE: verified ÷ settled below this is suspect
 	Feedback bool          // EIGHTYEIGHTX_SMS_FEEDBACK: report SMS outcomes to 8x8
-	// KeySecret keys the HMAC that names users in store keys
-	// (redisstore.DeriveSecret, the guard's); every instance needs the same.
+	// KeySecret keys the HMACs naming users and numbers in the store (the
+	// guard's, from redisstore.DeriveSecret): every instance needs the same.
 	KeySecret []byte
-
-	// Memory caps the in-process store (the default, and the fallback
-	// while Redis is down).
-	Memory MemoryCaps
-	// MaxSuspects caps the suspect prefixes held (countries always fit).
-	MaxSuspects int
-	// RedisTimeout bounds each store call (0: 250 ms).
-	RedisTimeout time.Duration
-	// SentTimeout bounds Sent's store call (0: 50 ms): it runs at the end
-	// of a hook request, close to Okta's deadline.
-	SentTimeout time.Duration
-	// SettleEvery is Run's interval between Settles (0: 15 s).
-	SettleEvery time.Duration
-	// Refusals samples the log lines of refused event hook deliveries
-	// (nil: every one), as for the hook's other routes.
-	Refusals *logging.Sampler
+	Memory    MemoryCaps       // caps the store of a deployment without Redis
+	Refusals  *logging.Sampler // samples refused event hook deliveries' lines (nil: every one)
 }
 
 // DefaultConfig is the configuration's defaults (DESIGN.md §1), mode off.
@@ -87,42 +64,29 @@ func DefaultConfig() Config {
 	return Config{Window: time.Hour, Grace: time.Minute, MinSends: 20, MinRate: 0.2}
 }
 
-// Tuning constants; see the package documentation.
+// Tuning constants; docs/operations.md explains them.
 const (
-	// FeedbackWindow is 8x8's limit: feedback later than this after the
-	// send is not taken.
-	FeedbackWindow = 15 * time.Minute
-	// RefreshEvery is how often Run reloads the verdict cache from the
-	// store. Check reads only the cache.
-	RefreshEvery = 5 * time.Second
-	// staleAfter: a verdict cache this old is not enforced (no Run loop
-	// and no event POST to refresh it).
-	staleAfter = time.Minute
-	// defaultExpiry stands in for a missing otpExpires (Okta's phone
-	// codes live five minutes).
-	defaultExpiry = 5 * time.Minute
-	// maxExpiry bounds a bad otpExpires.
-	maxExpiry = 15 * time.Minute
-	// maxSkew tolerates Okta's clock being behind ours when matching.
-	maxSkew = 5 * time.Second
-	// retain keeps a settled send this long for a late verification.
-	retain = 15 * time.Minute
-	// seenTTL is how long an event uuid is remembered (Okta retries once,
-	// within seconds; a day covers a replay by hand).
-	seenTTL = 24 * time.Hour
-	// lease: a report taken by one Settle is not handed to another for
-	// this long. It exceeds reportTimeout, so two instances never report
-	// the same umid at once.
-	lease              = 30 * time.Second
-	reportTimeout      = 10 * time.Second
-	defaultSentTimeout = 50 * time.Millisecond
-	// PostSettleBudget bounds the Settle at the end of an event POST, so
-	// Okta still gets its answer well within 3 s.
-	PostSettleBudget = time.Second
-
-	defaultRedisTimeout = redisstore.Timeout
-	defaultSettleEvery  = 15 * time.Second
-	pausedWarnEvery     = 15 * time.Minute
+	feedbackWindow   = 15 * time.Minute // 8x8 takes no feedback later after the send
+	refreshEvery     = 5 * time.Second  // Run reloads the verdict cache; Check reads only the cache
+	postSettleBudget = time.Second      // the Settle ending an event POST: Okta's answer stays within 3 s
+	staleAfter       = time.Minute      // a verdict cache this old is not enforced
+	defaultExpiry    = 5 * time.Minute  // for a missing otpExpires (Okta's codes live 5 minutes)
+	maxExpiry        = 15 * time.Minute // bounds a bad otpExpires
+	maxSkew          = 5 * time.Second  // Okta's clock behind ours, when matching
+	matchWindow      = 2 * time.Minute  // a send event this close to our send to its number is for it
+	retain           = 15 * time.Minute // a settled send is kept this long for a late verification
+	seenTTL          = 24 * time.Hour   // an event uuid is remembered (Okta retries within seconds)
+	// A report taken by one Settle is not handed to another for longer
+	// than a report may take: no umid is reported twice.
+	lease         = 30 * time.Second
+	reportTimeout = 10 * time.Second
+	// A store call is bounded as every Redis call on the hook's path; an
+	// event POST's may take longer, within the 3 s Okta waits.
+	storeTimeout    = rs.Timeout
+	postTimeout     = time.Second
+	settleInterval  = 15 * time.Second
+	maxSuspects     = 1000 // suspect prefixes held (countries always fit)
+	pausedWarnEvery = 15 * time.Minute
 )
 
 // Send is one code handed to 8x8, as the hook knows it after the send.
@@ -131,8 +95,9 @@ type Send struct {
 	Channel string // "sms" or "voice"
 	Country string // ISO 3166 region of the number ("US")
 	// Prefix is the E.164 number without its last four digits
-	// ("+1415555"); see the package documentation.
+	// ("+1415555"): the unit in which numbers are allocated and leased.
 	Prefix string
+	Phone  string // E.164, to match Okta's send event; the store keeps its HMAC
 	// TxID is 8x8's umid (SMS) or sessionId (voice); "" when the outcome
 	// is unknown (PENDING): counted, never reported.
 	TxID    string
@@ -146,48 +111,69 @@ type Reporter interface {
 	Feedback(ctx context.Context, umid string, success bool, at time.Time) error
 }
 
+// Store holds the sends, the destinations' windows, the due work and the
+// event uuids seen. The memory store and redisstore.Conversion are held to
+// the same behaviour by the same tests.
+type Store interface {
+	AddSend(ctx context.Context, p rs.ConvParams, r rs.ConvSend) error
+	// Apply applies verifications and send events, each once per uuid.
+	Apply(ctx context.Context, p rs.ConvParams, items []rs.ConvItem) ([]rs.ConvResult, rs.ConvChanges, error)
+	// Take settles the sends due and leases up to max reports.
+	Take(ctx context.Context, p rs.ConvParams, max int) ([]rs.ConvJob, rs.ConvChanges, error)
+	Finish(ctx context.Context, p rs.ConvParams, id, action string, next int64) error
+	Refresh(ctx context.Context, p rs.ConvParams) (rs.ConvView, rs.ConvChanges, error)
+}
+
+// NewRedisStore returns the Store in Redis. The client should have
+// ContextTimeoutEnabled set, so that the Tracker's timeouts apply.
+func NewRedisStore(client redis.UniversalClient) Store { return rs.NewConversion(client) }
+
 // Verdict is Check's answer for a suspect destination.
 type Verdict struct {
+	Reason      string // the refusal reason the hook answers and logs: ReasonSuspect or ReasonBudget
 	Destination string // the country ("LV") or the number prefix ("+3712000")
 	Kind        string // "country" or "prefix"
-	Settled     int    // settled sends in the window
+	Settled     int    // ReasonSuspect: settled sends in the window
 	Verified    int    // of which verified
 	Rate        float64
 	Window      time.Duration
-	// Refuse: enforce mode, and enforcement not paused. The hook answers
-	// a policy error and Okta falls back to its own provider.
+	// ReasonBudget: the destination's unverified sends and their limit,
+	// the shared one of countries that never converted (NeverConverted).
+	Unverified, Limit int
+	NeverConverted    bool
+	// Refuse: enforce mode, not paused. The hook answers a policy error
+	// and Okta falls back to its own provider.
 	Refuse bool
-	// Paused: enforcement is paused because no verification arrives at
-	// all (the event hook looks broken), or the verdicts are stale.
-	Paused bool
+	Paused bool // enforcement paused: the event hook looks deaf, or the verdicts are stale
 }
 
-// LogValue is the verdict in a log line (the hook's, which also carries
-// the send's ids and the number's last two digits): a prefix is named as
-// every log line names one, by LogPrefix.
+// Refusal reasons.
+const (
+	ReasonSuspect = "conversion_suspect" // the destination's conversion is too low
+	ReasonBudget  = "conversion_budget"  // the destination's unverified budget is spent
+)
+
+// LogValue is the verdict in a log line: a prefix is named by logPrefix.
 func (v *Verdict) LogValue() slog.Value {
 	dest := v.Destination
 	if v.Kind == "prefix" {
-		dest = LogPrefix(dest)
+		dest = logPrefix(dest)
 	}
-	return slog.GroupValue(
-		slog.String("destination", dest),
-		slog.String("kind", v.Kind),
-		slog.Int("settled", v.Settled),
-		slog.Int("verified", v.Verified),
-		slog.Float64("rate", v.Rate),
-		slog.Float64("windowSeconds", v.Window.Seconds()),
-		slog.Bool("refuse", v.Refuse),
-		slog.Bool("paused", v.Paused),
-	)
+	attrs := []slog.Attr{slog.String("reason", v.Reason), slog.String("destination", dest), slog.String("kind", v.Kind)}
+	if v.Reason == ReasonBudget {
+		attrs = append(attrs, slog.Int("unverified", v.Unverified), slog.Int("limit", v.Limit),
+			slog.Bool("neverConverted", v.NeverConverted))
+	} else {
+		attrs = append(attrs, slog.Int("settled", v.Settled), slog.Int("verified", v.Verified),
+			slog.Float64("rate", v.Rate), slog.Float64("windowSeconds", v.Window.Seconds()))
+	}
+	return slog.GroupValue(append(attrs, slog.Bool("refuse", v.Refuse), slog.Bool("paused", v.Paused))...)
 }
 
-// LogPrefix is how a log line names a destination prefix (the E.164
-// number without its last four digits): without its own last two either,
-// "+3712000" as "+37120**". Joined with another line's redacted number
-// (its last two digits) through the send's ids, the trace or a suspect
-// verdict, four digits stay unknown, as with the prefix alone.
-func LogPrefix(p string) string {
+// logPrefix is how a log line names a destination prefix: without its
+// last two digits either, "+3712000" as "+37120**", so that joined with
+// another line's redacted number (its last two digits) four stay unknown.
+func logPrefix(p string) string {
 	if p == "" {
 		return ""
 	}
@@ -197,73 +183,40 @@ func LogPrefix(p string) string {
 	return p[:len(p)-2] + "**"
 }
 
-// Stats are this instance's counters since start.
-type Stats struct {
-	Sent, SentWithoutUser                 int64
-	Verified, Unmatched, Late, Duplicates int64
-	Settled                               int64 // settled unverified
-	Reports, ReportFailures               int64
-	ReportsDropped                        int64 // not sent within 8x8's 15 minutes
-	StoreFallbacks                        int64 // store calls answered by memory after a Redis error
-}
-
-type stats struct {
-	sent, sentNoUser                       atomic.Int64
-	verified, unmatched, late, duplicates  atomic.Int64
-	settled, reports, reportFails, dropped atomic.Int64
-	fallbacks                              atomic.Int64
-}
-
 // Tracker measures conversion per destination, reports SMS outcomes to
 // 8x8 and judges destinations. Safe for concurrent use.
 type Tracker struct {
-	cfg     Config
-	primary Store // nil: memory only
-	mem     *memoryStore
-	rep     Reporter
-	log     *slog.Logger
-	now     func() time.Time
-	nonce   string
-	seq     atomic.Uint64
+	cfg    Config
+	store  Store
+	budget *budget.Budget
+	rep    Reporter
+	log    *slog.Logger
+	now    func() time.Time
+	keys   *rs.Keyer
+	nonce  string
+	seq    atomic.Uint64
+	snap   atomic.Pointer[snapshot]
+	// lost counts sends whose record the store refused (no report).
+	lost atomic.Int64
 
-	snap atomic.Pointer[snapshot]
+	// The store calls' bounds (on the hook's path, of an event POST, in
+	// the background) and Run's period: constants that tests change.
+	sentTimeout, postTimeout, timeout, settleEvery time.Duration
 
-	fo *redisstore.Failover
-
-	mu          sync.Mutex // guards paused, pausedWarn, deafWarn
-	paused      bool
-	pausedWarn  time.Time
-	deafWarn    time.Time // the last WARNING about failure reports held for a silent event hook
-	refreshLock sync.Mutex
-	keys        *redisstore.Keyer
-
-	st stats
+	refreshLock                     sync.Mutex
+	mu                              sync.Mutex // guards the warnings' state below
+	paused                          bool
+	pausedWarn, deafWarn, storeWarn time.Time
 }
 
-// New returns a Tracker. store is the shared store (NewRedisStore) or nil
-// for memory only; rep may be nil when Feedback is off; now is the clock
-// (nil: time.Now).
+// New returns a Tracker. store is the Redis store (NewRedisStore), or nil
+// for a store in this process; rep may be nil when Feedback is off; now
+// is the clock (nil: time.Now).
 func New(cfg Config, store Store, rep Reporter, logger *slog.Logger, now func() time.Time) *Tracker {
 	def := DefaultConfig()
-	if cfg.Window <= 0 {
-		cfg.Window = def.Window
-	}
-	if cfg.MinSends <= 0 {
-		cfg.MinSends = def.MinSends
-	}
+	cfg.Window = cmp.Or(max(cfg.Window, 0), def.Window)
+	cfg.MinSends = cmp.Or(max(cfg.MinSends, 0), def.MinSends)
 	cfg.Grace = max(cfg.Grace, 0)
-	if cfg.MaxSuspects <= 0 {
-		cfg.MaxSuspects = DefaultMaxSuspects
-	}
-	if cfg.RedisTimeout <= 0 {
-		cfg.RedisTimeout = defaultRedisTimeout
-	}
-	if cfg.SentTimeout <= 0 {
-		cfg.SentTimeout = defaultSentTimeout
-	}
-	if cfg.SettleEvery <= 0 {
-		cfg.SettleEvery = defaultSettleEvery
-	}
 	if rep == nil {
 		cfg.Feedback = false
 	}
@@ -273,83 +226,70 @@ func New(cfg Config, store Store, rep Reporter, logger *slog.Logger, now func() 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
+	var bs budget.Store
+	if r, ok := store.(*rs.Conversion); ok {
+		bs = r.Budget()
+	} else {
+		store, bs = newMemoryStore(cfg.Memory), budget.NewMemory()
+	}
 	t := &Tracker{
-		cfg:     cfg,
-		primary: store,
-		mem:     newMemoryStore(cfg.Memory),
-		rep:     rep,
-		log:     logger,
-		now:     now,
-		nonce:   hex.EncodeToString(b[:]) + ".",
-		fo:      redisstore.NewFailover(now, logger, msgRedisDown, msgRedisBack),
+		cfg: cfg, store: store, rep: rep, log: logger, now: now,
+		keys:        rs.NewKeyer(cfg.KeySecret),
+		nonce:       rand.Text()[:10] + ".",
+		sentTimeout: storeTimeout, postTimeout: postTimeout, timeout: storeTimeout, settleEvery: settleInterval,
+		budget: budget.New(budget.DefaultConfig(), bs, now),
 	}
-	if m, ok := store.(*memoryStore); ok && m != nil {
-		// NewMemoryStore given as the store: it is the memory store.
-		t.mem, t.primary = m, nil
-	}
-	t.keys = redisstore.NewKeyer(cfg.KeySecret)
 	// Until the first refresh nothing is known of the event hook.
 	t.snap.Store(&snapshot{deaf: true})
 	return t
 }
 
-// Stats returns this instance's counters.
-func (t *Tracker) Stats() Stats {
-	return Stats{
-		Sent: t.st.sent.Load(), SentWithoutUser: t.st.sentNoUser.Load(),
-		Verified: t.st.verified.Load(), Unmatched: t.st.unmatched.Load(), Late: t.st.late.Load(),
-		Duplicates: t.st.duplicates.Load(), Settled: t.st.settled.Load(),
-		Reports: t.st.reports.Load(), ReportFailures: t.st.reportFails.Load(),
-		ReportsDropped: t.st.dropped.Load(), StoreFallbacks: t.st.fallbacks.Load(),
-	}
-}
-
-func (t *Tracker) params() params {
+func (t *Tracker) params() rs.ConvParams {
 	w := t.cfg.Window.Milliseconds()
-	return params{
-		now:         t.now().UnixMilli(),
-		width:       max(w/buckets, 1),
-		minSends:    int64(t.cfg.MinSends),
-		minRate:     t.cfg.MinRate,
-		maxSuspects: t.cfg.MaxSuspects,
-		seenTTL:     seenTTL.Milliseconds(),
-		lease:       lease.Milliseconds(),
-		skew:        maxSkew.Milliseconds(),
-		retain:      retain.Milliseconds(),
-		destTTL:     w + max(w/buckets, 1),
-		postTTL:     w + time.Minute.Milliseconds(),
+	width := max(w/rs.ConvBuckets, 1)
+	return rs.ConvParams{
+		Now: t.now().UnixMilli(), Width: width,
+		MinSends: int64(t.cfg.MinSends), MinRate: t.cfg.MinRate, MaxSuspects: maxSuspects,
+		DestTTL: w + width, PostTTL: w + time.Minute.Milliseconds(),
+		SeenTTL: seenTTL.Milliseconds(), Lease: lease.Milliseconds(), Skew: maxSkew.Milliseconds(),
+		Retain: retain.Milliseconds(), MatchWindow: matchWindow.Milliseconds(),
 	}
 }
 
-// Check is the hook's question before a send: nil means the destination is
-// not suspect. A non-nil Verdict names the suspect destination; the hook
-// refuses the send only when Verdict.Refuse is set (enforce mode, and
-// enforcement not paused). It reads the in-memory verdict cache only: no
-// store round trip, no lock, no allocation unless suspect.
-func (t *Tracker) Check(_ context.Context, country, prefix string) *Verdict {
+// Check is the hook's question before a send: nil, or a Verdict naming
+// the destination and why (the hook refuses only when Verdict.Refuse is
+// set). Suspects come from the verdict cache; the budget costs one store
+// read, bounded by 250 ms, allowing when the store fails.
+func (t *Tracker) Check(ctx context.Context, country, prefix string) *Verdict {
 	if t.cfg.Mode == Off {
 		return nil
 	}
+	country = budget.Country(country) // as the store names it
 	s := t.snap.Load()
-	if len(s.countries) == 0 && len(s.prefixes) == 0 {
-		return nil
-	}
+	paused := s.paused || t.now().Sub(s.at) > staleAfter
 	kind, dest := "country", country
-	f, ok := s.countries[country]
+	f, ok := s.suspects["c:"+country]
 	if !ok && prefix != "" {
 		kind, dest = "prefix", prefix
-		f, ok = s.prefixes[prefix]
+		f, ok = s.suspects["p:"+prefix]
 	}
-	if !ok {
+	if ok {
+		return &Verdict{
+			Reason: ReasonSuspect, Destination: dest, Kind: kind,
+			Settled: int(f.Settled), Verified: int(f.Verified), Rate: rate(f.Settled, f.Verified),
+			Window: t.cfg.Window, Refuse: t.cfg.Mode == Enforce && !paused, Paused: paused,
+		}
+	}
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.sentTimeout)
+	d, err := t.budget.Allow(bctx, country)
+	cancel()
+	if err != nil || d.Allowed {
 		return nil
 	}
-	paused := s.paused || t.now().Sub(s.at) > staleAfter
 	return &Verdict{
-		Destination: dest, Kind: kind,
-		Settled: int(f.settled), Verified: int(f.verified), Rate: rate(f.settled, f.verified),
-		Window: t.cfg.Window, Refuse: t.cfg.Mode == Enforce && !paused, Paused: paused,
+		Reason: ReasonBudget, Destination: country, Kind: "country",
+		Unverified: d.Unverified, Limit: d.Limit, NeverConverted: d.NeverConverted,
+		Window: time.Hour, Refuse: t.cfg.Mode == Enforce && !paused, Paused: paused,
 	}
 }
 
@@ -361,24 +301,17 @@ func rate(settled, verified int64) float64 {
 }
 
 // Sent records a code 8x8 accepted (or may have: PENDING) for the join
-// with Okta's verification event. Call it before answering Okta: it costs
-// one store call bounded by SentTimeout (50 ms; then memory), even when
-// ctx is over.
+// with Okta's events, in store calls bounded by 250 ms even when ctx is
+// over. A store failure loses this record only, and a WARNING says so.
 func (t *Tracker) Sent(ctx context.Context, s Send) {
-	if t.cfg.Mode == Off && !t.cfg.Feedback {
+	if t.idle() || s.UserID == "" { // no user: nothing to join a verification on
 		return
 	}
-	if s.UserID == "" {
-		// Nothing to join a verification on.
-		t.st.sentNoUser.Add(1)
-		return
-	}
-	now := t.now()
 	if s.SentAt.IsZero() {
-		s.SentAt = now
+		s.SentAt = t.now()
 	}
 	exp := s.Expires
-	if exp.IsZero() || exp.Before(s.SentAt) {
+	if exp.Before(s.SentAt) { // missing, or nonsense
 		exp = s.SentAt.Add(defaultExpiry)
 	}
 	if limit := s.SentAt.Add(maxExpiry); exp.After(limit) {
@@ -388,187 +321,126 @@ func (t *Tracker) Sent(ctx context.Context, s Send) {
 	if strings.EqualFold(s.Channel, "sms") {
 		ch = chSMS
 	}
-	r := sendRecord{
-		id:       t.nonce + strconv.FormatUint(t.seq.Add(1), 36),
-		user:     t.userKey(s.UserID, ch),
-		country:  cleanCountry(s.Country),
-		prefix:   cleanPrefix(s.Prefix),
-		tx:       clip(s.TxID, 128),
-		sentAt:   s.SentAt.UnixMilli(),
-		settleAt: exp.Add(t.cfg.Grace).UnixMilli(),
-		feedback: t.cfg.Feedback && ch == chSMS && s.TxID != "",
+	r := rs.ConvSend{
+		ID:      t.nonce + strconv.FormatUint(t.seq.Add(1), 36),
+		User:    t.userKey(s.UserID, ch),
+		Channel: ch, Country: budget.Country(s.Country), Prefix: s.Prefix,
+		Tx:       logging.Clip(s.TxID, 128),
+		SentAt:   s.SentAt.UnixMilli(),
+		SettleAt: exp.Add(t.cfg.Grace).UnixMilli(),
+		Feedback: t.cfg.Feedback && ch == chSMS && s.TxID != "",
 	}
-	t.st.sent.Add(1)
-	p := t.params()
-	if st := t.pick(); st != nil {
-		bg := context.WithoutCancel(ctx)
-		sctx, cancel := context.WithTimeout(bg, t.cfg.SentTimeout)
-		c, err := st.addSend(sctx, p, r)
-		cancel()
-		if err == nil {
-			t.fo.Up()
-			t.logChanges(ctx, c)
-			return
+	r.FeedbackBy = r.SentAt + feedbackWindow.Milliseconds()
+	if s.Phone != "" {
+		r.Phone = t.keys.Key(rs.Phone, s.Phone).Hex()
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.sentTimeout)
+	defer cancel()
+	if t.cfg.Mode != Off {
+		// Lost, the budget undercounts one send: no code is held up.
+		_ = t.budget.Sent(sctx, r.Country)
+	}
+	err := t.store.AddSend(sctx, t.params(), r)
+	if err != nil {
+		class, why := rs.ErrorClass(err), "the store refused the record: this code gets no 8x8 report and is not counted"
+		if class == "timeout" {
+			why = "the store did not answer in time: if the record is lost, this code gets no 8x8 report"
 		}
-		t.fo.Failed(bg, err)
-		t.st.fallbacks.Add(1)
-		if redisstore.MaybeApplied(err) {
-			// Redis may have it (a slow answer, not a refusal): keep a
-			// shadow in memory for the counts during the outage, but
-			// never a second report or log line for it.
-			r.feedback, r.shadow = false, true
-		}
+		t.log.LogAttrs(ctx, slog.LevelWarn, msgSendLost,
+			slog.String("transactionId", r.Tx), slog.String("channel", channelName(ch)),
+			slog.String("reason", why), slog.String("error_class", class), slog.Int64("lost", t.lost.Add(1)))
 	}
-	c, _ := t.mem.addSend(ctx, p, r)
-	t.logChanges(ctx, c)
 }
 
-// cleanCountry accepts an ISO 3166-1 alpha-2 code.
-func cleanCountry(c string) string {
-	if len(c) != 2 {
-		return ""
+// Channels, as a store names them.
+const (
+	chSMS   = "s"
+	chVoice = "v"
+)
+
+func channelName(ch string) string {
+	if ch == chSMS {
+		return "sms"
 	}
-	u := strings.ToUpper(c)
-	if u[0] < 'A' || u[0] > 'Z' || u[1] < 'A' || u[1] > 'Z' {
-		return ""
-	}
-	return u
+	return "voice"
 }
 
-// cleanPrefix accepts "+" and 1 to 11 digits (E.164's 15 less the last
-// four); anything else is no prefix.
-func cleanPrefix(p string) string {
-	if len(p) < 2 || len(p) > 12 || p[0] != '+' {
-		return ""
-	}
-	for i := 1; i < len(p); i++ {
-		if p[i] < '0' || p[i] > '9' {
-			return ""
-		}
-	}
-	return p
-}
-
-func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}
-
-// userKey names a user and channel in a store, as the guard names a user
-// (storekey).
-func (t *Tracker) userKey(userID string, ch uint8) userKey {
-	return userKey{h: t.userHash(userID), ch: ch}
-}
-
-func (t *Tracker) userHash(userID string) [16]byte {
-	return t.keys.Key(redisstore.User, userID)
-}
-
-// use runs op on the primary store, or on memory when there is none, it is
-// marked down, or it fails. It reports whether the primary answered.
-func (t *Tracker) use(ctx context.Context, op func(context.Context, Store) error) bool {
-	if st := t.pick(); st != nil && ctx.Err() == nil {
-		octx, cancel := context.WithTimeout(ctx, t.cfg.RedisTimeout)
-		err := op(octx, st)
-		cancel()
-		if err == nil {
-			t.fo.Up()
-			return true
-		}
-		t.fo.Failed(ctx, err)
-		t.st.fallbacks.Add(1)
-	}
-	_ = op(ctx, t.mem) // the memory store cannot fail
-	return false
-}
-
-func (t *Tracker) pick() Store {
-	if t.primary == nil || !t.fo.Usable() {
-		return nil
-	}
-	return t.primary
+// userKey names a user and channel in the store, as the guard names a
+// user: by HMAC, never the id itself.
+func (t *Tracker) userKey(userID, ch string) string {
+	return t.keys.Key(rs.User, userID).Hex() + ":" + ch
 }
 
 // snapshot is the verdict cache: the suspect destinations with their
 // figures, swapped whole by refresh and read lock-free by Check.
 type snapshot struct {
-	at        time.Time
-	countries map[string]figure
-	prefixes  map[string]figure
-	paused    bool
-	// deaf: no authenticated event hook delivery in the window. A code
-	// may have been verified without this service hearing of it, so
-	// failure reports wait (settle.go).
+	at       time.Time
+	suspects map[string]rs.ConvFigure // by store name: "c:US", "p:+1415555"
+	paused   bool
+	// deaf: no delivery in the window and no send event for one of our
+	// sends: nothing shows that the event hook hears every outcome.
 	deaf bool
 }
 
-// refresh reloads the verdict cache from the store (primary if it
-// answers, else memory), logs what changed, and decides whether
-// enforcement is paused.
+// refresh reloads the verdict cache from the store, logs what changed and
+// decides whether enforcement pauses. A store error keeps the cache,
+// which goes stale (and unenforced) after a minute.
 func (t *Tracker) refresh(ctx context.Context) {
-	if t.cfg.Mode == Off && !t.cfg.Feedback {
-		return
-	}
-	// One refresh at a time per instance; a caller arriving meanwhile
-	// gets the result of the one running.
-	if !t.refreshLock.TryLock() {
-		return
+	if t.idle() || !t.refreshLock.TryLock() {
+		return // one refresh at a time per instance
 	}
 	defer t.refreshLock.Unlock()
 	p := t.params()
-	var v view
-	t.use(ctx, func(ctx context.Context, st Store) error {
-		var c changes
-		var err error
-		v, c, err = st.refresh(ctx, p)
-		if err == nil && t.cfg.Mode != Off { // off: feedback only, no verdicts
-			t.logChanges(ctx, c)
-		}
-		return err
-	})
-	now := msTime(p.now)
-	s := &snapshot{at: now, countries: map[string]figure{}, prefixes: map[string]figure{}}
-	for _, f := range v.suspects {
-		switch {
-		case strings.HasPrefix(f.dest, "c:"):
-			s.countries[f.dest[2:]] = f
-		case strings.HasPrefix(f.dest, "p:"):
-			s.prefixes[f.dest[2:]] = f
-		}
+	rctx, cancel := context.WithTimeout(ctx, t.timeout)
+	v, c, err := t.store.Refresh(rctx, p)
+	cancel()
+	if err != nil {
+		t.warnStore(ctx, "refresh", err)
+		return
 	}
-	noPost := v.lastPost == 0 || p.now-v.lastPost > t.cfg.Window.Milliseconds()
-	silent := v.settled >= int64(t.cfg.MinSends) && v.verify == 0
-	s.paused = noPost || silent
-	s.deaf = noPost
+	t.logChanges(ctx, c)
+	s := &snapshot{at: msTime(p.Now), suspects: map[string]rs.ConvFigure{}}
+	for _, f := range v.Suspects {
+		s.suspects[f.Dest] = f
+	}
+	window := t.cfg.Window.Milliseconds()
+	// Okta's send events for our sends prove the hook hears us: nothing
+	// verified then means nobody entered a code, not a deaf hook.
+	live := v.LastSendEvent != 0 && p.Now-v.LastSendEvent <= window
+	noPost := v.LastPost == 0 || p.Now-v.LastPost > window
+	silent := v.Settled >= int64(t.cfg.MinSends) && v.Verified == 0
+	s.paused = !live && (noPost || silent)
+	s.deaf = !live && noPost
 	t.snap.Store(s)
 	if t.cfg.Mode != Off {
-		t.notePause(ctx, s.paused && v.settled >= int64(t.cfg.MinSends), noPost, v, now)
+		t.notePause(ctx, s.paused && v.Settled >= int64(t.cfg.MinSends), noPost, v, s.at)
 	}
 }
 
 // notePause warns when enforcement pauses because the feedback channel
 // looks dead (and again every 15 minutes while it stays so), and says so
 // when it resumes.
-func (t *Tracker) notePause(ctx context.Context, paused, noPost bool, v view, now time.Time) {
+func (t *Tracker) notePause(ctx context.Context, paused, noPost bool, v rs.ConvView, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch {
 	case paused && (!t.paused || now.Sub(t.pausedWarn) >= pausedWarnEvery):
 		t.paused, t.pausedWarn = true, now
-		reason := "no verification at all in the window"
+		reason := "no verification at all in the window, and no Okta send event for our sends"
 		if noPost {
 			reason = "no authenticated Okta event hook delivery in the window"
 		}
-		t.log.LogAttrs(ctx, slog.LevelWarn, msgPaused,
-			slog.String("reason", reason),
-			slog.Int64("settled", v.settled), slog.Int64("verified", v.verify),
-			slog.Float64("windowSeconds", t.cfg.Window.Seconds()),
-			slog.String("mode", t.cfg.Mode.String()))
+		t.log.LogAttrs(ctx, slog.LevelWarn, msgPaused, slog.String("reason", reason),
+			slog.Int64("settled", v.Settled), slog.Int64("verified", v.Verified),
+			slog.Float64("windowSeconds", t.cfg.Window.Seconds()), slog.String("mode", t.cfg.Mode.String()))
 	case !paused && t.paused:
 		t.paused = false
 		t.log.LogAttrs(ctx, slog.LevelInfo, msgResumed,
-			slog.Int64("settled", v.settled), slog.Int64("verified", v.verify))
+			slog.Int64("settled", v.Settled), slog.Int64("verified", v.Verified))
 	}
 }
+
+// idle: neither judging nor reporting, the tracker records nothing.
+func (t *Tracker) idle() bool { return t.cfg.Mode == Off && !t.cfg.Feedback }
+
+func msTime(ms int64) time.Time { return time.UnixMilli(ms).UTC() }

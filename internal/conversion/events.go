@@ -1,97 +1,63 @@
 package conversion
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"strings"
 	"time"
 
 	"github.com/telephony-hooks/okta-8x8/internal/httpjson"
+	"github.com/telephony-hooks/okta-8x8/internal/phone"
 )
 
-// Okta System Log event types that carry a code's outcome.
+// Okta System Log event types read: the two that carry a code's outcome,
+// and the two Okta logs for every phone code it sends.
 const (
 	typeAuthViaMFA     = "user.authentication.auth_via_mfa"
 	typeFactorActivate = "user.mfa.factor.activate"
+	typeSendSMS        = "system.sms.send_phone_verification_message"
+	typeSendCall       = "system.voice.send_phone_verification_call"
 )
 
-// delivery is an event hook POST body: the envelope and data.events[].
+// delivery is an event hook POST body; each event is decoded on its own,
+// so one event with an odd field does not spoil the others.
 type delivery struct {
 	EventID text `json:"eventId"`
 	Data    *struct {
-		Events []logEvent `json:"events"`
-	} `json:"data"`
-}
-
-// slowDelivery decodes each event on its own (eventSlot), so that an
-// event with a field of an unexpected type can be told from the others.
-type slowDelivery struct {
-	EventID text `json:"eventId"`
-	Data    *struct {
-		Events []eventSlot `json:"events"`
+		Events []json.RawMessage `json:"events"`
 	} `json:"data"`
 }
 
 var errNotDelivery = errors.New("not an Okta event hook delivery (no data.events array)")
 
 // parseDelivery decodes a POST body. Its error means the body is not JSON
-// or not an event hook envelope (400); a problem inside an event is left
-// in that event's slot. The whole body is decoded in one go; only when
-// that meets a field of an unexpected type is it decoded again event by
-// event, to know which event to skip.
-func parseDelivery(body []byte) (eventID string, events []eventSlot, err error) {
+// or not an event hook envelope (400); each event's own decoding error is
+// kept with it.
+func parseDelivery(body []byte) (eventID string, events []logEvent, err error) {
 	var d delivery
-	err = json.Unmarshal(body, &d)
 	var te *json.UnmarshalTypeError
-	switch {
-	case err == nil:
-		if d.Data == nil || d.Data.Events == nil {
-			return "", nil, errNotDelivery
-		}
-		events = make([]eventSlot, len(d.Data.Events))
-		for i := range d.Data.Events {
-			events[i].ev = &d.Data.Events[i]
-		}
-		return string(d.EventID), events, nil
-	case !errors.As(err, &te):
+	switch err := json.Unmarshal(body, &d); {
+	case errors.As(err, &te), err == nil && (d.Data == nil || d.Data.Events == nil):
+		return "", nil, errNotDelivery
+	case err != nil:
 		return "", nil, err
 	}
-	var s slowDelivery
-	if err := json.Unmarshal(body, &s); err != nil {
-		return "", nil, err // the envelope itself has the odd field
+	events = make([]logEvent, len(d.Data.Events))
+	for i, raw := range d.Data.Events {
+		// encoding/json goes on after a type error and fills what it
+		// can: eventType survives a malformed actor, so an irrelevant
+		// event with an odd field is ignored, not counted malformed. An
+		// event that is no object has no eventType.
+		events[i].err = json.Unmarshal(raw, &events[i])
 	}
-	if s.Data == nil || s.Data.Events == nil {
-		return "", nil, errNotDelivery
-	}
-	return string(s.EventID), s.Data.Events, nil
+	return string(d.EventID), events, nil
 }
-
-// eventSlot is one event and what went wrong decoding it.
-type eventSlot struct {
-	ev  *logEvent
-	err error
-}
-
-func (s *eventSlot) UnmarshalJSON(b []byte) error {
-	s.ev = new(logEvent)
-	if len(b) == 0 || b[0] != '{' {
-		s.err = errNotObject
-		return nil
-	}
-	// encoding/json goes on after a type error and fills what it can:
-	// eventType survives a malformed actor, so an irrelevant event with
-	// an odd field is ignored, not counted malformed.
-	s.err = json.Unmarshal(b, s.ev)
-	return nil
-}
-
-var errNotObject = errors.New("event is not an object")
 
 // logEvent is the part of a System Log event we read. The fields we rely
 // on are plain strings: a number or an object there makes the event
-// malformed. The factor's clues (debugData, outcome.reason, targets) are
-// lenient text, since Okta says debugData is no contract; a debugData or
-// target that is not an object at all makes the event malformed.
+// malformed. The rest is lenient text, since Okta says debugData is no
+// contract.
 type logEvent struct {
 	UUID      string `json:"uuid"`
 	Published string `json:"published"`
@@ -106,22 +72,25 @@ type logEvent struct {
 	Target       []target `json:"target"`
 	DebugContext struct {
 		DebugData struct {
-			// factorIntent (LOGIN, CREDENTIAL_RECOVERY…) is not read:
-			// every phone code counts alike.
-			Factor text `json:"factor"`
+			Factor      text `json:"factor"`
+			PhoneNumber text `json:"phoneNumber"`
+			SMSFailover text `json:"isSmsHookFailover"`
+			CallFailed  text `json:"isCallHookFailover"`
 		} `json:"debugData"`
 	} `json:"debugContext"`
+	err error // what went wrong decoding the event
 }
 
 type target struct {
 	Type        text `json:"type"`
+	AlternateID text `json:"alternateId"`
 	DisplayName text `json:"displayName"`
 	DetailEntry struct {
 		MethodTypeUsed text `json:"methodTypeUsed"`
 	} `json:"detailEntry"`
 }
 
-// text is a lenient field (Okta's debugData is no contract).
+// text is a lenient field.
 type text = httpjson.Text
 
 // factorClass is what an event says about the factor used.
@@ -149,16 +118,13 @@ func factorOf(ev *logEvent) factorClass {
 		}
 		return factorOther
 	}
-	if r := strings.ToUpper(string(ev.Outcome.Reason)); r != "" {
-		switch {
-		case strings.Contains(r, "SMS_FACTOR"):
-			return factorSMS
-		case strings.Contains(r, "CALL_FACTOR"):
-			return factorVoice
-		}
+	switch r := strings.ToUpper(string(ev.Outcome.Reason)); {
+	case strings.Contains(r, "SMS_FACTOR"):
+		return factorSMS
+	case strings.Contains(r, "CALL_FACTOR"):
+		return factorVoice
 	}
-	for i := range ev.Target {
-		tg := &ev.Target[i]
+	for _, tg := range ev.Target {
 		if !strings.EqualFold(string(tg.Type), "AuthenticatorEnrollment") {
 			continue
 		}
@@ -187,6 +153,7 @@ const (
 	evFailure                    // a phone code mistyped
 	evAbandoned                  // UNANSWERED or ABANDONED
 	evOther                      // another outcome on a phone factor
+	evSend                       // Okta sent, or meant to send, a phone code
 )
 
 // classified is one event after classify.
@@ -196,17 +163,48 @@ type classified struct {
 	userID    string
 	published time.Time
 	why       string // evMalformed: the reason, for a debug line
+	send      sendEvent
 }
 
-func classify(s *eventSlot) classified {
-	ev := s.ev
-	if ev.EventType == "" {
+// sendEvent is what an Okta send event says. Its number is never logged.
+type sendEvent struct {
+	channel  string // chSMS or chVoice
+	number   string // E.164, or as Okta wrote it; "" when absent
+	country  string // the number's region, "" when unknown
+	denied   bool   // outcome DENY: Okta blocked the send itself
+	failover bool   // Okta sent through its own provider: our hook failed
+}
+
+func classify(ev *logEvent) classified {
+	var c classified
+	switch {
+	case ev.EventType == "":
 		return classified{kind: evMalformed, why: "eventType missing or not a string"}
-	}
-	activate := strings.EqualFold(ev.EventType, typeFactorActivate)
-	if !activate && !strings.EqualFold(ev.EventType, typeAuthViaMFA) {
+	case strings.EqualFold(ev.EventType, typeSendSMS), strings.EqualFold(ev.EventType, typeSendCall):
+		c = classified{kind: evSend, send: sendOf(ev)}
+	case strings.EqualFold(ev.EventType, typeAuthViaMFA), strings.EqualFold(ev.EventType, typeFactorActivate):
+		if c = outcomeOf(ev); c.kind != evSuccess {
+			return c
+		}
+	default:
 		return classified{kind: evIgnored}
 	}
+	// What we apply needs its uuid and time, and a verification its user.
+	at, err := time.Parse(time.RFC3339Nano, ev.Published)
+	c.published, c.userID = at, ev.Actor.ID
+	switch {
+	case ev.UUID == "":
+		c.kind, c.why = evMalformed, "uuid missing"
+	case err != nil:
+		c.kind, c.why = evMalformed, "published is not a time"
+	case c.kind == evSuccess && c.userID == "":
+		c.kind, c.why = evMalformed, "actor.id missing"
+	}
+	return c
+}
+
+// outcomeOf reads a verification event's factor and result.
+func outcomeOf(ev *logEvent) classified {
 	c := classified{factor: factorOf(ev)}
 	switch c.factor {
 	case factorOther:
@@ -219,11 +217,11 @@ func classify(s *eventSlot) classified {
 	}
 	result := strings.ToUpper(ev.Outcome.Result)
 	switch {
-	case s.err != nil:
+	case ev.err != nil:
 		c.kind, c.why = evMalformed, "a field has an unexpected type"
 	case result == "SUCCESS":
 		c.kind = evSuccess
-	case activate:
+	case strings.EqualFold(ev.EventType, typeFactorActivate):
 		c.kind = evOther
 	case result == "FAILURE":
 		c.kind = evFailure
@@ -232,20 +230,34 @@ func classify(s *eventSlot) classified {
 	default:
 		c.kind = evOther
 	}
-	if c.kind != evSuccess {
-		return c
+	return c
+}
+
+// numbers reads send events' numbers: only international ones ("+…")
+// are expected, so the default region never applies.
+var numbers, _ = phone.NewParser("US", 0)
+
+// sendOf reads a send event in either shape: Identity Engine puts the
+// number in debugData.phoneNumber, Classic in a MobilePhone target. The
+// failover flags come as booleans or as "true".
+func sendOf(ev *logEvent) sendEvent {
+	dd := &ev.DebugContext.DebugData
+	e := sendEvent{channel: chSMS, failover: strings.EqualFold(string(dd.SMSFailover), "true"),
+		denied: strings.EqualFold(ev.Outcome.Result, "DENY")}
+	if strings.EqualFold(ev.EventType, typeSendCall) {
+		e.channel, e.failover = chVoice, strings.EqualFold(string(dd.CallFailed), "true")
 	}
-	var err error
-	switch {
-	case ev.UUID == "":
-		c.kind, c.why = evMalformed, "uuid missing"
-	case ev.Actor.ID == "":
-		c.kind, c.why = evMalformed, "actor.id missing"
-	default:
-		if c.published, err = time.Parse(time.RFC3339Nano, ev.Published); err != nil {
-			c.kind, c.why = evMalformed, "published is not a time"
+	raw := string(dd.PhoneNumber)
+	for _, tg := range ev.Target {
+		if raw == "" && strings.EqualFold(string(tg.Type), "MobilePhone") {
+			raw = string(cmp.Or(tg.AlternateID, tg.DisplayName))
 		}
 	}
-	c.userID = ev.Actor.ID
-	return c
+	// The number as Okta wrote it, in E.164 as the hook's is, matches even
+	// where our metadata knows no such country.
+	e.number = raw
+	if n, err := numbers.Parse(raw); err == nil {
+		e.number, e.country = n.E164(), n.Region()
+	}
+	return e
 }

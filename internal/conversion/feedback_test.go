@@ -50,7 +50,7 @@ func TestVerifiedSMSOneSuccessReport(t *testing.T) {
 		r.clock.Set(aliceSent.Add(20 * time.Minute))
 		settle(t, tr)
 		wantReports(t, r.rep.attempts(), want)
-		if st := tr.Stats(); st.Verified != 1 || st.Duplicates != 1 || st.Reports != 1 || st.Settled != 0 {
+		if st := logStats(t, r.logs); st.Verified != 1 || st.Duplicates != 1 || st.Reports != 1 || st.Settled != 0 {
 			t.Fatalf("stats %+v", st)
 		}
 	})
@@ -84,11 +84,11 @@ func TestExpiredSMSOneFailureReport(t *testing.T) {
 		wantReports(t, r.rep.attempts(), want)
 		// No transactionId: joined with the hook's line, the prefix and
 		// the last two digits would leave two digits of the number unknown.
-		l := lastLine(t, r.logs, MsgSettled)
+		l := lastLine(t, r.logs, msgSettled)
 		if l["verified"] != false || l["country"] != "US" || l["prefix"] != "+14155**" || l["channel"] != "sms" || l["transactionId"] != nil {
 			t.Fatalf("settled line %v", l)
 		}
-		if st := tr.Stats(); st.Settled != 1 || st.Reports != 1 {
+		if st := logStats(t, r.logs); st.Settled != 1 || st.Reports != 1 {
 			t.Fatalf("stats %+v", st)
 		}
 	})
@@ -128,7 +128,7 @@ func TestNoReport(t *testing.T) {
 					t.Fatalf("reported %+v", got)
 				}
 				// Still measured: one verified, one settled unverified.
-				if st := tr.Stats(); st.Verified != 1 || st.Settled != 1 {
+				if st := logStats(t, r.logs); st.Verified != 1 || st.Settled != 1 {
 					t.Fatalf("stats %+v", st)
 				}
 			})
@@ -180,7 +180,7 @@ func TestFailingReporterRetried(t *testing.T) {
 		if n := len(logLines(t, r.logs, msgFeedbackFailed)); n != 2 {
 			t.Fatalf("%d failure warnings, want 2", n)
 		}
-		if st := tr.Stats(); st.Reports != 1 || st.ReportFailures != 2 || st.ReportsDropped != 0 {
+		if st := logStats(t, r.logs); st.Reports != 1 || st.ReportFailures != 2 || st.ReportsDropped != 0 {
 			t.Fatalf("stats %+v", st)
 		}
 	})
@@ -210,7 +210,7 @@ func TestReportDeadline(t *testing.T) {
 		if n := len(r.rep.attempts()); n < 3 || n > 8 {
 			t.Fatalf("%d attempts for umid-down, want a few (backoff 5 s, 20 s, 80 s, 2 min)", n)
 		}
-		if st := tr.Stats(); st.ReportsDropped != 2 || st.Reports != 0 {
+		if st := logStats(t, r.logs); st.ReportsDropped != 2 || st.Reports != 0 {
 			t.Fatalf("stats %+v, want both reports dropped", st)
 		}
 		if n := len(logLines(t, r.logs, msgFeedbackDropped)); n != 2 {
@@ -293,7 +293,7 @@ func TestJoin(t *testing.T) {
 				mustPost(t, tr.Handler(auth()), tc.body)
 				r.clock.Set(settleAt.Add(time.Second))
 				settle(t, tr)
-				st := tr.Stats()
+				st := logStats(t, r.logs)
 				got := r.rep.delivered()
 				if tc.match != (st.Verified == 1) || len(got) != 1 || got[0].success != tc.match {
 					t.Fatalf("stats %+v, reports %+v; want match=%v", st, got, tc.match)
@@ -309,9 +309,8 @@ func TestRunSettlesInBackground(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		r := newRig(t, b, aliceSent)
 		r.rep.seen = make(chan report, 1)
-		cfg := testConfig(Record)
-		cfg.SettleEvery = 10 * time.Millisecond
-		tr := r.tracker(cfg)
+		tr := r.tracker(testConfig(Record))
+		tr.settleEvery = 10 * time.Millisecond
 		tr.Sent(t.Context(), smsTo(aliceID, "umid-alice", aliceSent, "US", "+1415555"))
 		r.clock.Set(aliceSent.Add(6 * time.Minute))
 		ctx, cancel := context.WithCancel(t.Context())
@@ -416,7 +415,7 @@ func TestFailureReportsWaitForTheEventHook(t *testing.T) {
 				if levels["WARN"] != 1 || levels["INFO"] != 1 {
 					t.Fatalf("drop lines by level %v, want one WARN and one INFO", levels)
 				}
-				if st := tr.Stats(); st.ReportsDropped != 2 || st.Reports != 0 {
+				if st := logStats(t, r.logs); st.ReportsDropped != 2 || st.Reports != 0 {
 					t.Fatalf("stats %+v", st)
 				}
 			})

@@ -1,6 +1,7 @@
 package conversion
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,221 +11,218 @@ import (
 	"time"
 
 	"github.com/telephony-hooks/okta-8x8/internal/httpjson"
+	"github.com/telephony-hooks/okta-8x8/internal/logging"
 	"github.com/telephony-hooks/okta-8x8/internal/okta"
+	rs "github.com/telephony-hooks/okta-8x8/internal/redisstore"
 )
 
 // MaxBody bounds an event POST. Okta batches up to a few hundred events
 // of 2–5 KiB each.
 const MaxBody = 1 << 20
 
-// challengeHeader carries the one-time verification value on the GET.
-const challengeHeader = "X-Okta-Verification-Challenge"
-
 // Handler serves GET and POST /okta/events. auth checks the POSTs; a nil
 // auth (no OKTA_EVENT_HOOK_SECRET) refuses every POST with 401.
 func (t *Tracker) Handler(auth *okta.HeaderAuth) http.Handler {
-	return &handler{t: t, auth: auth}
-}
-
-type handler struct {
-	t    *Tracker
-	auth *okta.HeaderAuth
-}
-
-func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch r.Method {
-	case http.MethodGet:
-		h.verifyHook(w, r)
-	case http.MethodPost:
-		h.deliver(w, r)
-	default:
-		w.Header().Set("Allow", "GET, POST")
-		writeJSON(w, http.StatusMethodNotAllowed, []byte(`{"error":"method not allowed"}`))
-	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet:
+			t.verifyHook(w, r, auth)
+		case http.MethodPost:
+			t.deliver(w, r, auth)
+		default:
+			w.Header().Set("Allow", "GET, POST")
+			httpjson.Write(w, http.StatusMethodNotAllowed, []byte(`{"error":"method not allowed"}`))
+		}
+	})
 }
 
 // verifyHook answers Okta's one-time verification GET by echoing the
-// challenge. It does not require the authentication header: Okta's docs
-// do not say the GET carries it, and the answer only echoes a value the
-// caller sent itself, revealing nothing and changing nothing.
-func (h *handler) verifyHook(w http.ResponseWriter, r *http.Request) {
-	v := r.Header.Get(challengeHeader) // canonical name: any case matches
+// challenge, with or without the authentication header: Okta's docs do not
+// say the GET carries it, and echoing the caller's value reveals nothing.
+func (t *Tracker) verifyHook(w http.ResponseWriter, r *http.Request, auth *okta.HeaderAuth) {
+	v := r.Header.Get("X-Okta-Verification-Challenge")
 	if v == "" {
-		writeJSON(w, http.StatusBadRequest, []byte(`{"error":"missing x-okta-verification-challenge header"}`))
+		t.refuse(w, r, http.StatusBadRequest, slog.LevelInfo, "missing x-okta-verification-challenge header", msgNotUnderstood)
 		return
 	}
-	b, _ := json.Marshal(struct {
-		Verification string `json:"verification"`
-	}{v})
-	writeJSON(w, http.StatusOK, b)
-	if h.auth != nil && h.auth.Check(r.Header) {
-		h.t.log.LogAttrs(r.Context(), slog.LevelInfo, msgHookVerified, slog.Bool("authenticated", true))
+	b, _ := json.Marshal(map[string]string{"verification": v})
+	httpjson.Write(w, http.StatusOK, b)
+	if auth != nil && auth.Check(r.Header) {
+		t.log.LogAttrs(r.Context(), slog.LevelInfo, msgHookVerified, slog.Bool("authenticated", true))
 		return
 	}
 	// Anyone may send this GET: sampled, so it cannot flood the logs.
-	h.t.cfg.Refusals.Log(r.Context(), h.t.log, slog.LevelInfo, "okta event hook: verification GET without the secret",
-		msgHookVerified, slog.Bool("authenticated", false))
+	t.cfg.Refusals.Log(r.Context(), t.log, slog.LevelInfo, "okta event hook: verification GET without the secret",
+		msgHookVerified, slog.Bool("authenticated", false), httpRequest(r, http.StatusOK))
+}
+
+// refuse answers an error and logs it, sampled per reason, with the
+// caller's address as Google's front end saw it.
+func (t *Tracker) refuse(w http.ResponseWriter, r *http.Request, status int, level slog.Level, reason, msg string) {
+	t.cfg.Refusals.Log(r.Context(), t.log, level, "okta event hook: "+reason, msg,
+		slog.String("reason", reason), httpRequest(r, status))
+	summary := reason
+	if status == http.StatusUnauthorized {
+		summary = "unauthorized" // the caller learns nothing of why
+	}
+	b, _ := json.Marshal(map[string]any{"error": map[string]string{"errorSummary": summary}})
+	httpjson.Write(w, status, b)
+}
+
+func httpRequest(r *http.Request, status int) slog.Attr {
+	return slog.Any("httpRequest", logging.HTTPRequest{Method: r.Method, URL: r.URL.Path,
+		UserAgent: r.UserAgent(), RemoteIP: logging.ClientIP(r), Status: status})
 }
 
 // tally is the per-POST summary.
 type tally struct {
-	events, relevant, verified, unmatched, late  int
-	failed, abandoned, duplicates, ignored, malf int
+	events, relevant, sends, ours, failovers, denied int
+
+	kinds    [evSend + 1]int // events by kind
+	outcomes map[string]int  // verifications, and duplicates, by outcome
 }
 
-func (h *handler) deliver(w http.ResponseWriter, r *http.Request) {
+func (t *Tracker) deliver(w http.ResponseWriter, r *http.Request, auth *okta.HeaderAuth) {
 	start := time.Now()
 	ctx := r.Context()
-	t := h.t
-	if h.auth == nil || !h.auth.Check(r.Header) {
+	if auth == nil || !auth.Check(r.Header) {
 		reason := "authentication header does not match"
-		if h.auth == nil {
+		if auth == nil {
 			reason = "no event hook secret configured"
 		}
-		t.cfg.Refusals.Log(ctx, t.log, slog.LevelWarn, "okta event hook: "+reason, msgRefused, slog.String("reason", reason))
-		writeJSON(w, http.StatusUnauthorized, []byte(`{"error":{"errorSummary":"unauthorized"}}`))
+		t.refuse(w, r, http.StatusUnauthorized, slog.LevelWarn, reason, msgRefused)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			t.log.LogAttrs(ctx, slog.LevelWarn, msgNotUnderstood, slog.String("reason", "body over 1 MiB"))
-			writeJSON(w, http.StatusRequestEntityTooLarge, []byte(`{"error":"body too large"}`))
+			t.refuse(w, r, http.StatusRequestEntityTooLarge, slog.LevelWarn, "body over 1 MiB", msgNotUnderstood)
 			return
 		}
-		writeJSON(w, http.StatusBadRequest, []byte(`{"error":"unreadable body"}`))
+		t.refuse(w, r, http.StatusBadRequest, slog.LevelWarn, "unreadable body", msgNotUnderstood)
 		return
 	}
 	eventID, events, err := parseDelivery(body)
 	if err != nil {
-		reason := "body is not JSON"
-		if errors.Is(err, errNotDelivery) || !isSyntaxError(err) {
-			reason = "body is not an event hook delivery"
+		reason := "body is not an event hook delivery"
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			reason = "body is not JSON"
 		}
-		t.log.LogAttrs(ctx, slog.LevelWarn, msgNotUnderstood, slog.String("reason", reason))
-		writeJSON(w, http.StatusBadRequest, []byte(`{"error":"`+reason+`"}`))
+		t.refuse(w, r, http.StatusBadRequest, slog.LevelWarn, reason, msgNotUnderstood)
 		return
 	}
-
-	n, shared := t.ingest(ctx, events)
-	store := "memory"
-	if shared {
-		store = "redis"
+	n, err := t.ingest(ctx, events)
+	if err != nil {
+		// Nothing of this delivery is lost: Okta redelivers it once on a
+		// 5xx, and uuids already applied count once.
+		t.log.LogAttrs(ctx, slog.LevelWarn, msgStoreFailed, slog.String("op", "event delivery"),
+			slog.String("eventId", logging.Clip(eventID, 64)), slog.Int("events", n.events),
+			slog.String("error_class", rs.ErrorClass(err)), httpRequest(r, http.StatusServiceUnavailable))
+		httpjson.Write(w, http.StatusServiceUnavailable, []byte(`{"error":{"errorSummary":"store unavailable, retry"}}`))
+		return
 	}
 	t.log.LogAttrs(ctx, slog.LevelInfo, msgDelivery,
-		slog.String("eventId", clip(eventID, 64)),
+		slog.String("eventId", logging.Clip(eventID, 64)),
 		slog.Int("events", n.events), slog.Int("relevant", n.relevant),
-		slog.Int("verified", n.verified), slog.Int("unmatched", n.unmatched), slog.Int("late", n.late),
-		slog.Int("failed", n.failed), slog.Int("abandoned", n.abandoned),
-		slog.Int("duplicates", n.duplicates), slog.Int("ignored", n.ignored), slog.Int("malformed", n.malf),
-		slog.String("store", store),
+		slog.Int("verified", n.outcomes[rs.ConvMatched]), slog.Int("unmatched", n.outcomes[rs.ConvUnmatched]),
+		slog.Int("late", n.outcomes[rs.ConvLate]), slog.Int("duplicates", n.outcomes[rs.ConvDuplicate]),
+		slog.Int("failed", n.kinds[evFailure]), slog.Int("abandoned", n.kinds[evAbandoned]),
+		slog.Int("ignored", n.kinds[evIgnored]), slog.Int("malformed", n.kinds[evMalformed]),
+		slog.Int("sendEvents", n.sends), slog.Int("sendEventsOurs", n.ours),
+		slog.Int("failovers", n.failovers), slog.Int("denied", n.denied),
 		slog.Float64("latencyMs", float64(time.Since(start).Microseconds())/1000))
 
 	// Deferred work rides on this request too (Cloud Run gives CPU to
 	// requests), bounded so Okta still gets its answer well within 3 s.
-	sctx, cancel := context.WithTimeout(ctx, PostSettleBudget)
+	sctx, cancel := context.WithTimeout(ctx, postSettleBudget)
 	_, _ = t.Settle(sctx)
 	cancel()
-	writeJSON(w, http.StatusOK, []byte(`{"status":"ok"}`))
+	httpjson.Write(w, http.StatusOK, []byte(`{"status":"ok"}`))
 }
 
-// ingest applies one delivery's events. It reports whether the shared
-// store answered.
-func (t *Tracker) ingest(ctx context.Context, events []eventSlot) (tally, bool) {
-	var n tally
-	n.events = len(events)
-	var vs []verification
+// ingest applies one delivery's events in one store call. Its error is
+// the store's: then nothing is known to be applied.
+func (t *Tracker) ingest(ctx context.Context, events []logEvent) (tally, error) {
+	n := tally{events: len(events), outcomes: map[string]int{}}
+	var items []rs.ConvItem
+	var sends []sendEvent // items' send events, by index
 	for i := range events {
 		c := classify(&events[i])
-		switch c.kind {
-		case evIgnored:
-			n.ignored++
-			continue
-		case evMalformed:
-			n.malf++
+		n.kinds[c.kind]++
+		if c.kind == evMalformed {
 			t.log.LogAttrs(ctx, slog.LevelDebug, msgSkipped, slog.String("reason", c.why),
-				slog.String("eventType", clip(events[i].ev.EventType, 64)), slog.String("uuid", clip(events[i].ev.UUID, 64)))
-			if c.factor == factorUnknown {
-				continue
-			}
+				slog.String("eventType", logging.Clip(events[i].EventType, 64)),
+				slog.String("uuid", logging.Clip(events[i].UUID, 64)))
+		}
+		if c.kind == evIgnored || c.kind == evMalformed && c.factor == factorUnknown {
+			continue
 		}
 		n.relevant++
+		it := rs.ConvItem{UUID: logging.Clip(events[i].UUID, 64), Published: c.published.UnixMilli()}
 		switch c.kind {
-		case evFailure:
-			n.failed++
-		case evAbandoned:
-			n.abandoned++
+		case evSend:
+			// A DENY or a number we cannot read matches none of ours, but
+			// still counts once per uuid.
+			it.Phone = noPhone
+			if c.send.number != "" && !c.send.denied {
+				it.Phone = t.keys.Key(rs.Phone, c.send.number).Hex()
+			}
+			items, sends = append(items, it), append(sends, c.send)
 		case evSuccess:
-			v := verification{seen: newSeenKey(events[i].ev.UUID), published: c.published.UnixMilli()}
-			h := t.userHash(c.userID)
-			switch c.factor {
-			case factorSMS:
-				v.users[0] = userKey{h: h, ch: chSMS}
-			case factorVoice:
-				v.users[0] = userKey{h: h, ch: chVoice}
-			default:
-				v.users = [2]userKey{{h: h, ch: chSMS}, {h: h, ch: chVoice}}
+			if c.factor != factorVoice {
+				it.Users = append(it.Users, t.userKey(c.userID, chSMS))
 			}
-			vs = append(vs, v)
+			if c.factor != factorSMS {
+				it.Users = append(it.Users, t.userKey(c.userID, chVoice))
+			}
+			items, sends = append(items, it), append(sends, sendEvent{})
 		}
 	}
-
-	p := t.params()
-	var res []verifyResult
-	shared := t.use(ctx, func(ctx context.Context, st Store) error {
-		var c changes
-		var err error
-		res, c, err = st.verify(ctx, p, vs)
-		if err == nil {
-			t.logChanges(ctx, c)
-		}
-		return err
-	})
-	// A send recorded in memory while Redis was down is matched there.
-	if shared {
-		var again []verification
-		var at []int
-		for i, r := range res {
-			if r.outcome == vUnmatched {
-				again = append(again, vs[i])
-				at = append(at, i)
-			}
-		}
-		if len(again) > 0 && t.mem.hasSends() {
-			r2, c, _ := t.mem.verify(ctx, p, again)
-			t.logChanges(ctx, c)
-			for j, r := range r2 {
-				if r.outcome == vMatched || r.outcome == vLate {
-					res[at[j]] = r
-				}
-			}
+	actx, cancel := context.WithTimeout(ctx, t.postTimeout)
+	res, c, err := t.store.Apply(actx, t.params(), items)
+	cancel()
+	if err != nil {
+		return n, err
+	}
+	t.logChanges(ctx, c)
+	for i, r := range res {
+		if items[i].Users == nil && r.Outcome != rs.ConvDuplicate {
+			t.noteSendEvent(ctx, sends[i], r, &n)
+		} else {
+			n.outcomes[r.Outcome]++
 		}
 	}
-	for _, r := range res {
-		switch r.outcome {
-		case vDuplicate:
-			n.duplicates++
-			t.st.duplicates.Add(1)
-		case vUnmatched:
-			n.unmatched++
-			t.st.unmatched.Add(1)
-		case vMatched:
-			n.verified++
-			t.st.verified.Add(1)
-			t.logSettled(ctx, slog.LevelInfo, MsgSettled, r.settled)
-		case vLate:
-			n.late++
-			t.st.late.Add(1)
-			t.logSettled(ctx, slog.LevelInfo, MsgLate, r.settled)
-		}
-	}
-	return n, shared
+	return n, nil
 }
 
-func isSyntaxError(err error) bool {
-	var syn *json.SyntaxError
-	return errors.As(err, &syn)
-}
+// noPhone stands for a send event's number when it cannot match a send
+// of ours: no number key is ever spelled so.
+const noPhone = "-"
 
-var writeJSON = httpjson.Write
+// noteSendEvent counts one of Okta's send events, new by its uuid, and
+// logs Okta's failovers and refusals.
+func (t *Tracker) noteSendEvent(ctx context.Context, e sendEvent, r rs.ConvResult, n *tally) {
+	n.sends++
+	ours := r.Outcome == rs.ConvMatched
+	if ours {
+		n.ours++
+	}
+	attrs := []slog.Attr{slog.String("country", cmp.Or(e.country, "unknown")), slog.String("channel", channelName(e.channel))}
+	switch {
+	case e.denied:
+		n.denied++
+		t.log.LogAttrs(ctx, slog.LevelInfo, msgDenied, attrs...)
+	case e.failover:
+		n.failovers++
+		answer := "unknown"
+		if ours {
+			// We recorded the send: we answered that the code was sent
+			// (or PENDING, without a transaction id), too late for Okta.
+			answer = "sent"
+			attrs = append(attrs, slog.String("transactionId", r.Tx))
+		}
+		t.log.LogAttrs(ctx, slog.LevelWarn, msgFailover, append(attrs, slog.String("ourAnswer", answer))...)
+	}
+}

@@ -146,6 +146,8 @@ func TestPOSTFailsClosed(t *testing.T) {
 			tr := r.tracker(testConfig(Record))
 			tr.Sent(t.Context(), smsTo(aliceID, "umid-1", aliceSent, "US", "+1415555"))
 			req := httptest.NewRequest(http.MethodPost, "/okta/events", bytes.NewReader(body))
+			// A caller's own 900 KiB, then the address Google's front end saw.
+			req.Header.Set("X-Forwarded-For", strings.Repeat("x", 900<<10)+", 198.51.100.7")
 			for k, v := range tc.header {
 				req.Header.Set(k, v)
 			}
@@ -154,13 +156,17 @@ func TestPOSTFailsClosed(t *testing.T) {
 			if w.Code != tc.want {
 				t.Fatalf("status %d, want %d", w.Code, tc.want)
 			}
-			st := tr.Stats()
+			st := logStats(t, r.logs)
 			if tc.want == 401 {
 				if st.Verified != 0 || st.Unmatched != 0 || len(r.rep.attempts()) != 0 {
 					t.Fatalf("a refused POST was applied: %+v", st)
 				}
-				if got := lastLine(t, r.logs, msgRefused)["reason"]; got != tc.reason {
-					t.Fatalf("refusal reason %q, want %q", got, tc.reason)
+				l := lastLine(t, r.logs, msgRefused)
+				if l["reason"] != tc.reason {
+					t.Fatalf("refusal reason %q, want %q", l["reason"], tc.reason)
+				}
+				if ip := l["httpRequest"].(map[string]any)["RemoteIP"]; ip != "198.51.100.7" || len(r.logs.String()) > 4096 {
+					t.Fatalf("refusal line carries remoteIp %v in %d bytes of log, want the front end's address", ip, len(r.logs.String()))
 				}
 				if strings.Contains(r.logs.String(), secret) {
 					t.Fatal("the secret reached the log")
@@ -240,8 +246,9 @@ func TestFixtureDeliveries(t *testing.T) {
 			want want
 		}{
 			{"official-docs-envelope-user-session-start.json", want{events: 1, ignored: 1}},
-			{"reconstructed-oie-send-phone-verification-sms.json", want{events: 2, ignored: 2}},
-			{"reconstructed-classic-send-phone-verification-call.json", want{events: 1, ignored: 1}},
+			// Send events: none of them verifies anything.
+			{"reconstructed-oie-send-phone-verification-sms.json", want{events: 2, relevant: 2}},
+			{"reconstructed-classic-send-phone-verification-call.json", want{events: 1, relevant: 1}},
 			{"reconstructed-auth-via-mfa-sms-success.json", want{events: 1, relevant: 1, verified: 1}},
 			// Carol's recovery code verified; reset_password and the Okta
 			// Verify push ignored; Mallory's abandoned SMS; Alice's event
@@ -279,8 +286,8 @@ func TestFixtureDeliveries(t *testing.T) {
 				t.Fatalf("report %+v, want success at %v", rep, at)
 			}
 		}
-		if n := len(logLines(t, r.logs, MsgSettled)); n != 3 {
-			t.Fatalf("%d %q lines, want 3", n, MsgSettled)
+		if n := len(logLines(t, r.logs, msgSettled)); n != 3 {
+			t.Fatalf("%d %q lines, want 3", n, msgSettled)
 		}
 		for _, leak := range []string{aliceID, carolID, "alice.martin@example.com", "+14155550123", "4155550123", secret} {
 			if strings.Contains(r.logs.String(), leak) {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"time"
+
+	rs "github.com/telephony-hooks/okta-8x8/internal/redisstore"
 )
 
-// Log messages, stable so Logs Explorer queries and log-based metrics can
-// match on them. None carries a phone number (only a prefix, by
-// LogPrefix), a code or a secret; users appear only as the 8x8 transaction
-// id the hook already logs beside its userId.
+// Log messages, stable for Logs Explorer queries and log-based metrics
+// (docs/operations.md lists their fields). None carries a phone number
+// (a prefix only by logPrefix), a code, a secret or a user id.
 const (
 	msgDelivery      = "okta event hook delivery"
 	msgRefused       = "okta event hook refused"
@@ -17,104 +19,111 @@ const (
 	msgSkipped       = "okta event skipped"
 	msgHookVerified  = "okta event hook verification"
 
-	// MsgSettled is one line per code once its outcome is known: verified
-	// (at the verification) or not (at otpExpires + grace). Fields:
-	// channel, country, prefix (by LogPrefix), verified, and for verified
-	// codes verifySeconds. A log-based metric counting it by country and
-	// verified gives conversion per country.
-	MsgSettled = "conversion code settled"
-	// MsgLate is a verification that arrived after its code had been
-	// settled unverified: the counts are corrected; a metric of verified
-	// codes adds these lines.
-	MsgLate = "conversion late verification"
-	// MsgSuspect and MsgCleared mark a destination's transitions (one line
-	// each across all instances). Fields: destination, kind, settled,
-	// verified, rate, windowSeconds, mode, enforced.
-	MsgSuspect = "conversion destination suspect"
-	MsgCleared = "conversion destination cleared"
+	msgSettled  = "conversion code settled"        // once per code, verified or not
+	msgLate     = "conversion late verification"   // a verification after its code settled unverified
+	msgSuspect  = "conversion destination suspect" // once across instances
+	msgCleared  = "conversion destination cleared"
+	msgFailover = "okta hook failover" // a send event flagged isSmsHookFailover/isCallHookFailover
+	msgDenied   = "okta send denied"   // a send event with outcome DENY
 
 	msgPaused          = "conversion enforcement paused"
 	msgResumed         = "conversion enforcement resumed"
 	msgFeedbackSent    = "8x8 sms feedback sent"
 	msgFeedbackFailed  = "8x8 sms feedback failed"
 	msgFeedbackDropped = "8x8 sms feedback dropped"
+	msgSendLost        = "conversion send not recorded"
+	msgStoreFailed     = "conversion store failed"
 	msgSettle          = "conversion settle"
-	msgRedisDown       = "redis unavailable, using in-memory conversion store"
-	msgRedisBack       = "redis available again, using shared conversion store"
 )
 
-func (t *Tracker) logSettled(ctx context.Context, level slog.Level, msg string, s settledSend) {
-	if !t.log.Enabled(ctx, level) {
-		return
+// Why a report is dropped.
+const (
+	dropNoClient = "no 8x8 client on this instance (feedback off here)"
+	dropTooLate  = "8x8 takes feedback only within 15 minutes of the send"
+	dropDeaf     = "no Okta event hook delivery in the window: the code may have been verified unheard"
+)
+
+// settled writes a code's settled line and takes a verified one back from
+// its country's budget: once each, as a store concludes a code once.
+func (t *Tracker) settled(ctx context.Context, s rs.ConvSettled) {
+	if s.Verified && t.cfg.Mode != Off {
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.timeout)
+		if err := t.budget.Verified(bctx, s.Country, msTime(s.SentAt)); err != nil {
+			t.warnStore(ctx, "budget", err)
+		}
+		cancel()
 	}
-	attrs := make([]slog.Attr, 0, 8)
-	attrs = append(attrs,
-		slog.String("channel", channelName(s.channel)),
-		slog.String("country", s.country),
-		slog.String("prefix", LogPrefix(s.prefix)),
-		slog.Bool("verified", s.verified))
+	msg := msgSettled
+	if s.Late {
+		msg = msgLate
+	}
+	attrs := []slog.Attr{slog.String("channel", channelName(s.Channel)), slog.String("country", s.Country),
+		slog.String("prefix", logPrefix(s.Prefix)), slog.Bool("verified", s.Verified)}
 	// No transactionId: the line is about the destination, not the send.
-	if s.verified && s.verifiedAt >= s.sentAt && s.sentAt > 0 {
-		attrs = append(attrs, slog.Float64("verifySeconds", float64(s.verifiedAt-s.sentAt)/1000))
+	if s.Verified && s.VerifiedAt >= s.SentAt && s.SentAt > 0 {
+		attrs = append(attrs, slog.Float64("verifySeconds", float64(s.VerifiedAt-s.SentAt)/1000))
 	}
-	t.log.LogAttrs(ctx, level, msg, attrs...)
+	t.log.LogAttrs(ctx, slog.LevelInfo, msg, attrs...)
 }
 
 // logChanges writes what a store operation changed: settled codes,
 // destination transitions, dropped reports.
-func (t *Tracker) logChanges(ctx context.Context, c changes) {
-	for _, s := range c.settled {
-		t.st.settled.Add(1)
-		t.logSettled(ctx, slog.LevelInfo, MsgSettled, s)
+func (t *Tracker) logChanges(ctx context.Context, c rs.ConvChanges) {
+	for _, s := range c.Settled {
+		t.settled(ctx, s)
 	}
 	if t.cfg.Mode != Off {
-		for _, tr := range c.transitions {
-			kind, dest := "country", strings.TrimPrefix(tr.dest, "c:")
-			if strings.HasPrefix(tr.dest, "p:") {
-				kind, dest = "prefix", LogPrefix(tr.dest[2:])
+		for _, tr := range c.Transitions {
+			kind, dest := "country", strings.TrimPrefix(tr.Dest, "c:")
+			if strings.HasPrefix(tr.Dest, "p:") {
+				kind, dest = "prefix", logPrefix(tr.Dest[2:])
 			}
-			msg := MsgCleared
-			if tr.suspect {
-				msg = MsgSuspect
+			msg := msgCleared
+			if tr.Suspect {
+				msg = msgSuspect
 			}
-			t.log.LogAttrs(ctx, slog.LevelWarn, msg,
-				slog.String("destination", dest), slog.String("kind", kind),
-				slog.Int64("settled", tr.settled), slog.Int64("verified", tr.verified),
-				slog.Float64("rate", rate(tr.settled, tr.verified)),
-				slog.Float64("windowSeconds", t.cfg.Window.Seconds()),
-				slog.String("mode", t.cfg.Mode.String()),
-				slog.Bool("enforced", t.cfg.Mode == Enforce && tr.suspect))
+			t.log.LogAttrs(ctx, slog.LevelWarn, msg, slog.String("destination", dest), slog.String("kind", kind),
+				slog.Int64("settled", tr.Settled), slog.Int64("verified", tr.Verified),
+				slog.Float64("rate", rate(tr.Settled, tr.Verified)), slog.Float64("windowSeconds", t.cfg.Window.Seconds()),
+				slog.String("mode", t.cfg.Mode.String()), slog.Bool("enforced", t.cfg.Mode == Enforce && tr.Suspect))
 		}
 	}
-	for _, d := range c.dropped {
-		t.st.dropped.Add(1)
-		reason := d.reason
-		if reason == "" {
-			reason = dropTooLate
-		}
-		// Held for a silent event hook: one WARNING per 15 minutes says
-		// so (the enforcement pause warning may not fire: mode off, or
-		// too few codes), the rest are INFO.
-		level := slog.LevelWarn
-		if d.reason == dropDeaf && !t.warnDeaf() {
-			level = slog.LevelInfo
-		}
-		t.log.LogAttrs(ctx, level, msgFeedbackDropped,
-			slog.String("transactionId", d.tx), slog.String("outcome", outcomeName(d.success)),
-			slog.String("reason", reason))
+	for _, d := range c.Dropped {
+		t.logDropped(ctx, d, dropTooLate)
 	}
 }
 
-// warnDeaf reports whether a drop for a silent event hook should be a
-// WARNING: the first, then one per pausedWarnEvery.
-func (t *Tracker) warnDeaf() bool {
+// logDropped names a report given up. Held for a silent event hook: one
+// WARNING per 15 minutes says so, the rest are INFO.
+func (t *Tracker) logDropped(ctx context.Context, j rs.ConvJob, reason string) {
+	level := slog.LevelWarn
+	if reason == dropDeaf && !t.every(&t.deafWarn) {
+		level = slog.LevelInfo
+	}
+	t.log.LogAttrs(ctx, level, msgFeedbackDropped,
+		slog.String("transactionId", j.Tx), slog.String("outcome", outcomeName(j.Success)),
+		slog.String("reason", reason))
+}
+
+// warnStore logs a store failure outside a request, at most once per
+// pausedWarnEvery.
+func (t *Tracker) warnStore(ctx context.Context, op string, err error) {
+	if t.every(&t.storeWarn) {
+		t.log.LogAttrs(ctx, slog.LevelWarn, msgStoreFailed, slog.String("op", op),
+			slog.String("error_class", rs.ErrorClass(err)))
+	}
+}
+
+// every reports whether the warning last logged at *last is due again
+// (once per pausedWarnEvery), and if so notes it now.
+func (t *Tracker) every(last *time.Time) bool {
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if !t.deafWarn.IsZero() && now.Sub(t.deafWarn) < pausedWarnEvery {
+	if !last.IsZero() && now.Sub(*last) < pausedWarnEvery {
 		return false
 	}
-	t.deafWarn = now
+	*last = now
 	return true
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/telephony-hooks/okta-8x8/internal/logtest"
 	"github.com/telephony-hooks/okta-8x8/internal/okta"
 	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
+	"github.com/telephony-hooks/okta-8x8/internal/redisstore"
 	"github.com/telephony-hooks/okta-8x8/internal/sharedtest"
 )
 
@@ -106,13 +107,28 @@ type backend struct {
 var memoryBackend = backend{name: "memory", open: func(testing.TB) Store { return nil }}
 
 var miniredisBackend = backend{name: "miniredis", open: func(t testing.TB) Store {
-	st, _ := openMiniredis(t)
-	return st
+	return NewRedisStore(newClient(t, "redis://"+miniredis.RunT(t).Addr()))
 }}
 
-func openMiniredis(t testing.TB) (Store, *miniredis.Miniredis) {
-	mr := miniredis.RunT(t)
-	return NewRedisStore(newClient(t, "redis://"+mr.Addr())), mr
+// openRedis is the store on the redis-server at url, under a key prefix
+// of its own whose keys are deleted at the end.
+func openRedis(t testing.TB, url string) Store {
+	c := newClient(t, url)
+	if err := c.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("REDIS_TEST_URL is set but redis does not answer: %v", err)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	prefix := "okta8x8test:{" + hex.EncodeToString(b[:]) + "}:"
+	st := redisstore.NewConversion(c).WithPrefix(prefix)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			c.Del(ctx, iter.Val())
+		}
+	})
+	return st
 }
 
 func newClient(t testing.TB, url string) *redis.Client {
@@ -135,24 +151,7 @@ func realRedisBackend() (backend, bool) {
 	if url == "" {
 		return backend{}, false
 	}
-	return backend{name: "redis-server", open: func(t testing.TB) Store {
-		c := newClient(t, url)
-		if err := c.Ping(context.Background()).Err(); err != nil {
-			t.Fatalf("REDIS_TEST_URL is set but redis does not answer: %v", err)
-		}
-		var b [6]byte
-		_, _ = rand.Read(b[:])
-		st := NewRedisStore(c).(*redisStore)
-		st.prefix = "okta8x8test:{" + hex.EncodeToString(b[:]) + "}:"
-		t.Cleanup(func() {
-			ctx := context.Background()
-			iter := c.Scan(ctx, 0, st.prefix+"*", 1000).Iterator()
-			for iter.Next(ctx) {
-				c.Del(ctx, iter.Val())
-			}
-		})
-		return st
-	}}, true
+	return backend{name: "redis-server", open: func(t testing.TB) Store { return openRedis(t, url) }}, true
 }
 
 func backends() []backend {
@@ -187,10 +186,6 @@ func testConfig(mode Mode) Config {
 	cfg.Mode = mode
 	cfg.Feedback = true
 	cfg.KeySecret = []byte("key-secret")
-	// The race detector makes miniredis's Lua slow; a timeout here would
-	// test the fallback, which has its own tests.
-	cfg.RedisTimeout = 10 * time.Second
-	cfg.SentTimeout = 10 * time.Second
 	return cfg
 }
 
@@ -205,7 +200,11 @@ func (r *rig) tracker(cfg Config) *Tracker {
 
 func (r *rig) deafTracker(cfg Config) *Tracker {
 	logger := slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	return New(cfg, r.store, r.rep, logger, r.clock.Now)
+	tr := New(cfg, r.store, r.rep, logger, r.clock.Now)
+	// The race detector makes miniredis's Lua slow: a timeout here would
+	// test the store failures, which have their own tests.
+	tr.timeout, tr.sentTimeout, tr.postTimeout = 10*time.Second, 10*time.Second, 10*time.Second
+	return tr
 }
 
 func auth() *okta.HeaderAuth { return okta.NewHeaderAuth("Authorization", secret) }
@@ -294,6 +293,31 @@ func newUUID() string {
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b[:])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// stats are what the log lines count.
+type stats struct {
+	Verified, Unmatched, Late, Duplicates, Settled, Reports, ReportFailures, ReportsDropped int
+}
+
+func logStats(t testing.TB, logs *logtest.Buffer) stats {
+	t.Helper()
+	var s stats
+	for _, l := range logLines(t, logs, msgDelivery) {
+		s.Verified += num64(l, "verified")
+		s.Unmatched += num64(l, "unmatched")
+		s.Late += num64(l, "late")
+		s.Duplicates += num64(l, "duplicates")
+	}
+	for _, l := range logLines(t, logs, msgSettled) {
+		if l["verified"] == false {
+			s.Settled++
+		}
+	}
+	s.Reports = len(logLines(t, logs, msgFeedbackSent))
+	s.ReportFailures = len(logLines(t, logs, msgFeedbackFailed))
+	s.ReportsDropped = len(logLines(t, logs, msgFeedbackDropped))
+	return s
 }
 
 func num64(m map[string]any, k string) int {

@@ -54,13 +54,13 @@ func wantVerdict(t testing.TB, tr *Tracker, country, prefix string, want *Verdic
 	}
 }
 
-// pumped sets up, at t0: a healthy US (25 codes, 22 verified), a pumped
+// pumped sets up, at t0: a healthy US (45 codes, 42 verified), a pumped
 // Latvian range (25 codes, none verified), and a pumped US range
 // (+1900555: 20 codes, none verified) that the US's own figures hide.
 // Then it lets the unverified codes settle.
 func pumped(r *rig, tr *Tracker) {
 	h := tr.Handler(auth())
-	r.traffic(tr, h, "US", "+1415555", 25, 22)
+	r.traffic(tr, h, "US", "+1415555", 45, 42)
 	r.traffic(tr, h, "LV", "+3712000", 25, 0)
 	r.traffic(tr, h, "US", "+1900555", 20, 0)
 	r.clock.Advance(7 * time.Minute)
@@ -80,7 +80,7 @@ func TestEnforceRefusesPumpedDestination(t *testing.T) {
 		wantVerdict(t, tr, "US", "", nil)
 		wantVerdict(t, tr, "GB", "+4477009", nil)
 		// The log names the prefix and the figures, never a number.
-		lines := logLines(t, r.logs, MsgSuspect)
+		lines := logLines(t, r.logs, msgSuspect)
 		if len(lines) != 3 {
 			t.Fatalf("%d suspect lines, want 3:\n%s", len(lines), r.logs)
 		}
@@ -108,7 +108,7 @@ func TestRecordNeverRefuses(t *testing.T) {
 			settle(t, tr)
 		}
 		got := map[string]int{}
-		for _, l := range logLines(t, r.logs, MsgSuspect) {
+		for _, l := range logLines(t, r.logs, msgSuspect) {
 			got[l["destination"].(string)+"/"+l["kind"].(string)]++
 			if l["enforced"] != false || l["level"] != "WARN" {
 				t.Fatalf("record-mode line %v", l)
@@ -129,7 +129,7 @@ func TestRecordNeverRefuses(t *testing.T) {
 		settle(t, tr)
 		settle(t, tr)
 		wantVerdict(t, tr, "LV", "+3712000", nil)
-		cleared := logLines(t, r.logs, MsgCleared)
+		cleared := logLines(t, r.logs, msgCleared)
 		if len(cleared) != 3 {
 			t.Fatalf("%d cleared lines, want 3:\n%s", len(cleared), r.logs)
 		}
@@ -141,12 +141,12 @@ func TestOffNeverJudges(t *testing.T) {
 	tr := r.tracker(testConfig(Off))
 	pumped(r, tr)
 	wantVerdict(t, tr, "LV", "+3712000", nil)
-	if n := len(logLines(t, r.logs, MsgSuspect)); n != 0 {
+	if n := len(logLines(t, r.logs, msgSuspect)); n != 0 {
 		t.Fatalf("%d suspect lines in off mode", n)
 	}
 	// Feedback still works in off mode.
-	if n := len(r.rep.delivered()); n != 70 {
-		t.Fatalf("%d reports, want 70 (22 success, 48 failure)", n)
+	if n := len(r.rep.delivered()); n != 90 {
+		t.Fatalf("%d reports, want 90 (42 success, 48 failure)", n)
 	}
 }
 
@@ -160,7 +160,7 @@ func TestHealthyCompaniesNeverJudged(t *testing.T) {
 		rate    float64
 	}{
 		{"small company, nobody converts", 10, 0},
-		{"small company, half converts", 20, 0.5},
+		{"small company, 60 % converts", 20, 0.6},
 		{"normal company, 70 %", 200, 0.7},
 		{"normal company, 95 %", 200, 0.95},
 	}
@@ -186,7 +186,7 @@ func TestHealthyCompaniesNeverJudged(t *testing.T) {
 					t.Fatalf("slice %d: judged %+v", slice, v)
 				}
 			}
-			if n := len(logLines(t, r.logs, MsgSuspect)); n != 0 {
+			if n := len(logLines(t, r.logs, msgSuspect)); n != 0 {
 				t.Fatalf("%d suspect lines", n)
 			}
 		})
@@ -213,7 +213,7 @@ func TestFeedbackSilencePausesEnforcement(t *testing.T) {
 			settle(t, tr)
 		}
 		paused := logLines(t, r.logs, msgPaused)
-		if len(paused) != 1 || paused[0]["level"] != "WARN" || paused[0]["reason"] != "no verification at all in the window" {
+		if len(paused) != 1 || paused[0]["level"] != "WARN" || paused[0]["reason"] != "no verification at all in the window, and no Okta send event for our sends" {
 			t.Fatalf("paused warnings %v", paused)
 		}
 		r.clock.Advance(5 * time.Minute)

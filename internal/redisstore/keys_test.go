@@ -24,7 +24,7 @@ func TestDeriveSecret(t *testing.T) {
 
 func TestKeysDifferByKindAndSecret(t *testing.T) {
 	a, b := NewKeyer(DeriveSecret("test material")), NewKeyer(DeriveSecret("another deployment"))
-	long := strings.Repeat("0123456789", 30) // longer than the keyer's buffer
+	long := strings.Repeat("0123456789", 30)
 	keys := map[Key]string{}
 	for _, c := range []struct {
 		name string
