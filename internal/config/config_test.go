@@ -2,6 +2,10 @@ package config
 
 import (
 	"context"
+	"flag"
+	"fmt"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +70,11 @@ func TestLoadErrors(t *testing.T) {
 		{"SMS sender short code", with(deployed, SMSSource, "72345"), nil},
 		{"SMS sender alphanumeric, 12 characters", with(deployed, SMSSource, "AcmeVerify12"), []string{SMSSource}},
 		{"SMS sender with punctuation", with(deployed, SMSSource, "Acme<script>"), []string{SMSSource}},
+		// Some networks drop or refuse anything but letters, digits and spaces.
+		{"SMS sender with punctuation networks mangle", with(deployed, SMSSource, "Acme-Co.&_"), []string{SMSSource + " must be " + smsSender}},
+		// Digits alone read as a number, and this is none.
+		{"SMS sender of digits and a space", with(deployed, SMSSource, "12345 6789"), []string{"with at least one letter"}},
+		{"SMS sender a phone number", with(deployed, SMSSource, "+442071838750"), nil},
 		{"voice URL over http", with(deployed, VoiceURL, "http://voice.8x8.com"), []string{VoiceURL}},
 		{"SMS URL over http", with(deployed, SMSURL, "http://sms.8x8.com"), []string{SMSURL}},
 		{"SMS URL over http to a look-alike host", with(deployed, SMSURL, "http://127.0.0.1.evil.example"), []string{SMSURL}},
@@ -79,8 +88,11 @@ func TestLoadErrors(t *testing.T) {
 		{"conversion guard, bad values", with(deployed, EventHookSecret, "ev-secret", ConversionGuard, "block", ConversionWindow, "1s", ConversionGrace, "-1m", ConversionMinSend, "0", ConversionMinRate, "1.5"),
 			[]string{ConversionGuard, ConversionWindow, ConversionGrace, ConversionMinSend, ConversionMinRate}},
 		{"bad IP limit", with(deployed, RatePerIP, "lots"), []string{RatePerIP}},
+		// Rotating the 8x8 API key must not re-key Redis: the key secret
+		// never comes from it.
+		{"Redis without a key secret", with(deployed, RedisURL, "redis://10.0.0.3:6379"), []string{RedisKeySecret + " is required with " + RedisURL, "current value of " + APIKey}},
 		{"Redis in a dry run without a key secret", with(deployed, DryRun, "true", APIKey, "", RedisURL, "redis://10.0.0.3:6379"), []string{RedisKeySecret}},
-		{"Redis in a dry run with a key secret", with(deployed, DryRun, "true", APIKey, "", RedisURL, "redis://10.0.0.3:6379", RedisKeySecret, "k"), nil},
+		{"Redis with a key secret", with(deployed, RedisURL, "redis://10.0.0.3:6379", RedisKeySecret, "k"), nil},
 		{"OAuth issuer over http", with(deployed, OktaOAuthIssuer, "http://acme.okta.com/oauth2/default"), []string{OktaOAuthIssuer}},
 		{"repetitions out of range", with(deployed, OTPRepetitions, "4"), []string{OTPRepetitions}},
 		{"deadline beyond Okta's 3 s", with(deployed, HookDeadline, "3s"), []string{HookDeadline}},
@@ -167,10 +179,10 @@ func TestConversionDefaults(t *testing.T) {
 	}{
 		{"no event hook", deployed, false, conversion.Off, false},
 		{"event hook, deployed, no Redis", hook, false, conversion.Off, false},
-		{"event hook, deployed, Redis", with(hook, RedisURL, "redis://10.0.0.3:6379/0"), false, conversion.Record, true},
+		{"event hook, deployed, Redis", with(hook, RedisURL, "redis://10.0.0.3:6379/0", RedisKeySecret, "k"), false, conversion.Record, true},
 		{"event hook, the local run", with(hook, KService, "", LocalOnly, "true"), true, conversion.Record, true},
 		{"set explicitly without Redis: one instance, the operator's word", with(hook, ConversionGuard, "Enforce", SMSFeedback, "on"), false, conversion.Enforce, true},
-		{"enforce, feedback off", with(hook, RedisURL, "redis://10.0.0.3:6379/0", ConversionGuard, "enforce", SMSFeedback, "off"), false, conversion.Enforce, false},
+		{"enforce, feedback off", with(hook, RedisURL, "redis://10.0.0.3:6379/0", RedisKeySecret, "k", ConversionGuard, "enforce", SMSFeedback, "off"), false, conversion.Enforce, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -210,5 +222,53 @@ func TestNames(t *testing.T) {
 		if !seen[n] {
 			t.Errorf("DESIGN.md names %s; the loader does not read it", n)
 		}
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite docs/configuration.md's tables from the table in config.go")
+
+// docs/configuration.md's tables are the table's rows, section by section:
+// `go test ./internal/config -run TestConfigurationDoc -update` rewrites
+// them, and this test fails whenever they drift.
+func TestConfigurationDoc(t *testing.T) {
+	const path = "../../docs/configuration.md"
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := regexp.MustCompile("(?s)(<!-- variables: ([a-z0-9]+) [^>]*-->\n).*?(<!-- end of variables -->)")
+	seen := map[string]bool{}
+	got := block.ReplaceAllStringFunc(string(b), func(m string) string {
+		sub := block.FindStringSubmatch(m)
+		seen[sub[2]] = true
+		var md strings.Builder
+		md.WriteString("| variable | default | meaning |\n| --- | --- | --- |\n")
+		for _, v := range table(new(Config)) {
+			if v.group != sub[2] {
+				continue
+			}
+			def := "—"
+			switch {
+			case v.shown != "":
+				def = v.shown
+			case v.def != "":
+				def = "`" + v.def + "`"
+			}
+			fmt.Fprintf(&md, "| `%s` | %s | %s |\n", v.name, def, v.doc)
+		}
+		return sub[1] + md.String() + sub[3]
+	})
+	for _, v := range table(new(Config)) {
+		if !seen[v.group] {
+			t.Errorf("%s: docs/configuration.md has no table for section %q", v.name, v.group)
+		}
+	}
+	switch {
+	case *update:
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	case got != string(b):
+		t.Errorf("docs/configuration.md's tables differ from config.go's table: run go test ./internal/config -run TestConfigurationDoc -update")
 	}
 }

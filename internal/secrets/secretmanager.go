@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"time"
 
 	secretmanager "cloud.google.com/go/secretmanager/apiv1"
 	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
 	"github.com/googleapis/gax-go/v2"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 )
 
@@ -19,26 +21,23 @@ type Accessor interface {
 	Access(ctx context.Context, name string) ([]byte, error)
 }
 
-// ErrChecksum means the payload did not match the CRC32C Secret Manager sent
-// with it; the payload is discarded, never returned.
+// ErrChecksum: the payload did not match Secret Manager's CRC32C; it is dropped.
 var ErrChecksum = errors.New("secrets: payload checksum mismatch")
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// noRetry turns off the client's own retries for AccessSecretVersion (by
-// default Unavailable/ResourceExhausted from 2 s up to 60 s), so Resolver's
-// backoff, bounded by the caller's context, is the only retry loop.
-var noRetry = gax.WithRetry(func() gax.Retryer { return nil })
+// retry replaces the client's default (from 2 s up to 60 s): a cold start
+// has a few seconds, so start small; the caller's context bounds the loop.
+var retry = gax.WithRetry(func() gax.Retryer {
+	return gax.OnCodes([]codes.Code{
+		codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Internal, codes.Aborted,
+	}, gax.Backoff{Initial: 100 * time.Millisecond, Max: 2 * time.Second, Multiplier: 2})
+})
 
 // SecretManager is an Accessor backed by the Secret Manager gRPC API.
-type SecretManager struct {
-	client *secretmanager.Client
-}
+type SecretManager struct{ client *secretmanager.Client }
 
-// NewSecretManager creates a Secret Manager client. With an empty emulatorHost
-// it uses Application Default Credentials; with host:port it talks plaintext,
-// unauthenticated gRPC to that address (tests, emulators). The connection is
-// dialled lazily, on the first Access.
+// NewSecretManager creates a client that dials lazily, on the first Access:
+// with Application Default Credentials, or with emulatorHost (host:port) in
+// plaintext, unauthenticated gRPC (SECRETMANAGER_EMULATOR_HOST: tests, emulators).
 func NewSecretManager(ctx context.Context, emulatorHost string) (*SecretManager, error) {
 	var opts []option.ClientOption
 	if emulatorHost != "" {
@@ -55,21 +54,19 @@ func NewSecretManager(ctx context.Context, emulatorHost string) (*SecretManager,
 	return &SecretManager{client: c}, nil
 }
 
-// Access reads the secret version name and verifies its checksum when the
-// server sent one.
+// Access reads the secret version name, retrying transient errors until ctx
+// ends, and verifies its checksum when the server sent one.
 func (s *SecretManager) Access(ctx context.Context, name string) ([]byte, error) {
-	resp, err := s.client.AccessSecretVersion(ctx, &secretmanagerpb.AccessSecretVersionRequest{Name: name}, noRetry)
+	resp, err := s.client.AccessSecretVersion(ctx, &secretmanagerpb.AccessSecretVersionRequest{Name: name}, retry)
 	if err != nil {
 		return nil, err
 	}
 	p := resp.GetPayload()
-	if want := p.DataCrc32C; want != nil && int64(crc32.Checksum(p.GetData(), castagnoli)) != *want {
+	if want := p.DataCrc32C; want != nil && int64(crc32.Checksum(p.GetData(), crc32.MakeTable(crc32.Castagnoli))) != *want {
 		return nil, ErrChecksum
 	}
 	return p.GetData(), nil
 }
 
 // Close releases the client's connections.
-func (s *SecretManager) Close() error {
-	return s.client.Close()
-}
+func (s *SecretManager) Close() error { return s.client.Close() }

@@ -3,7 +3,6 @@ package oauth
 import (
 	"context"
 	"errors"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -12,66 +11,45 @@ import (
 
 // FuzzVerify feeds arbitrary Authorization header values to a verifier
 // holding one key. Nothing may panic, every refusal must be an *Error with
-// a known reason, and anything accepted must carry exactly the claims of
-// a token that key signed: no input the fuzzer builds may verify
-// with other claims.
+// a known reason, and anything accepted must carry exactly the payload of
+// a token that key signed: no input the fuzzer builds may verify with
+// other claims.
 func FuzzVerify(f *testing.F) {
 	iss := newTestIssuer(f, serve{keys: []jwkJSON{jwkA()}})
-	v := newVerifier(f, iss, &testClock{t: testNow})
+	v := newVerifier(f, iss)
 	c := claims(iss.issuer())
 	valid := rs256(f, "A", "kA", c)
 	validSpaced := rs256(f, "A", "kA", with(claims(iss.issuer()), "scp", "openid "+testScope))
-	// The claims of the only tokens the key ever signed.
-	var signed []*Claims
+	// The payloads of the only tokens the key ever signed.
+	signed := map[string]bool{}
 	for _, tok := range []string{valid, validSpaced} {
-		cl, err := v.Verify(context.Background(), "Bearer "+tok)
-		if err != nil {
+		if err := v.Verify(context.Background(), "Bearer "+tok); err != nil {
 			f.Fatalf("seed token does not verify: %v", err)
 		}
-		signed = append(signed, cl)
+		signed[strings.Split(tok, ".")[1]] = true
 	}
 	parts := strings.Split(valid, ".")
 
-	seeds := []string{
-		"Bearer " + valid,
-		"bearer  " + valid,
-		valid,
-		"Bearer " + valid[:len(valid)-1],
-		"Bearer " + valid[:len(valid)/2],
-		"Bearer " + parts[0] + "." + parts[1],
-		"Bearer " + parts[0] + "." + parts[1] + ".",
-		"Bearer " + parts[0] + ".." + parts[2],
-		"Bearer " + unsigned(f, "none", "kA", c),
-		"Bearer " + sign(f, jwt.SigningMethodHS256, publicPEM("A"), "kA", c),
-		"Bearer " + rs256(f, "stranger", "kA", c),
-		"Bearer " + rs256(f, "A", "bogus", c),
-		"Bearer " + validSpaced,
-		"Bearer eyJraWQiOiJQTEFDRUhPTERFUiIsImFsZyI6IlJTMjU2In0.eyJQTEFDRUhPTERFUiI6dHJ1ZX0.c2lnbmF0dXJl",
-		"Bearer eyJhbGciOiJSUzI1NiJ9.e30.",
-		"Bearer a.b.c",
-		"Bearer ....",
-		"Bearer \x00\xff",
-		"Basic dXNlcjpwYXNz",
-		"",
+	for _, seed := range []string{
+		"Bearer " + valid, "bearer  " + valid, valid, "Bearer " + validSpaced,
+		"Bearer " + valid[:len(valid)-1], "Bearer " + parts[0] + "." + parts[1] + ".", "Bearer " + parts[0] + ".." + parts[2],
+		"Bearer " + unsigned(f, "none", "kA", c), "Bearer " + sign(f, jwt.SigningMethodHS256, publicPEM("A"), "kA", c),
+		"Bearer " + rs256(f, "stranger", "kA", c), "Bearer " + rs256(f, "A", "bogus", c),
+		"Bearer eyJhbGciOiJSUzI1NiJ9.e30.", "Bearer a.b.c", "Bearer \x00\xff", "Basic dXNlcjpwYXNz", "",
+	} {
+		f.Add(seed)
 	}
-	for _, s := range seeds {
-		f.Add(s)
-	}
-	known := map[Reason]bool{
-		ReasonMissingToken: true, ReasonMalformed: true, ReasonBadSignature: true,
-		ReasonUnknownKey: true, ReasonExpired: true, ReasonNotYetValid: true,
-		ReasonWrongIssuer: true, ReasonWrongAudience: true, ReasonMissingScope: true,
-		ReasonWrongClient: true, ReasonNoKeys: true, ReasonNotClientCredentials: true,
-	}
+	known := map[Reason]bool{ReasonMissingToken: true, ReasonMalformed: true, ReasonBadSignature: true, ReasonUnknownKey: true,
+		ReasonExpired: true, ReasonNotYetValid: true, ReasonWrongIssuer: true, ReasonWrongAudience: true, ReasonMissingScope: true,
+		ReasonWrongClient: true, ReasonNoKeys: true, ReasonNotClientCredentials: true}
 	f.Fuzz(func(t *testing.T, header string) {
-		got, err := v.Verify(context.Background(), header)
+		err := v.Verify(context.Background(), header)
 		if err == nil {
-			for _, s := range signed {
-				if reflect.DeepEqual(got, s) {
-					return
-				}
+			_, token, _ := strings.Cut(strings.TrimSpace(header), " ")
+			if parts := strings.Split(strings.TrimSpace(token), "."); len(parts) != 3 || !signed[parts[1]] {
+				t.Fatalf("accepted a token with a payload the key never signed: %q", header)
 			}
-			t.Fatalf("accepted a token with claims the key never signed: %+v", got)
+			return
 		}
 		var e *Error
 		if !errors.As(err, &e) || !known[e.Reason] {

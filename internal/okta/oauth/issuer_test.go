@@ -1,7 +1,6 @@
 package oauth
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -21,9 +20,6 @@ import (
 
 	"github.com/telephony-hooks/okta-8x8/internal/logtest"
 )
-
-// A local stand-in for an Okta custom authorization server: it serves
-// /oauth2/default/v1/keys and counts how often it is asked.
 
 const (
 	testPath     = "/oauth2/default"
@@ -50,27 +46,16 @@ var testKeys = sync.OnceValue(func() map[string]*rsa.PrivateKey {
 
 func key(name string) *rsa.PrivateKey { return testKeys()[name] }
 
-// jwkJSON is a JWK as Okta publishes it.
-type jwkJSON struct {
-	KTY string `json:"kty"`
-	ALG string `json:"alg,omitempty"`
-	KID string `json:"kid"`
-	USE string `json:"use,omitempty"`
-	N   string `json:"n,omitempty"`
-	E   string `json:"e,omitempty"`
-	K   string `json:"k,omitempty"`
-}
+// jwkJSON is a JWK as Okta publishes it (kty, alg, kid, use, n, e; k for
+// a symmetric key).
+type jwkJSON map[string]string
 
 func rsaJWK(kid, keyName string) jwkJSON {
 	pub := key(keyName).PublicKey
-	return jwkJSON{
-		KTY: "RSA", ALG: "RS256", KID: kid, USE: "sig",
-		N: b64(pub.N.Bytes()),
-		E: b64(big.NewInt(int64(pub.E)).Bytes()),
-	}
+	return jwkJSON{"kty": "RSA", "alg": "RS256", "kid": kid, "use": "sig", "n": b64(pub.N.Bytes()), "e": b64(big.NewInt(int64(pub.E)).Bytes())}
 }
 
-// kidA and kidB name keys A and B in the issuer's set.
+// jwkA and jwkB publish keys A and B as kA and kB.
 func jwkA() jwkJSON { return rsaJWK("kA", "A") }
 func jwkB() jwkJSON { return rsaJWK("kB", "B") }
 
@@ -78,10 +63,9 @@ func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 // Issuer answers: the key set, or one of these failures.
 const (
-	answerKeys  = iota
-	answer500   // HTTP 500
-	answerAbort // connection dropped without a response
-	answerHang  // no answer until released or the client gives up
+	answerKeys = iota
+	answer500  // HTTP 500
+	answerHang // no answer until the client gives up
 )
 
 type serve struct {
@@ -89,12 +73,12 @@ type serve struct {
 	keys   []jwkJSON
 }
 
+// testIssuer stands in for an Okta custom authorization server: it serves
+// /oauth2/default/v1/keys and counts how often it is asked.
 type testIssuer struct {
-	srv         *httptest.Server
-	fetches     atomic.Int32
-	hit         chan struct{} // one value per hung request
-	release     chan struct{} // closed to let hung requests answer
-	releaseOnce sync.Once
+	srv     *httptest.Server
+	fetches atomic.Int32
+	hit     chan struct{} // one value per hung request
 
 	mu    sync.Mutex
 	serve serve
@@ -102,12 +86,9 @@ type testIssuer struct {
 
 func newTestIssuer(t testing.TB, s serve) *testIssuer {
 	t.Helper()
-	iss := &testIssuer{serve: s, hit: make(chan struct{}, 16), release: make(chan struct{})}
+	iss := &testIssuer{serve: s, hit: make(chan struct{}, 16)}
 	iss.srv = httptest.NewServer(http.HandlerFunc(iss.handle))
 	t.Cleanup(iss.srv.Close)
-	// Registered after srv.Close so it runs first: hung handlers must
-	// return before the server can close.
-	t.Cleanup(iss.unblock)
 	return iss
 }
 
@@ -124,15 +105,10 @@ func (iss *testIssuer) handle(w http.ResponseWriter, r *http.Request) {
 	case answer500:
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
-	case answerAbort:
-		panic(http.ErrAbortHandler)
-	case answerHang:
+	case answerHang: // until the client gives up
 		iss.hit <- struct{}{}
-		select {
-		case <-iss.release:
-		case <-r.Context().Done():
-			return
-		}
+		<-r.Context().Done()
+		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "max-age=86400")
@@ -145,38 +121,12 @@ func (iss *testIssuer) set(s serve) {
 	iss.mu.Unlock()
 }
 
-func (iss *testIssuer) unblock() { iss.releaseOnce.Do(func() { close(iss.release) }) }
-
 func (iss *testIssuer) issuer() string { return iss.srv.URL + testPath }
 
-// testClock is the injected clock.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newVerifier(t testing.TB, iss *testIssuer, clock *testClock) *Verifier {
+// newVerifier verifies iss's tokens on a clock stopped at testNow.
+func newVerifier(t testing.TB, iss *testIssuer) *Verifier {
 	t.Helper()
-	v, err := New(context.Background(), Config{
-		Issuer:          iss.issuer(),
-		Scope:           testScope,
-		ClientID:        testClientID,
-		HTTPClient:      iss.srv.Client(),
-		RefreshInterval: 24 * time.Hour, // background refresh stays out of the tests
-		Now:             clock.Now,
-	}, nil)
+	v, err := New(Config{Issuer: iss.issuer(), Scope: testScope, ClientID: testClientID, Now: func() time.Time { return testNow }}, nil)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -188,27 +138,15 @@ func newVerifier(t testing.TB, iss *testIssuer, clock *testClock) *Verifier {
 // (contracts/okta/fixtures/synth-oauth2-access-token-claims.json) for iss.
 func claims(iss string) jwt.MapClaims {
 	return jwt.MapClaims{
-		"ver": 1,
-		"jti": testJTI,
-		"iss": iss,
-		"aud": "api://default",
-		"iat": testNow.Add(-time.Minute).Unix(),
-		"exp": testNow.Add(59 * time.Minute).Unix(),
-		"cid": testClientID,
-		"scp": []string{testScope},
-		"sub": testClientID,
+		"ver": 1, "jti": testJTI, "iss": iss, "aud": "api://default",
+		"iat": testNow.Add(-time.Minute).Unix(), "exp": testNow.Add(59 * time.Minute).Unix(),
+		"cid": testClientID, "scp": []string{testScope}, "sub": testClientID,
 	}
 }
 
-func with(c jwt.MapClaims, k string, v any) jwt.MapClaims {
-	c[k] = v
-	return c
-}
+func with(c jwt.MapClaims, k string, v any) jwt.MapClaims { c[k] = v; return c }
 
-func without(c jwt.MapClaims, k string) jwt.MapClaims {
-	delete(c, k)
-	return c
-}
+func without(c jwt.MapClaims, k string) jwt.MapClaims { delete(c, k); return c }
 
 // sign makes a compact JWS; kid nil leaves the header without one.
 func sign(t testing.TB, m jwt.SigningMethod, k any, kid any, c jwt.MapClaims) string {
@@ -250,9 +188,5 @@ func publicPEM(keyName string) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 }
 
-// logBuffer collects log output; fetches log from their own goroutines.
-type logBuffer struct{ logtest.Buffer }
-
-func (l *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
+// logTo collects log output; fetches log from their own goroutines.
+func logTo(b *logtest.Buffer) *slog.Logger { return slog.New(slog.NewTextHandler(b, nil)) }

@@ -1,145 +1,110 @@
 // Package oauth verifies the OAuth 2.0 access token Okta sends to an inline
-// hook as "Authorization: Bearer <JWT>" when the hook's authentication is
-// set to OAuth 2.0: an RS256 JWT from the customer's Okta custom
-// authorization server, checked against that server's JWKS.
+// hook set to OAuth 2.0 ("Authorization: Bearer <JWT>"): an RS256 JWT from
+// the customer's Okta custom authorization server, checked against its JWKS.
 package oauth
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/MicahParks/jwkset"
-	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/time/rate"
 )
 
-// MaxTokenBytes is the longest token Verify parses; Okta access tokens are
-// around 1 KiB, and anything far longer is hostile.
-const MaxTokenBytes = 8 << 10
+const (
+	// MaxTokenBytes is the longest token Verify parses; Okta access tokens
+	// are around 1 KiB, and anything far longer is hostile.
+	MaxTokenBytes = 8 << 10
+	// leeway is the clock skew allowed on exp, nbf and iat.
+	leeway = 30 * time.Second
+	// refreshInterval: Okta rotates keys about four times a year and lets
+	// caches keep them a day.
+	refreshInterval = time.Hour
+	// unknownKIDRate is the least time between two refreshes caused by an
+	// unknown kid, so made-up kids cannot turn into requests to Okta.
+	unknownKIDRate = time.Minute
+	// fetchTimeout bounds one JWKS request; it sits under the hook deadline.
+	fetchTimeout = 2 * time.Second
+	// minRSABits: Okta signs with 2048-bit keys; anything weaker is refused.
+	minRSABits = 2048
+)
 
 // Config describes the authorization server whose tokens are accepted.
 type Config struct {
-	// Issuer is the authorization server, e.g.
-	// https://acme.okta.com/oauth2/default; iss must equal it exactly and
-	// its keys are read from Issuer + "/v1/keys".
-	Issuer string
-	// Audience must be in aud; "api://default" when empty.
-	Audience string
-	// Scope, when set, must be in scp.
-	Scope string
-	// ClientID is required: the client id of the Okta API Services app
-	// Okta uses to call the hook. Only that app's client-credentials tokens
-	// pass: cid and sub both equal it and there is no uid. Any other token
-	// from the same authorization server (a user signed in to any app on
-	// it holds one with the same aud) is refused.
+	// Issuer (an https URL, e.g. https://acme.okta.com/oauth2/default) must
+	// equal iss exactly; its keys are read from Issuer + "/v1/keys".
+	Issuer   string
+	Audience string // must be in aud; "api://default" when empty
+	Scope    string // when set, must be in scp
+	// ClientID is required: the client id of the Okta API Services app Okta
+	// calls the hook as. Only its client-credentials tokens pass (cid = sub
+	// = ClientID, no uid): a user signed in to any app on the same
+	// authorization server holds a token with the same aud.
 	ClientID string
-	// Leeway is the clock skew allowed on exp, nbf and iat; 30s when zero.
-	Leeway time.Duration
-	// HTTPClient fetches the JWKS; a client with a 2s timeout when nil.
-	HTTPClient *http.Client
-	// RefreshInterval is the background JWKS refresh; 1h when zero. Okta
-	// rotates keys about four times a year and lets caches keep them a day.
-	RefreshInterval time.Duration
-	// RefreshUnknownKIDRate is the least time between two refreshes caused
-	// by an unknown kid (and between retries after a failed fetch); 1m
-	// when zero.
-	RefreshUnknownKIDRate time.Duration
-	// Now is the clock for exp, nbf, iat and the refresh limiter; time.Now
-	// when nil.
-	Now func() time.Time
-}
-
-// Claims is what a verified token says about the caller.
-type Claims struct {
-	Subject   string
-	ClientID  string
-	Scopes    []string
-	ExpiresAt time.Time
-	JTI       string
+	Now      func() time.Time // the clock for exp, nbf and iat; time.Now when nil
 }
 
 // Verifier checks bearer tokens. It is safe for concurrent use.
 type Verifier struct {
-	cfg    Config
-	parser *jwt.Parser
-	keys   *keyCache
-	kf     keyfunc.Keyfunc
-	once   sync.Once
+	cfg     Config
+	parser  *jwt.Parser
+	keys    *keySet        // what jwkset refreshes into
+	storage jwkset.Storage // reads keys, refreshing on an unknown kid
+	stop    context.CancelFunc
 }
 
-// New validates cfg and loads the issuer's key set, bounded by ctx. A
-// failed load does not fail New (a function cannot refuse to start): it is
-// logged, Verify answers no_keys, and the set is fetched again in the
-// background and on the next token. Call Close to stop the background
-// refresh.
-func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Verifier, error) {
+// New loads the issuer's key set, waiting at most fetchTimeout; jwkset
+// refreshes it every refreshInterval and on an unknown kid (at most once per
+// unknownKIDRate) until Close. A failed load does not fail New (a function
+// cannot refuse to start): it is logged, and Verify answers no_keys until a
+// token's refresh succeeds.
+func New(cfg Config, logger *slog.Logger) (*Verifier, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
-	}
-	if err := checkIssuer(cfg.Issuer); err != nil {
-		return nil, err
 	}
 	if strings.TrimSpace(cfg.ClientID) == "" {
 		return nil, errors.New("okta oauth: the client id of the app Okta calls the hook as is required")
 	}
-	if cfg.Leeway < 0 || cfg.RefreshInterval < 0 || cfg.RefreshUnknownKIDRate < 0 {
-		return nil, errors.New("okta oauth: durations must not be negative")
-	}
-	if cfg.Audience == "" {
-		cfg.Audience = "api://default"
-	}
-	if cfg.Leeway == 0 {
-		cfg.Leeway = 30 * time.Second
-	}
-	if cfg.RefreshInterval == 0 {
-		cfg.RefreshInterval = time.Hour
-	}
-	if cfg.RefreshUnknownKIDRate == 0 {
-		cfg.RefreshUnknownKIDRate = time.Minute
-	}
+	cfg.Audience = cmp.Or(cfg.Audience, "api://default")
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: fetchTimeout}
-	}
 
-	bg, cancel := context.WithCancel(context.Background())
-	keys := &keyCache{
-		MemoryJWKSet: jwkset.NewMemoryStorage(),
-		url:          strings.TrimSuffix(cfg.Issuer, "/") + "/v1/keys",
-		client:       cfg.HTTPClient,
-		logger:       logger,
-		now:          cfg.Now,
-		limiter:      rate.NewLimiter(rate.Every(cfg.RefreshUnknownKIDRate), 1),
-		ctx:          bg,
-		cancel:       cancel,
-	}
-	kf, err := keyfunc.New(keyfunc.Options{
-		Ctx:          bg,
-		Storage:      keys,
-		UseWhitelist: []jwkset.USE{jwkset.UseSig, ""},
+	jwksURL := strings.TrimSuffix(cfg.Issuer, "/") + "/v1/keys"
+	keys := &keySet{MemoryJWKSet: jwkset.NewMemoryStorage(), url: jwksURL, logger: logger}
+	ctx, stop := context.WithCancel(context.Background())
+	remote, err := jwkset.NewStorageFromHTTP(jwksURL, jwkset.HTTPClientStorageOptions{
+		Ctx:                       ctx,
+		HTTPTimeout:               fetchTimeout,
+		NoErrorReturnFirstHTTPReq: true,
+		RefreshErrorHandler:       keys.refreshFailed,
+		RefreshInterval:           refreshInterval,
+		Storage:                   keys,
 	})
 	if err != nil {
-		cancel()
+		stop()
 		return nil, fmt.Errorf("okta oauth: %w", err)
 	}
-
-	fctx, fcancel := context.WithTimeout(ctx, fetchTimeout)
-	_ = keys.fetch(fctx) // logged by fetch; a failure is retried later
-	fcancel()
-	keys.wg.Go(func() { keys.backgroundRefresh(cfg.RefreshInterval, cfg.RefreshUnknownKIDRate) })
-
+	storage, err := jwkset.NewHTTPClient(jwkset.HTTPClientOptions{
+		HTTPURLs: map[string]jwkset.Storage{jwksURL: remote},
+		// The wait bounds the unknown-kid refresh itself too: one fetch.
+		RateLimitWaitMax:  fetchTimeout,
+		RefreshUnknownKID: rate.NewLimiter(rate.Every(unknownKIDRate), 1),
+	})
+	if err != nil {
+		stop()
+		return nil, fmt.Errorf("okta oauth: %w", err)
+	}
 	return &Verifier{
 		cfg: cfg,
 		parser: jwt.NewParser(
@@ -149,113 +114,78 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Verifier, error
 			jwt.WithAudience(cfg.Audience),
 			jwt.WithExpirationRequired(),
 			jwt.WithIssuedAt(),
-			jwt.WithLeeway(cfg.Leeway),
+			jwt.WithLeeway(leeway),
 			jwt.WithTimeFunc(cfg.Now),
 			jwt.WithStrictDecoding(),
 		),
-		keys: keys,
-		kf:   kf,
+		keys:    keys,
+		storage: storage,
+		stop:    stop,
 	}, nil
-}
-
-// checkIssuer wants an https URL, except plain http on the loopback for tests.
-func checkIssuer(issuer string) error {
-	u, err := url.Parse(issuer)
-	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return errors.New("okta oauth: issuer must be an absolute URL without query or fragment")
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		switch u.Hostname() {
-		case "127.0.0.1", "localhost", "::1":
-			return nil
-		}
-	}
-	return errors.New("okta oauth: issuer must use https")
 }
 
 // Verify checks the whole Authorization header value ("Bearer <token>",
 // scheme case-insensitive). A token whose kid is cached never waits on the
 // network; an unknown kid may wait for a refresh, at most until ctx ends.
 // Every refusal is an *Error.
-func (v *Verifier) Verify(ctx context.Context, authorization string) (*Claims, error) {
+func (v *Verifier) Verify(ctx context.Context, authorization string) error {
 	scheme, token, _ := strings.Cut(strings.TrimSpace(authorization), " ")
 	token = strings.TrimLeft(token, " ")
 	if !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return nil, refuse(ReasonMissingToken)
+		return refuse(ReasonMissingToken)
 	}
-	if len(token) > MaxTokenBytes || !jwsCompactChars(token) {
-		return nil, refuse(ReasonMalformed)
+	// Go's base64 decoder skips CR and LF: without this a token with line
+	// breaks added would still verify.
+	if len(token) > MaxTokenBytes || strings.ContainsAny(token, "\r\n") {
+		return refuse(ReasonMalformed)
 	}
 	var c accessClaims
 	if _, err := v.parser.ParseWithClaims(token, &c, v.keyfunc(ctx)); err != nil {
-		return nil, refuse(classify(err, &c))
+		return refuse(classify(err, &c))
 	}
-	if v.cfg.Scope != "" && !slices.Contains(c.Scopes, v.cfg.Scope) {
-		return nil, refuse(ReasonMissingScope)
+	scopes := strings.Fields(strings.Join(c.Scopes, " "))
+	if v.cfg.Scope != "" && !slices.Contains(scopes, v.cfg.Scope) {
+		return refuse(ReasonMissingScope)
 	}
-	// A client-credentials token of the hook's app: cid names the app,
-	// sub is the app itself (a user's token has sub = the user's login and
-	// a uid), so a token minted for a person, or for another app on the
-	// same authorization server, cannot trigger a call.
+	// A client-credentials token of the hook's app: cid names the app, sub
+	// is the app itself (a user's token has the user's login and a uid), so
+	// a person's token, or another app's, cannot trigger a call.
 	if c.ClientID != v.cfg.ClientID {
-		return nil, refuse(ReasonWrongClient)
+		return refuse(ReasonWrongClient)
 	}
 	if c.Subject != v.cfg.ClientID || c.UserID {
-		return nil, refuse(ReasonNotClientCredentials)
+		return refuse(ReasonNotClientCredentials)
 	}
-	return &Claims{
-		Subject:   c.Subject,
-		ClientID:  c.ClientID,
-		Scopes:    c.Scopes,
-		ExpiresAt: c.ExpiresAt.Time, // exp is required, so never nil here
-		JTI:       c.ID,
-	}, nil
-}
-
-// jwsCompactChars: base64url and dots only. Go's base64 decoder skips CR
-// and LF, so without this a token with line breaks added would still
-// verify.
-func jwsCompactChars(s string) bool {
-	for i := 0; i < len(s); i++ {
-		switch b := s[i]; {
-		case 'A' <= b && b <= 'Z', 'a' <= b && b <= 'z', '0' <= b && b <= '9', b == '-', b == '_', b == '.':
-		default:
-			return false
-		}
-	}
-	return true
+	return nil
 }
 
 // keyfunc requires a kid (Okta always sends one) so a token cannot make us
-// try every cached key, then defers to keyfunc/jwkset for the lookup and
-// the JWK alg/use checks.
+// try every cached key. keySet holds only RS256 keys and the parser allows
+// only RS256, so the key needs no further check.
 func (v *Verifier) keyfunc(ctx context.Context) jwt.Keyfunc {
-	lookup := v.kf.KeyfuncCtx(ctx)
 	return func(t *jwt.Token) (any, error) {
-		if kid, ok := t.Header["kid"].(string); !ok || kid == "" {
-			if !v.keys.loaded.Load() {
-				return nil, errNoKeys
+		if kid, _ := t.Header["kid"].(string); kid != "" {
+			if k, err := v.storage.KeyRead(ctx, kid); err == nil {
+				return k.Key(), nil
 			}
-			return nil, errUnknownKey
 		}
-		return lookup(t)
+		if !v.keys.loaded.Load() {
+			return nil, errNoKeys
+		}
+		return nil, errUnknownKey
 	}
 }
 
-// Ready reports whether a key set has been loaded at least once.
-func (v *Verifier) Ready() bool { return v.keys.loaded.Load() }
-
-// Close stops the background refresh and waits for any fetch in flight.
-func (v *Verifier) Close() { v.once.Do(v.keys.close) }
+// Close stops the background refresh.
+func (v *Verifier) Close() { v.stop() }
 
 // accessClaims is an Okta access token's payload.
 type accessClaims struct {
 	jwt.RegisteredClaims
-	Scopes   scopes `json:"scp"`
-	ClientID string `json:"cid"`
+	// Scopes (scp) is an array of strings from Okta; RFC 9068's form, one
+	// space-separated string, is read too.
+	Scopes   jwt.ClaimStrings `json:"scp"`
+	ClientID string           `json:"cid"`
 	// UserID (uid) is in tokens issued to a user; its presence, whatever
 	// its value (null included), means the token is not client credentials.
 	UserID present `json:"uid"`
@@ -268,20 +198,133 @@ type present bool
 
 func (p *present) UnmarshalJSON([]byte) error { *p = true; return nil }
 
-// scopes reads scp as Okta sends it (an array of strings) and also as the
-// space-separated string of RFC 9068 / RFC 8693.
-type scopes []string
+// keySet is the storage jwkset refreshes into. Each refresh replaces the
+// whole set (so revoked keys go), keeping only keys that may verify an Okta
+// access token; a refresh that brings none keeps the previous set, since an
+// empty one would lock every caller out.
+type keySet struct {
+	*jwkset.MemoryJWKSet
+	url    string
+	logger *slog.Logger
+	loaded atomic.Bool // a set has been stored at least once
+	mu     sync.Mutex
+	kids   []string // of the set stored last, to log rotations
+}
 
-func (s *scopes) UnmarshalJSON(b []byte) error {
-	var one string
-	if err := json.Unmarshal(b, &one); err == nil {
-		*s = strings.Fields(one)
-		return nil
+func (s *keySet) KeyReplaceAll(ctx context.Context, given []jwkset.JWK) error {
+	keys := slices.DeleteFunc(slices.Clone(given), func(k jwkset.JWK) bool { return !usable(k) })
+	if len(keys) == 0 {
+		return fmt.Errorf("key set holds no usable RS256 signing key (%d skipped)", len(given))
 	}
-	var many []string
-	if err := json.Unmarshal(b, &many); err != nil {
-		return errors.New("scp must be a string or an array of strings")
+	if err := s.MemoryJWKSet.KeyReplaceAll(ctx, keys); err != nil {
+		return err
 	}
-	*s = many
+	kids := make([]string, len(keys))
+	for i, k := range keys {
+		kids[i] = k.Marshal().KID
+	}
+	slices.Sort(kids)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !slices.Equal(kids, s.kids) { // the first load, or Okta rotated its keys
+		s.logger.Info("okta oauth: JWKS key set changed", "jwks_url", s.url, "kids", kids, "skipped", len(given)-len(keys))
+	}
+	s.kids = kids
+	s.loaded.Store(true)
 	return nil
+}
+
+// refreshFailed logs a fetch that failed; the cached keys stay in use.
+func (s *keySet) refreshFailed(ctx context.Context, err error) {
+	if !s.loaded.Load() {
+		s.logger.ErrorContext(ctx, "okta oauth: JWKS fetch failed and no key set was ever loaded; every OAuth request is refused (401) until one is",
+			"jwks_url", s.url, "error", err)
+		return
+	}
+	s.logger.WarnContext(ctx, "okta oauth: JWKS fetch failed; cached keys stay in use", "jwks_url", s.url, "error", err)
+}
+
+// usable keeps only what may verify an Okta access token: an RSA public
+// key of at least 2048 bits, for signatures, with a kid, and RS256 if the
+// JWK names an algorithm. Anything else in the set is ignored.
+func usable(k jwkset.JWK) bool {
+	m := k.Marshal()
+	if m.KID == "" || m.USE != "" && m.USE != jwkset.UseSig || m.ALG != "" && m.ALG != jwkset.AlgRS256 {
+		return false
+	}
+	pub, ok := k.Key().(*rsa.PublicKey)
+	return ok && pub.N.BitLen() >= minRSABits
+}
+
+// Reason is a short machine-readable cause of a refusal, meant for logs.
+type Reason string
+
+// The reasons Verify refuses a request for.
+const (
+	ReasonMissingToken  Reason = "missing_token"  // no Authorization header, or not "Bearer <token>"
+	ReasonMalformed     Reason = "malformed"      // not a JWT, oversized, or a required claim is missing
+	ReasonBadSignature  Reason = "bad_signature"  // signature does not verify, or an algorithm other than RS256
+	ReasonUnknownKey    Reason = "unknown_key"    // no key with the token's kid, even after a refresh
+	ReasonExpired       Reason = "expired"        // exp is past (beyond the leeway)
+	ReasonNotYetValid   Reason = "not_yet_valid"  // nbf or iat is in the future (beyond the leeway)
+	ReasonWrongIssuer   Reason = "wrong_issuer"   // iss is not the configured issuer
+	ReasonWrongAudience Reason = "wrong_audience" // aud does not contain the configured audience
+	ReasonMissingScope  Reason = "missing_scope"  // scp does not contain the configured scope
+	ReasonWrongClient   Reason = "wrong_client"   // cid is not the configured client id
+	// ReasonNotClientCredentials: cid is right but the token was issued to
+	// a user (sub is not the client id, or there is a uid).
+	ReasonNotClientCredentials Reason = "not_client_credentials"
+	ReasonNoKeys               Reason = "no_keys" // the issuer's key set has never been loaded
+)
+
+// Error is the refusal Verify returns. Its text is the reason alone: it
+// never carries the token, its header or any claim value, so it is safe to
+// log and cannot reflect attacker input.
+type Error struct {
+	Reason Reason
+}
+
+func (e *Error) Error() string { return "okta oauth: token refused: " + string(e.Reason) }
+
+func refuse(r Reason) error { return &Error{Reason: r} }
+
+// Internal causes from the key lookup, classified in classify.
+var (
+	errUnknownKey = errors.New("unknown key")
+	errNoKeys     = errors.New("no keys loaded")
+)
+
+// classify maps a jwt parse error to a reason. Signature and key problems
+// come first: claims are only validated once the signature has verified.
+func classify(err error, c *accessClaims) Reason {
+	switch {
+	case errors.Is(err, errNoKeys):
+		return ReasonNoKeys
+	case errors.Is(err, errUnknownKey):
+		return ReasonUnknownKey
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return ReasonMalformed
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
+		return ReasonBadSignature
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return ReasonExpired
+	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return ReasonNotYetValid
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+		return ReasonWrongIssuer
+	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+		return ReasonWrongAudience
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		// jwt names the missing claim only in its message; the decoded
+		// claims tell which one without string matching.
+		switch {
+		case c.ExpiresAt == nil:
+			return ReasonMalformed
+		case c.Issuer == "":
+			return ReasonWrongIssuer
+		case len(c.Audience) == 0 || slices.Equal(c.Audience, jwt.ClaimStrings{""}):
+			return ReasonWrongAudience
+		}
+	}
+	return ReasonMalformed
 }
