@@ -11,8 +11,10 @@ package eightbyeight
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,8 +27,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
+	"github.com/telephony-hooks/okta-8x8/internal/logging"
 	"github.com/telephony-hooks/okta-8x8/internal/redact"
 )
 
@@ -37,18 +39,21 @@ type Config struct {
 	SubaccountID string
 	APIKey       string
 	HTTPClient   *http.Client // nil: NewHTTPClient()
-	// MinAttempt is the least time left before the deadline for a retry to
-	// be worth starting (default 400 ms).
-	MinAttempt time.Duration
-	// DefaultRetryAfter is the wait before retrying a send after a 429/5xx
-	// without a Retry-After header (default 100 ms).
-	DefaultRetryAfter time.Duration
-	// RetryBackoff is the first wait between attempts of the background
-	// calls (Feedback, SpeechProfiles) when 8x8 sends no Retry-After; it
-	// doubles, with jitter, up to MaxRetryBackoff (defaults 500 ms, 30 s).
-	RetryBackoff    time.Duration
-	MaxRetryBackoff time.Duration
 }
+
+const (
+	// minAttempt is the least time left before the deadline for a retried
+	// send to be worth starting.
+	minAttempt = 400 * time.Millisecond
+	// defaultRetryAfter is the wait before retrying a send after a 429 or
+	// 8x8's own 5xx without a Retry-After header.
+	defaultRetryAfter = 100 * time.Millisecond
+	// retryBackoff is the first wait between attempts of the background
+	// calls (Feedback, SpeechProfiles) when 8x8 sends no Retry-After; it
+	// doubles, with jitter, up to maxRetryBackoff.
+	retryBackoff    = 500 * time.Millisecond
+	maxRetryBackoff = 30 * time.Second
+)
 
 // Client talks to 8x8. It is safe for concurrent use.
 type Client struct {
@@ -57,10 +62,6 @@ type Client struct {
 	speechProfilesURL string
 	authValue         []string // the Authorization header's value
 	hc                *http.Client
-	minAttempt        time.Duration
-	retryAfter        time.Duration
-	backoff           time.Duration
-	maxBackoff        time.Duration
 	now               func() time.Time
 	// sleep waits d or until ctx ends (tests replace it: no real waits).
 	sleep func(ctx context.Context, d time.Duration) error
@@ -90,10 +91,6 @@ func New(cfg Config) (*Client, error) {
 		speechProfilesURL: voice + "/api/v1/subaccounts/" + sub + "/speech-profiles",
 		authValue:         []string{"Bearer " + cfg.APIKey},
 		hc:                cfg.HTTPClient,
-		minAttempt:        cmpOr(cfg.MinAttempt, 400*time.Millisecond),
-		retryAfter:        cmpOr(cfg.DefaultRetryAfter, 100*time.Millisecond),
-		backoff:           cmpOr(cfg.RetryBackoff, 500*time.Millisecond),
-		maxBackoff:        cmpOr(cfg.MaxRetryBackoff, 30*time.Second),
 		now:               time.Now,
 		sleep:             sleep,
 	}
@@ -103,29 +100,15 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-func cmpOr(d, def time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return def
-}
-
 // baseURL accepts https, and http only to a loopback host (a local fake):
 // the API key travels in every request.
 func baseURL(name, s string) (string, error) {
 	u, err := url.Parse(strings.TrimRight(s, "/"))
-	if err != nil || u.Host == "" || (u.Scheme != "https" && (u.Scheme != "http" || !loopback(u.Hostname()))) {
+	local := u != nil && (u.Hostname() == "localhost" || net.ParseIP(u.Hostname()).IsLoopback())
+	if err != nil || u.Host == "" || (u.Scheme != "https" && (u.Scheme != "http" || !local)) {
 		return "", fmt.Errorf("%s must be an https:// URL (http:// only for 127.0.0.1, ::1 or localhost)", name)
 	}
 	return u.String(), nil
-}
-
-func loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // NewHTTPClient returns the shared client: keep-alive connections sized for
@@ -133,16 +116,14 @@ func loopback(host string) bool {
 // overall bound is the caller's context deadline, not Client.Timeout.
 func NewHTTPClient() *http.Client {
 	t := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   128,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   time.Second,
-		ExpectContinueTimeout: 0,
-		ResponseHeaderTimeout: 0, // the request context bounds it
-		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         (&net.Dialer{Timeout: time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:   true,
+		MaxIdleConns:        256,
+		MaxIdleConnsPerHost: 128,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: time.Second,
+		TLSClientConfig:     &tls.Config{MinVersion: tls.VersionTLS12},
 	}
 	return &http.Client{Transport: t}
 }
@@ -169,7 +150,6 @@ type Receipt struct {
 	Status        string // voice sessionStatus ("CREATED") or SMS status.code ("QUEUED")
 	Code          string // voice statusCode ("1")
 	Attempts      int
-	HTTPStatus    int
 }
 
 // maxBody bounds what is read of an answer: 8x8's are a few hundred bytes.
@@ -180,79 +160,89 @@ const maxBody = 64 << 10
 // request) rather than a proxy's.
 type errorShape func(body []byte) (code, msg string, own bool)
 
-// post sends a message: body to u, retrying once, if the deadline leaves
-// room, what certainly did not reach 8x8 or was not taken by it. decode
-// reads a 2xx body into a Receipt or an error.
-func (c *Client) post(ctx context.Context, u string, body []byte, decode func([]byte) (Receipt, error), shape errorShape) (Receipt, error) {
-	var last *Error
-	for attempt := 1; attempt <= 2; attempt++ {
-		if attempt == 2 {
-			wait := last.RetryAfter
-			if wait <= 0 {
-				wait = c.retryAfter
-			}
-			if dl, ok := ctx.Deadline(); ok && dl.Sub(c.now().Add(wait)) < c.minAttempt {
-				return Receipt{}, last
-			}
-			if c.sleep(ctx, wait) != nil {
-				return Receipt{}, last
-			}
-		}
-		a := c.once(ctx, http.MethodPost, u, body, maxBody)
-		if a.err != nil {
-			if a.mayHaveSent {
-				return Receipt{}, &Error{Kind: Unknown, Attempts: attempt, Err: a.err}
-			}
-			last = &Error{Kind: Unreachable, Attempts: attempt, Err: a.err}
-			if ctx.Err() != nil {
-				return Receipt{}, last
-			}
-			continue
-		}
-		if a.status >= 200 && a.status < 300 {
-			r, err := decode(a.body)
-			r.Attempts, r.HTTPStatus = attempt, a.status
-			if err != nil {
-				var e *Error
-				if errors.As(err, &e) {
-					e.Attempts, e.HTTPStatus = attempt, a.status
-					return r, e
-				}
-				// 8x8 said 2xx but we cannot read it: it probably took
-				// the message, so the outcome is unknown, not refused.
-				return r, &Error{Kind: Unknown, HTTPStatus: a.status, Attempts: attempt, Err: err}
-			}
-			return r, nil
-		}
-		e, retry := classify(a, shape)
-		e.Attempts = attempt
-		if !retry {
-			return Receipt{}, e
-		}
-		last = e
+// send posts a message (req as JSON) and decodes 8x8's 2xx answer. A decode
+// error that is not decode's own *Error means 8x8 said 2xx but we cannot
+// read it: it probably took the message, so the outcome is unknown.
+func (c *Client) send(ctx context.Context, u string, req any, decode func([]byte) (Receipt, error), shape errorShape) (Receipt, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return Receipt{}, &Error{Kind: Unreachable, Err: err}
 	}
-	return Receipt{}, last
+	a, e := c.request(ctx, http.MethodPost, u, body, maxBody, shape, false)
+	if e != nil {
+		return Receipt{}, e
+	}
+	r, err := decode(a.body)
+	r.Attempts = a.attempts
+	if err == nil {
+		return r, nil
+	}
+	if !errors.As(err, &e) {
+		e = &Error{Kind: Unknown, Err: err}
+	}
+	e.HTTPStatus, e.Attempts = a.status, a.attempts
+	return r, e
+}
+
+// request makes the request until 8x8 answers 2xx or another attempt could
+// do harm or has no time. A send (not idempotent) is tried at most twice,
+// and again only when 8x8 certainly did not take it (see the package
+// comment), after Retry-After or defaultRetryAfter, and only if minAttempt
+// is left after that wait. An idempotent request (a feedback, a read:
+// background work, never the hook's path) is tried until it succeeds, 8x8
+// refuses it (a 4xx other than 429), or ctx ends: after Retry-After or
+// backoffFor.
+func (c *Client) request(ctx context.Context, method, u string, body []byte, limit int64, shape errorShape, idempotent bool) (answer, *Error) {
+	for attempt := 1; ; attempt++ {
+		a := c.once(ctx, method, u, body, limit)
+		a.attempts = attempt
+		var e *Error
+		var retry bool
+		switch {
+		case a.err != nil:
+			e = &Error{Kind: Unreachable, Err: a.err}
+			if a.mayHaveSent {
+				e.Kind = Unknown
+			}
+			retry = idempotent || !a.mayHaveSent
+		case a.status >= 200 && a.status < 300:
+			return a, nil
+		default:
+			e, retry = classify(a, shape)
+			// A second feedback or read is harmless, whoever answered 5xx.
+			retry = retry || idempotent && a.status >= 500
+		}
+		e.Attempts = attempt
+		if !retry || (!idempotent && attempt == 2) || ctx.Err() != nil {
+			return a, e
+		}
+		wait, room := cmp.Or(e.RetryAfter, defaultRetryAfter), minAttempt
+		if idempotent {
+			wait, room = cmp.Or(e.RetryAfter, backoffFor(attempt)), 0
+		}
+		if dl, ok := ctx.Deadline(); (ok && dl.Sub(c.now().Add(wait)) < room) || c.sleep(ctx, wait) != nil {
+			return a, e
+		}
+	}
 }
 
 // classify turns a non-2xx answer to a send into an Error, and says
 // whether a retry cannot duplicate the message.
 func classify(a answer, shape errorShape) (e *Error, retry bool) {
-	code, msg, own := shape(a.body)
+	c, msg, own := shape(a.body)
 	e = &Error{Kind: Refused, HTTPStatus: a.status, RetryAfter: a.retryAfter}
 	if own || a.status < 500 {
-		e.Code, e.Message = redact.Code(code), cleanMessage(msg)
+		e.Code, e.Message = cleanCode(c), cleanMessage(msg)
 	}
 	if e.Code == "" && e.Message == "" {
 		// Not 8x8's words: keep a short excerpt to tell proxies apart.
 		e.Message = excerpt(a.body)
 	}
 	switch {
-	case a.status == http.StatusTooManyRequests:
-		// Rate limited, by 8x8 or in front of it: not processed.
-		return e, true
-	case a.status >= 500 && own:
-		// 8x8's own error answer (voice: NOT_CREATED; SMS: its error
-		// body): nothing was created, so a retry cannot duplicate it.
+	case a.status == http.StatusTooManyRequests, a.status >= 500 && own:
+		// Rate limited, by 8x8 or in front of it, or 8x8's own error answer
+		// (voice: NOT_CREATED; SMS: its error body): nothing was taken, so a
+		// retry cannot duplicate it.
 		return e, true
 	case a.status >= 500:
 		// A proxy's 502/503/504, HTML, plain text or foreign JSON: 8x8
@@ -260,10 +250,8 @@ func classify(a answer, shape errorShape) (e *Error, retry bool) {
 		// or disconnect/reset before headers" can follow a request 8x8
 		// accepted). Neither retry nor FAILED: a second code would follow.
 		e.Kind = Unknown
-		return e, false
-	default:
-		return e, false
 	}
+	return e, false
 }
 
 // answer is what one request got.
@@ -273,6 +261,7 @@ type answer struct {
 	retryAfter  time.Duration
 	mayHaveSent bool  // on err: the request may have reached 8x8
 	err         error // transport error
+	attempts    int   // set by request
 }
 
 // once makes one request. On a transport error, mayHaveSent reports
@@ -305,9 +294,6 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte, limit 
 		return answer{err: err, mayHaveSent: wrote.Load() || (gotConn.Load() && ctx.Err() != nil)}
 	}
 	defer resp.Body.Close()
-	// io.ReadAll, not a buffer sized from Content-Length: the saving
-	// measured (≤ 0.7 µs a request, BenchmarkCallflowBody notes) is under the
-	// 2.6 µs bar.
 	b, err := io.ReadAll(io.LimitReader(resp.Body, limit))
 	if err != nil && resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		// The status line says 8x8 took it; only the body was cut.
@@ -316,61 +302,13 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte, limit 
 	return answer{status: resp.StatusCode, body: b, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), c.now())}
 }
 
-// retrying makes an idempotent request (a feedback, a read) until it
-// succeeds, 8x8 refuses it (a 4xx other than 429), or ctx ends: 429, any
-// 5xx and transport errors are retried with exponential backoff and
-// jitter, or after Retry-After when 8x8 sends one. It is for background
-// work, never the hook's 3-second path.
-func (c *Client) retrying(ctx context.Context, method, u string, body []byte, limit int64, shape errorShape) ([]byte, error) {
-	var last *Error
-	for attempt := 1; ; attempt++ {
-		if ctx.Err() != nil {
-			if last == nil {
-				last = &Error{Kind: Unreachable, Err: ctx.Err()}
-			}
-			return nil, last
-		}
-		a := c.once(ctx, method, u, body, limit)
-		switch {
-		case a.err != nil:
-			kind := Unreachable
-			if a.mayHaveSent {
-				kind = Unknown
-			}
-			last = &Error{Kind: kind, Attempts: attempt, Err: a.err}
-		case a.status >= 200 && a.status < 300:
-			return a.body, nil
-		default:
-			e, _ := classify(a, shape)
-			e.Attempts = attempt
-			if a.status < 500 && a.status != http.StatusTooManyRequests {
-				return nil, e // 8x8 refused it: asking again changes nothing
-			}
-			last = e
-		}
-		wait := last.RetryAfter
-		if wait <= 0 {
-			wait = c.backoffFor(attempt)
-		}
-		if dl, ok := ctx.Deadline(); ok && c.now().Add(wait).After(dl) {
-			return nil, last // no time for another attempt
-		}
-		if c.sleep(ctx, wait) != nil {
-			return nil, last
-		}
-	}
-}
-
-// backoffFor is the wait after the given attempt: RetryBackoff doubling up
-// to MaxRetryBackoff, with "equal jitter" (a uniform draw from its upper
+// backoffFor is the wait after the given attempt: retryBackoff doubling
+// up to maxRetryBackoff, with "equal jitter" (a uniform draw from its upper
 // half) so instances that failed together do not retry together.
-func (c *Client) backoffFor(attempt int) time.Duration {
-	d := c.maxBackoff
-	if attempt <= 32 {
-		d = min(c.backoff<<(attempt-1), c.maxBackoff)
-	}
-	if d <= 0 { // overflow
-		d = c.maxBackoff
+func backoffFor(attempt int) time.Duration {
+	d := maxRetryBackoff
+	if attempt <= 6 {
+		d = min(retryBackoff<<(attempt-1), maxRetryBackoff)
 	}
 	half := d / 2
 	return half + rand.N(d-half+1)
@@ -408,24 +346,15 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 // message can quote the request (the destination, the spoken code), and
 // neither may reach a log. Masking comes first, so a cut cannot leave part
 // of a number unmasked.
-func cleanMessage(s string) string { return truncate(redact.Text(s), 200) }
+func cleanMessage(s string) string { return logging.Clip(redact.Text(s), 200) }
+
+// cleanCode is 8x8's status or error code, masked unless it is a short code,
+// and bounded.
+func cleanCode(s string) string { return logging.Clip(redact.Code(s), 32) }
 
 // excerpt is a one-line, masked start of a body that is not 8x8's JSON (a
 // proxy's page), enough to tell which proxy answered.
 func excerpt(b []byte) string {
-	if len(b) > 1024 {
-		b = b[:1024]
-	}
-	return truncate(redact.Text(strings.Join(strings.Fields(strings.ToValidUTF8(string(b), "")), " ")), 120)
-}
-
-// truncate cuts s to at most n bytes, on a character boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
+	b = b[:min(len(b), 1024)]
+	return logging.Clip(redact.Text(strings.Join(strings.Fields(strings.ToValidUTF8(string(b), "")), " ")), 120)
 }

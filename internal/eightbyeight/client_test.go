@@ -1,12 +1,14 @@
 package eightbyeight_test
 
 import (
-	"cmp"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,62 +18,43 @@ import (
 	"github.com/telephony-hooks/okta-8x8/internal/redact"
 )
 
+// newClient is a client of fake whose waits between attempts take no time.
 func newClient(t *testing.T, fake *eightbyeighttest.Server) *eightbyeight.Client {
-	return newClientMin(t, fake, 50*time.Millisecond)
-}
-
-// newClientMin sets the least budget left for a retry to be tried.
-func newClientMin(t *testing.T, fake *eightbyeighttest.Server, minAttempt time.Duration) *eightbyeight.Client {
 	t.Helper()
 	c, err := eightbyeight.New(eightbyeight.Config{
-		VoiceURL: fake.VoiceURL(), SMSURL: fake.SMSURL(),
-		SubaccountID: "acme_otp", APIKey: "test-api-key-123",
-		MinAttempt: minAttempt, DefaultRetryAfter: time.Millisecond,
-		RetryBackoff: 100 * time.Millisecond, MaxRetryBackoff: time.Second,
+		VoiceURL: fake.VoiceURL(), SMSURL: fake.SMSURL(), SubaccountID: "acme_otp", APIKey: "test-api-key-123",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	eightbyeight.SetSleep(c, (&waits{}).sleep)
 	return c
 }
 
 // waits records the client's waits between attempts instead of spending
 // them; after cancelAfter waits (0: never) it cancels the context, the
-// way a caller's deadline would end the retries.
+// way a caller's deadline would end the retries. The client waits on the
+// caller's goroutine, so got is read after the call returns.
 type waits struct {
-	mu          sync.Mutex
 	got         []time.Duration
 	cancelAfter int
 	cancel      context.CancelFunc
 }
 
 func (w *waits) sleep(ctx context.Context, d time.Duration) error {
-	w.mu.Lock()
 	w.got = append(w.got, d)
-	n := len(w.got)
-	w.mu.Unlock()
-	if w.cancelAfter > 0 && n >= w.cancelAfter {
+	if w.cancelAfter > 0 && len(w.got) >= w.cancelAfter {
 		w.cancel()
 	}
 	return ctx.Err()
 }
 
-func (w *waits) all() []time.Duration {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]time.Duration(nil), w.got...)
-}
-
-var parser = func() *phone.Parser {
+func number(raw string) phone.Number {
 	p, err := phone.NewParser("US", 0)
 	if err != nil {
 		panic(err)
 	}
-	return p
-}()
-
-func number(raw string) phone.Number {
-	n, err := parser.Parse(raw)
+	n, err := p.Parse(raw)
 	if err != nil {
 		panic(raw + ": " + err.Error())
 	}
@@ -120,32 +103,36 @@ func TestSendFaults(t *testing.T) {
 		Gateway          = eightbyeighttest.Gateway
 		Garbled          = eightbyeighttest.Garbled
 	)
+	retried := []time.Duration{100 * time.Millisecond} // the default wait
 	tests := []struct {
-		name     string
-		faults   []F // answers, in order
-		budget   time.Duration
-		minRetry time.Duration     // least budget left to retry (0: 50ms)
-		wantKind eightbyeight.Kind // 0: success
-		wantReqs int               // requests that reached 8x8
+		name       string
+		faults     []F // answers, in order
+		retryAfter int // seconds, on a 429
+		budget     time.Duration
+		wantKind   eightbyeight.Kind // 0: success
+		wantReqs   int               // requests that reached 8x8
+		wantWaits  []time.Duration   // between them
 	}{
-		{"accepted", []F{OK}, time.Second, 0, 0, 1},
-		{"400 refused, not retried", []F{BadRequest}, time.Second, 0, eightbyeight.Refused, 1},
-		{"401 refused, not retried", []F{Unauthorized}, time.Second, 0, eightbyeight.Refused, 1},
-		{"200 but rejected", []F{Rejected}, time.Second, 0, eightbyeight.Refused, 1},
-		{"8x8's own 500 then ok: retried once", []F{ServerError, OK}, time.Second, 0, 0, 2},
-		{"8x8's own 503 then ok: retried once", []F{Unavailable, OK}, time.Second, 0, 0, 2},
-		{"429 then ok: retried once", []F{TooMany, OK}, time.Second, 0, 0, 2},
-		{"8x8's own 500 twice: refused after one retry", []F{ServerError, ServerError, OK}, time.Second, 0, eightbyeight.Refused, 2},
-		{"429 twice: refused after one retry", []F{TooMany, TooMany, OK}, time.Second, 0, eightbyeight.Refused, 2},
-		{"8x8's own 500 with no budget left for a retry", []F{ServerError, OK}, 2 * time.Second, time.Minute, eightbyeight.Refused, 1},
-		{"proxy's plain 503: unknown, exactly one request", []F{ProxyUnavailable, OK}, time.Second, 0, eightbyeight.Unknown, 1},
-		{"503 with JSON not 8x8's shape: unknown, exactly one request", []F{ForeignJSON, OK}, time.Second, 0, eightbyeight.Unknown, 1},
-		{"504 from a gateway (HTML): unknown, not retried", []F{Gateway, OK}, time.Second, 0, eightbyeight.Unknown, 1},
-		{"8x8's own 500, then a proxy's 503 on the retry: unknown", []F{ServerError, ProxyUnavailable, OK}, time.Second, 0, eightbyeight.Unknown, 2},
-		{"429, then a proxy's 503 on the retry: unknown", []F{TooMany, ProxyUnavailable, OK}, time.Second, 0, eightbyeight.Unknown, 2},
-		{"hang: outcome unknown, not retried", []F{Hang, OK}, 500 * time.Millisecond, 0, eightbyeight.Unknown, 1},
-		{"reset after the request was sent: unknown, not retried", []F{Reset, OK}, time.Second, 0, eightbyeight.Unknown, 1},
-		{"garbled 200: unknown", []F{Garbled}, time.Second, 0, eightbyeight.Unknown, 1},
+		{"accepted", []F{OK}, 0, time.Second, 0, 1, nil},
+		{"400 refused, not retried", []F{BadRequest}, 0, time.Second, eightbyeight.Refused, 1, nil},
+		{"401 refused, not retried", []F{Unauthorized}, 0, time.Second, eightbyeight.Refused, 1, nil},
+		{"200 but rejected", []F{Rejected}, 0, time.Second, eightbyeight.Refused, 1, nil},
+		{"8x8's own 500 then ok: retried once", []F{ServerError, OK}, 0, time.Second, 0, 2, retried},
+		{"8x8's own 503 then ok: retried once", []F{Unavailable, OK}, 0, time.Second, 0, 2, retried},
+		{"429 then ok: retried once", []F{TooMany, OK}, 0, time.Second, 0, 2, retried},
+		{"8x8's own 500 twice: refused after one retry", []F{ServerError, ServerError, OK}, 0, time.Second, eightbyeight.Refused, 2, retried},
+		{"429 twice: refused after one retry", []F{TooMany, TooMany, OK}, 0, time.Second, eightbyeight.Refused, 2, retried},
+		{"8x8's own 500 with no budget left for a retry", []F{ServerError, OK}, 0, 450 * time.Millisecond, eightbyeight.Refused, 1, nil},
+		{"proxy's plain 503: unknown, exactly one request", []F{ProxyUnavailable, OK}, 0, time.Second, eightbyeight.Unknown, 1, nil},
+		{"503 with JSON not 8x8's shape: unknown, exactly one request", []F{ForeignJSON, OK}, 0, time.Second, eightbyeight.Unknown, 1, nil},
+		{"504 from a gateway (HTML): unknown, not retried", []F{Gateway, OK}, 0, time.Second, eightbyeight.Unknown, 1, nil},
+		{"8x8's own 500, then a proxy's 503 on the retry: unknown", []F{ServerError, ProxyUnavailable, OK}, 0, time.Second, eightbyeight.Unknown, 2, retried},
+		{"429, then a proxy's 503 on the retry: unknown", []F{TooMany, ProxyUnavailable, OK}, 0, time.Second, eightbyeight.Unknown, 2, retried},
+		{"hang: outcome unknown, not retried", []F{Hang, OK}, 0, 500 * time.Millisecond, eightbyeight.Unknown, 1, nil},
+		{"reset after the request was sent: unknown, not retried", []F{Reset, OK}, 0, time.Second, eightbyeight.Unknown, 1, nil},
+		{"Retry-After within the budget: waited, then retried", []F{TooMany, OK}, 2, 5 * time.Second, 0, 2, []time.Duration{2 * time.Second}},
+		{"Retry-After past the budget: refused, not retried", []F{TooMany, OK}, 5, time.Second, eightbyeight.Refused, 1, nil},
+		{"garbled 200: unknown", []F{Garbled}, 0, time.Second, eightbyeight.Unknown, 1, nil},
 	}
 	for _, voice := range []bool{true, false} {
 		for _, tt := range tests {
@@ -156,12 +143,17 @@ func TestSendFaults(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				fake := eightbyeighttest.New(t)
 				fake.Queue(tt.faults...)
-				c := newClientMin(t, fake, cmp.Or(tt.minRetry, 50*time.Millisecond))
+				fake.RetryAfter = tt.retryAfter
+				c, w := newClient(t, fake), &waits{}
+				eightbyeight.SetSleep(c, w.sleep)
 				ctx, cancel := context.WithTimeout(context.Background(), tt.budget)
 				defer cancel()
 				rec, err := send(ctx, c, voice)
 				if got := fake.Count(); got != tt.wantReqs {
 					t.Errorf("8x8 received %d requests, want %d", got, tt.wantReqs)
+				}
+				if !slices.Equal(w.got, tt.wantWaits) {
+					t.Errorf("waits = %v, want %v", w.got, tt.wantWaits)
 				}
 				if tt.wantKind == 0 {
 					if err != nil {
@@ -182,53 +174,6 @@ func TestSendFaults(t *testing.T) {
 			})
 		}
 	}
-}
-
-// A send honours Retry-After when the budget leaves room for it, and
-// gives up rather than wait past the deadline.
-func TestSendHonoursRetryAfter(t *testing.T) {
-	tests := []struct {
-		name       string
-		retryAfter int // seconds
-		budget     time.Duration
-		wantReqs   int
-		wantWaits  []time.Duration
-	}{
-		{"Retry-After within the budget: waited, then retried", 2, 5 * time.Second, 2, []time.Duration{2 * time.Second}},
-		{"Retry-After past the budget: no retry", 5, time.Second, 1, nil},
-		{"Retry-After 0: the default wait", 0, time.Second, 2, []time.Duration{time.Millisecond}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			fake := eightbyeighttest.New(t)
-			fake.RetryAfter = tt.retryAfter
-			fake.Queue(eightbyeighttest.TooMany, eightbyeighttest.OK)
-			c := newClient(t, fake)
-			w := &waits{}
-			eightbyeight.SetSleep(c, w.sleep)
-			ctx, cancel := context.WithTimeout(context.Background(), tt.budget)
-			defer cancel()
-			_, err := c.SendSMS(ctx, sms)
-			if fake.Count() != tt.wantReqs {
-				t.Errorf("8x8 received %d requests, want %d (err %v)", fake.Count(), tt.wantReqs, err)
-			}
-			if got := w.all(); !equalDurations(got, tt.wantWaits) {
-				t.Errorf("waits = %v, want %v", got, tt.wantWaits)
-			}
-		})
-	}
-}
-
-func equalDurations(a, b []time.Duration) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestErrorCarries8x8Codes(t *testing.T) {
@@ -327,7 +272,7 @@ func TestRequestShape(t *testing.T) {
 func TestUnreachableIsNotSent(t *testing.T) {
 	c, err := eightbyeight.New(eightbyeight.Config{
 		VoiceURL: "http://127.0.0.1:1", SMSURL: "http://127.0.0.1:1",
-		SubaccountID: "acme", APIKey: "k", MinAttempt: 10 * time.Millisecond, DefaultRetryAfter: time.Millisecond,
+		SubaccountID: "acme", APIKey: "k",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -362,17 +307,6 @@ func TestNewValidates(t *testing.T) {
 	}
 }
 
-// 8x8's error text may quote the destination: it is masked before it can
-// reach a log.
-func TestErrorMessageMasksNumbers(t *testing.T) {
-	fake := eightbyeighttest.New(t)
-	fake.SetFault(eightbyeighttest.BadRequest)
-	_, err := newClient(t, fake).Call(context.Background(), call)
-	if err == nil || strings.Contains(err.Error(), "33612345678") || !strings.Contains(err.Error(), "Invalid destination [number]") {
-		t.Fatalf("err = %v", err)
-	}
-}
-
 // An Error built elsewhere (the hook wraps unknown errors) still prints
 // masked: Error() masks Code and Message itself.
 func TestErrorStringMasks(t *testing.T) {
@@ -390,6 +324,43 @@ func TestErrorStringMasks(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := tt.e.Error(); got != tt.want {
 				t.Errorf("Error() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// A Call or a Message can end up in a log line or an error by accident:
+// none of their printable forms carries the number or the code.
+func TestCallAndMessageNeverPrintSecrets(t *testing.T) {
+	values := []struct {
+		name    string
+		v       any
+		secrets []string
+	}{
+		{"call", call, []string{"33612345678", "612345678", voiceText, "9. 0. 5. 1. 2. 7"}},
+		{"message", sms, []string{"14155550123", "4155550123", smsText, "482913"}},
+		{"pointer to call", &call, []string{"33612345678", voiceText}},
+	}
+	for _, tt := range values {
+		t.Run(tt.name, func(t *testing.T) {
+			var logged bytes.Buffer
+			slog.New(slog.NewJSONHandler(&logged, nil)).Info("sending", "request", tt.v)
+			outputs := map[string]string{
+				"%v":   fmt.Sprintf("%v", tt.v),
+				"%+v":  fmt.Sprintf("%+v", tt.v),
+				"%#v":  fmt.Sprintf("%#v", tt.v),
+				"%s":   fmt.Sprintf("%s", tt.v),
+				"slog": logged.String(),
+			}
+			for form, out := range outputs {
+				for _, s := range tt.secrets {
+					if strings.Contains(out, s) {
+						t.Errorf("%s prints %q: %s", form, s, out)
+					}
+				}
+				if !strings.Contains(out, "[redacted]") {
+					t.Errorf("%s shows no placeholder for the text: %s", form, out)
+				}
 			}
 		})
 	}

@@ -28,15 +28,10 @@ const (
 )
 
 func (k Kind) String() string {
-	switch k {
-	case Refused:
-		return "refused"
-	case Unreachable:
-		return "unreachable"
-	case Unknown:
-		return "unknown"
+	if k < Refused || k > Unknown {
+		return "invalid"
 	}
-	return "invalid"
+	return [...]string{"refused", "unreachable", "unknown"}[k-Refused]
 }
 
 // Error is a failed request. It never carries the request (number, code),

@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/telephony-hooks/okta-8x8/internal/phone"
 	"github.com/telephony-hooks/okta-8x8/internal/redact"
@@ -25,7 +28,7 @@ type Message struct {
 	Track bool
 }
 
-// Wire types, per 8x8's SMS OpenAPI spec (Send-Sms-Single).
+// Wire types, per 8x8's SMS OpenAPI spec (Send-Sms-Single, feedback).
 type smsRequest struct {
 	Destination     string `json:"destination"`
 	Text            string `json:"text"`
@@ -44,17 +47,14 @@ type smsResponse struct {
 	} `json:"status"`
 }
 
-// smsError is the SMS API's ErrorResponse.
-type smsError struct {
-	Code    json.RawMessage `json:"code"`
-	Message string          `json:"message"`
-	ErrorID string          `json:"errorId"`
+type feedbackRequest struct {
+	Outcome   string `json:"outcome"`
+	Timestamp string `json:"timestamp,omitempty"`
 }
 
-// messageBody is the JSON body sent for m. encoding/json, not a
-// hand-written encoder: the one this replaced saved ~0.2 µs
-// (BenchmarkMessageBody).
-func messageBody(m Message) ([]byte, error) {
+// SendSMS sends the message. On success the receipt's TransactionID is
+// 8x8's umid.
+func (c *Client) SendSMS(ctx context.Context, m Message) (Receipt, error) {
 	req := smsRequest{
 		Destination:     m.Destination.E164(),
 		Text:            m.Text.Reveal(),
@@ -66,17 +66,7 @@ func messageBody(m Message) ([]byte, error) {
 	if m.Track {
 		req.Track = "Outcome"
 	}
-	return json.Marshal(req)
-}
-
-// SendSMS sends the message. On success the receipt's TransactionID is
-// 8x8's umid.
-func (c *Client) SendSMS(ctx context.Context, m Message) (Receipt, error) {
-	body, err := messageBody(m)
-	if err != nil {
-		return Receipt{}, &Error{Kind: Unreachable, Err: err}
-	}
-	return c.post(ctx, c.messagesURL, body, decodeSMS, smsErrorShape)
+	return c.send(ctx, c.messagesURL, req, decodeSMS, smsErrorShape)
 }
 
 func decodeSMS(b []byte) (Receipt, error) {
@@ -84,7 +74,7 @@ func decodeSMS(b []byte) (Receipt, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return Receipt{}, err
 	}
-	rec := Receipt{TransactionID: r.UMID, Status: redact.Code(r.Status.Code)}
+	rec := Receipt{TransactionID: r.UMID, Status: cleanCode(r.Status.Code)}
 	switch r.Status.Code {
 	case "QUEUED":
 		if r.UMID == "" {
@@ -100,7 +90,11 @@ func decodeSMS(b []byte) (Receipt, error) {
 // smsErrorShape reads an SMS API error. 8x8's own error answer is its
 // ErrorResponse: an integer code with a message or an errorId.
 func smsErrorShape(b []byte) (code, msg string, own bool) {
-	var r smsError
+	var r struct {
+		Code    json.RawMessage `json:"code"`
+		Message string          `json:"message"`
+		ErrorID string          `json:"errorId"`
+	}
 	if json.Unmarshal(b, &r) != nil {
 		return "", "", false
 	}
@@ -108,4 +102,31 @@ func smsErrorShape(b []byte) (code, msg string, own bool) {
 		return "", r.Message, false
 	}
 	return string(r.Code), r.Message, r.Message != "" || r.ErrorID != ""
+}
+
+// Feedback reports a tracked SMS's outcome to 8x8's Feedback API: success
+// when the code was verified at `at`, failure once it expired unverified
+// (a zero at sends no timestamp). Unlike a send, it is retried until ctx
+// ends: a duplicate only restates the same outcome. The error is an *Error:
+// Refused when 8x8 refused it (permanent: do not call again) or when ctx
+// ended after a 429 or 8x8's own 5xx.
+func (c *Client) Feedback(ctx context.Context, umid string, success bool, at time.Time) error {
+	if umid == "" {
+		return &Error{Kind: Refused, Err: errors.New("feedback needs the message's umid")}
+	}
+	fb := feedbackRequest{Outcome: "failure"}
+	if success {
+		fb.Outcome = "success"
+	}
+	if !at.IsZero() {
+		fb.Timestamp = at.UTC().Format(validUntilLayout) // RFC 3339, UTC, milliseconds
+	}
+	body, err := json.Marshal(fb)
+	if err != nil {
+		return &Error{Kind: Unreachable, Err: err}
+	}
+	if _, e := c.request(ctx, http.MethodPost, c.messagesURL+"/"+url.PathEscape(umid)+"/feedback", body, maxBody, smsErrorShape, true); e != nil {
+		return e
+	}
+	return nil
 }

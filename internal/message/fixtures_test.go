@@ -1,12 +1,10 @@
-package message_test
+package message
 
 import (
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/telephony-hooks/okta-8x8/internal/message"
 )
 
 // fixturesDir is the Okta fixtures folder: $SHARED_DIR/contracts/okta/fixtures
@@ -58,18 +56,18 @@ func TestSMSBodyOktaFixtures(t *testing.T) {
 				t.Fatalf("decode fixture: %v", err)
 			}
 			mp := f.Data.MessageProfile
-			l := message.Resolve(mp.Locale)
-			if l.Language() != tc.language {
-				t.Errorf("locale %q resolved to %q, want %q", mp.Locale, l.Language(), tc.language)
+			l := Resolve(mp.Locale)
+			if l.p().code != tc.language {
+				t.Errorf("locale %q resolved to %q, want %q", mp.Locale, l.p().code, tc.language)
 			}
 			if mp.MsgTemplate == "" {
 				t.Fatal("fixture has no msgTemplate")
 			}
-			if got := message.SMSBody(mp.MsgTemplate, mp.OTPCode, l); got != mp.MsgTemplate {
+			if got := SMSBody(mp.MsgTemplate, mp.OTPCode, l); got != mp.MsgTemplate {
 				t.Errorf("SMSBody = %q, want the template %q as-is", got, mp.MsgTemplate)
 			}
 			// The same template for a different code is not ours to send.
-			if got := message.SMSBody(mp.MsgTemplate, "000000", l); got != l.SMSText("000000") {
+			if got := SMSBody(mp.MsgTemplate, "000000", l); got != l.smsText("000000") {
 				t.Errorf("SMSBody with a code not in the template = %q, want the localised text", got)
 			}
 		})

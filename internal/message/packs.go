@@ -277,3 +277,62 @@ var packs = map[string]*pack{
 	"ar": arabic,
 	"hi": hindi,
 }
+
+// voiceProfiles maps a language to its default 8x8 `say` voiceProfile, and
+// a locale (language-Script, language-REGION) to its own where it differs.
+// 8x8's names are the Azure TTS short names
+// (legacy "ar-EG-Hoda", neural "ar-EG-SalmaNeural"). Sources:
+//
+//	[okta]  8x8 "Okta - Bring Your Own Telephony (BYOT) via Voice" guide
+//	        (developer.8x8.com/connect/docs/okta-bring-your-own-telephony-byot-via-voice-otp):
+//	        VOICE_PROFILE=en-US-Jenny; also DESIGN.md.
+//	[spec]  8x8 Voice API OpenAPI (shared/contracts/8x8/voice_v1_api.json),
+//	        say.params.voiceProfile example "en-GB-Emma".
+//	[guide] 8x8 Voice Messaging guide (developer.8x8.com/connect/reference/voice-messaging-guide):
+//	        "en-IE-EmilyNeural".
+//	[list]  8x8 "Voice Languages and Profiles"
+//	        (developer.8x8.com/connect/reference-link/vm-voice-languages-and-profiles).
+//	[scheme] not in the part of 8x8's list we could read: the Azure neural
+//	        voice for the locale, in the same naming scheme as [list]. A
+//	        wrong name is 8x8 statusCode -1002 on every call: Voices checks
+//	        the table against the account's own list
+//	        (GET /api/v1/subaccounts/{id}/speech-profiles) and substitutes.
+var voiceProfiles = map[string]string{
+	"en":    "en-US-Jenny",         // [okta]
+	"en-GB": "en-GB-Emma",          // [spec]
+	"en-IE": "en-IE-EmilyNeural",   // [guide]
+	"en-AU": "en-AU-NatashaNeural", // [scheme]
+	"en-IN": "en-IN-NeerjaNeural",  // [scheme]
+	"en-CA": "en-CA-ClaraNeural",   // [scheme]
+
+	"es":     "es-ES-ElviraNeural", // [scheme]
+	"es-US":  "es-US-PalomaNeural", // [scheme]
+	"es-MX":  "es-MX-DaliaNeural",  // [scheme]
+	"es-419": "es-MX-DaliaNeural",  // Latin American Spanish (and its countries: profileFor)
+
+	"fr":    "fr-FR-DeniseNeural", // [scheme]
+	"fr-CA": "fr-CA-SylvieNeural", // [scheme]
+
+	"de": "de-DE-KatjaNeural", // [scheme]
+
+	"it": "it-IT-ElsaNeural", // [scheme]
+
+	"pt":    "pt-BR-FranciscaNeural", // [scheme]; Brazil is most Portuguese speakers
+	"pt-PT": "pt-PT-RaquelNeural",    // [scheme]
+
+	"nl": "nl-NL-ColetteNeural", // [scheme]
+
+	"ja": "ja-JP-NanamiNeural", // [scheme]
+
+	"zh":      "zh-CN-XiaoxiaoNeural",  // [list]
+	"zh-TW":   "zh-TW-HsiaoChenNeural", // [list]
+	"zh-Hant": "zh-TW-HsiaoChenNeural", // [list]
+	"zh-HK":   "zh-HK-HiuMaanNeural",   // [scheme]; Cantonese
+
+	"ko": "ko-KR-SunHiNeural", // [scheme]
+
+	"ar":    "ar-SA-ZariyahNeural", // [list]; Modern Standard Arabic
+	"ar-EG": "ar-EG-SalmaNeural",   // [list]
+
+	"hi": "hi-IN-SwaraNeural", // [scheme]
+}

@@ -44,8 +44,3 @@ func (l Lang) Refusal(r Reason) string {
 	}
 	return pk.refusals[Unavailable]
 }
-
-// Reasons lists every Reason, for tests and documentation.
-func Reasons() []Reason {
-	return []Reason{InvalidNumber, PreviewPlaceholder, NumberType, Country, RateLimited, Expired, DeliveryFailed, Unavailable}
-}

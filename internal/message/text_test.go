@@ -1,11 +1,12 @@
-package message_test
+package message
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
-	"github.com/telephony-hooks/okta-8x8/internal/message"
 	"github.com/telephony-hooks/okta-8x8/internal/redact"
 )
 
@@ -19,15 +20,15 @@ var latinScript = map[string]bool{"en": true, "es": true, "fr": true, "de": true
 // Each required language, spoken, texted and refused in its own words.
 func TestEveryLanguage(t *testing.T) {
 	const otp = "482913"
-	en := message.Resolve("en")
-	for _, code := range message.Languages() {
+	en := Resolve("en")
+	for _, code := range slices.Sorted(maps.Keys(packs)) {
 		t.Run(code, func(t *testing.T) {
-			l := message.Resolve(code)
-			if l.Language() != code {
-				t.Fatalf("Resolve(%q).Language() = %q", code, l.Language())
+			l := Resolve(code)
+			if l.p().code != code {
+				t.Fatalf("Resolve(%q).p().code = %q", code, l.p().code)
 			}
-			if p := l.VoiceProfile(); !strings.HasPrefix(p, code+"-") {
-				t.Errorf("VoiceProfile() = %q, want a %s voice", p, code)
+			if p := l.builtinProfile(); !strings.HasPrefix(p, code+"-") {
+				t.Errorf("builtinProfile() = %q, want a %s voice", p, code)
 			}
 
 			voice := l.VoiceText(otp)
@@ -47,39 +48,41 @@ func TestEveryLanguage(t *testing.T) {
 			}
 			// An 8x8 error quoting the text it was given must not carry
 			// the code into a log, in any script's punctuation.
-			for _, text := range []string{voice, l.SMSText(otp)} {
+			for _, text := range []string{voice, l.smsText(otp)} {
 				if masked := redact.Text(text); strings.ContainsAny(masked, "0123456789") {
 					t.Errorf("redact.Text(%q) = %q: digits of the code survive", text, masked)
 				}
 			}
 
-			sms := l.SMSText(otp)
+			sms := l.smsText(otp)
 			if !strings.Contains(sms, otp) {
-				t.Errorf("SMSText(%q) = %q: no code", otp, sms)
+				t.Errorf("smsText(%q) = %q: no code", otp, sms)
 			}
-			if code != "en" && sms == en.SMSText(otp) {
-				t.Errorf("SMSText is the English text")
+			if code != "en" && sms == en.smsText(otp) {
+				t.Errorf("smsText is the English text")
 			}
 			n := utf8.RuneCountInString(sms)
 			if latinScript[code] {
 				for _, r := range sms {
 					if !strings.ContainsRune(gsm7, r) {
-						t.Errorf("SMSText %q: %q is outside GSM-7", sms, r)
+						t.Errorf("smsText %q: %q is outside GSM-7", sms, r)
 					}
 				}
 				if n > 160 {
-					t.Errorf("SMSText is %d characters, over one GSM-7 segment", n)
+					t.Errorf("smsText is %d characters, over one GSM-7 segment", n)
 				}
 			} else if n > 70 {
-				t.Errorf("SMSText is %d characters, over one UCS-2 segment", n)
+				t.Errorf("smsText is %d characters, over one UCS-2 segment", n)
 			}
 
-			for _, r := range message.Reasons() {
+			seen := map[string]Reason{}
+			for _, r := range append(slices.Collect(maps.Keys(english.refusals)), PreviewPlaceholder) {
 				s := l.Refusal(r)
-				if s == "" {
-					t.Errorf("Refusal(%s) is empty", r)
+				if prev, ok := seen[s]; ok || s == "" {
+					t.Errorf("Refusal(%s) = %q, empty or the sentence of %s", r, s, prev)
 				}
-				if r != message.PreviewPlaceholder && code != "en" && s == en.Refusal(r) {
+				seen[s] = r
+				if r != PreviewPlaceholder && code != "en" && s == en.Refusal(r) {
 					t.Errorf("Refusal(%s) is the English sentence", r)
 				}
 				if strings.Contains(strings.ToLower(s), "8x8") {
@@ -90,37 +93,23 @@ func TestEveryLanguage(t *testing.T) {
 	}
 }
 
-func TestRefusalsAreDistinct(t *testing.T) {
-	for _, code := range message.Languages() {
-		l := message.Resolve(code)
-		seen := map[string]message.Reason{}
-		for _, r := range message.Reasons() {
-			s := l.Refusal(r)
-			if prev, ok := seen[s]; ok {
-				t.Errorf("%s: Refusal(%s) is the same sentence as Refusal(%s)", code, r, prev)
-			}
-			seen[s] = r
-		}
-	}
-}
-
 func TestRefusal(t *testing.T) {
 	tests := []struct {
 		name, locale string
-		reason       message.Reason
+		reason       Reason
 		want         string
 	}{
-		{"preview placeholder is for the admin, in English", "ja", message.PreviewPlaceholder, "Click Edit"},
-		{"preview placeholder names the placeholder", "en", message.PreviewPlaceholder, "9876543210"},
-		{"invalid number", "en-GB", message.InvalidNumber, "can't receive a verification code"},
-		{"rate limited in French", "fr-CA", message.RateLimited, "Trop de codes"},
-		{"expired in German", "de", message.Expired, "abgelaufen"},
-		{"unknown reason gets the generic sentence", "es", message.Reason("no_such_reason"), "no está disponible temporalmente"},
-		{"unknown locale in English", "xx", message.Country, "this country"},
+		{"preview placeholder is for the admin, in English", "ja", PreviewPlaceholder, "Click Edit"},
+		{"preview placeholder names the placeholder", "en", PreviewPlaceholder, "9876543210"},
+		{"invalid number", "en-GB", InvalidNumber, "can't receive a verification code"},
+		{"rate limited in French", "fr-CA", RateLimited, "Trop de codes"},
+		{"expired in German", "de", Expired, "abgelaufen"},
+		{"unknown reason gets the generic sentence", "es", Reason("no_such_reason"), "no está disponible temporalmente"},
+		{"unknown locale in English", "xx", Country, "this country"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := message.Resolve(tc.locale).Refusal(tc.reason); !strings.Contains(got, tc.want) {
+			if got := Resolve(tc.locale).Refusal(tc.reason); !strings.Contains(got, tc.want) {
 				t.Errorf("Refusal(%s) = %q, want it to contain %q", tc.reason, got, tc.want)
 			}
 		})
@@ -140,61 +129,61 @@ func TestVoiceText(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := message.Resolve(tc.locale).VoiceText(tc.otp); got != tc.want {
+			if got := Resolve(tc.locale).VoiceText(tc.otp); got != tc.want {
 				t.Errorf("VoiceText(%q) = %q, want %q", tc.otp, got, tc.want)
 			}
 		})
 	}
 }
 
-func TestVoiceTextLimit(t *testing.T) {
-	tests := []struct {
-		name string
-		otp  string
-		full bool // the whole code is spoken
-	}{
-		{"ten-digit code", "0123456789", true},
-		{"absurdly long code is cut to 8x8's limit", strings.Repeat("7", 5000), false},
-		{"long multibyte code", strings.Repeat("７", 5000), false},
-	}
-	for _, tc := range tests {
-		for _, code := range message.Languages() {
-			t.Run(tc.name+"/"+code, func(t *testing.T) {
-				got := message.Resolve(code).VoiceText(tc.otp)
-				if n := utf8.RuneCountInString(got); n > message.MaxVoiceText {
-					t.Fatalf("VoiceText is %d characters, over %d", n, message.MaxVoiceText)
-				}
-				if tc.full {
-					for _, d := range tc.otp {
-						if !strings.ContainsRune(got, d) {
-							t.Errorf("digit %q missing from %q", d, got)
-						}
-					}
-				}
-			})
-		}
-	}
-}
-
 func TestSMSBody(t *testing.T) {
-	fr := message.Resolve("fr-FR")
+	fr := Resolve("fr-FR")
 	tests := []struct {
 		name, template, otp, want string
 	}{
 		{"template with the code is used as-is", "Acme: your code is 482913", "482913", "Acme: your code is 482913"},
-		{"template without the code is replaced", "Acme: your code is ${code}", "482913", fr.SMSText("482913")},
-		{"template with another code is replaced", "Your code is 111111", "482913", fr.SMSText("482913")},
-		{"empty template", "", "482913", fr.SMSText("482913")},
-		{"empty code never matches a template", "anything", "", fr.SMSText("")},
+		{"template without the code is replaced", "Acme: your code is ${code}", "482913", fr.smsText("482913")},
+		{"template with another code is replaced", "Your code is 111111", "482913", fr.smsText("482913")},
+		{"empty template", "", "482913", fr.smsText("482913")},
+		{"empty code never matches a template", "anything", "", fr.smsText("")},
 		{"six GSM-7 segments is allowed", strings.Repeat("a", 918-6) + "482913", "482913", strings.Repeat("a", 918-6) + "482913"},
-		{"seven GSM-7 segments is replaced", strings.Repeat("a", 919-6) + "482913", "482913", fr.SMSText("482913")},
+		{"seven GSM-7 segments is replaced", strings.Repeat("a", 919-6) + "482913", "482913", fr.smsText("482913")},
 		{"six UCS-2 segments is allowed", strings.Repeat("確", 402-6) + "482913", "482913", strings.Repeat("確", 402-6) + "482913"},
-		{"seven UCS-2 segments is replaced", strings.Repeat("確", 403-6) + "482913", "482913", fr.SMSText("482913")},
+		{"seven UCS-2 segments is replaced", strings.Repeat("確", 403-6) + "482913", "482913", fr.smsText("482913")},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := message.SMSBody(tc.template, tc.otp, fr); got != tc.want {
+			if got := SMSBody(tc.template, tc.otp, fr); got != tc.want {
 				t.Errorf("SMSBody(%q, %q) = %q, want %q", tc.template, tc.otp, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSegments(t *testing.T) {
+	tests := []struct {
+		name string
+		text string
+		want int
+	}{
+		{"empty", "", 1},
+		{"160 GSM-7", strings.Repeat("a", 160), 1},
+		{"161 GSM-7 is concatenated", strings.Repeat("a", 161), 2},
+		{"306 GSM-7 fits two parts", strings.Repeat("a", 306), 2},
+		{"307 GSM-7 needs three", strings.Repeat("a", 307), 3},
+		{"GSM-7 accents stay GSM-7", strings.Repeat("é", 160), 1},
+		{"extended characters count twice", strings.Repeat("€", 80), 1},
+		{"81 extended characters overflow", strings.Repeat("€", 81), 2},
+		{"one non-GSM character switches to UCS-2", "ó" + strings.Repeat("a", 69), 1},
+		{"71 UCS-2 is concatenated", "ó" + strings.Repeat("a", 70), 2},
+		{"134 UCS-2 fits two parts", strings.Repeat("確", 134), 2},
+		{"astral characters are two UTF-16 units", strings.Repeat("😀", 35), 1},
+		{"36 astral characters overflow", strings.Repeat("😀", 36), 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := segments(tc.text); got != tc.want {
+				t.Errorf("segments = %d, want %d", got, tc.want)
 			}
 		})
 	}
@@ -204,8 +193,8 @@ func BenchmarkResolveAndRender(b *testing.B) {
 	locales := []string{"EN-US", "en_GB", "fr", "ja", "pt_BR", "es-419", "sv-SE", ""}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		l := message.Resolve(locales[i%len(locales)])
+		l := Resolve(locales[i%len(locales)])
 		_ = l.VoiceText("482913")
-		_ = l.VoiceProfile()
+		_ = l.builtinProfile()
 	}
 }
