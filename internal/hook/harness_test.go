@@ -34,7 +34,8 @@ var suite logtest.Suite
 func TestMain(m *testing.M) { os.Exit(suite.Main(m, oktatest.Secrets(), oktatest.Numbers())) }
 
 // setup is what a scenario may change: the deployed defaults, with the
-// per-user limit off and an 800 ms deadline.
+// per-user limit off and a 2 s deadline (a SUCCESSFUL case stays one
+// under -race on a loaded machine).
 type setup struct {
 	opt        hook.Options
 	guard      guard.Config
@@ -47,14 +48,15 @@ type setup struct {
 	sampled    bool                 // refusals logged through a sampler on the harness's clock
 	redis      bool                 // the guard shares its state through Redis (miniredis)
 	miniredis  *miniredis.Miniredis // with redis: this one (another harness's instance), else a new one
-	flush      func() error
 	conversion hook.Conversion
+	sender     hook.Sender                   // nil: the 8x8 client
+	wrapGuard  func(*guard.Guard) hook.Guard // nil: the guard as it is
 }
 
 func defaults() setup {
 	return setup{
 		opt: hook.Options{
-			Deadline:    800 * time.Millisecond,
+			Deadline:    2 * time.Second,
 			CallerID:    oktatest.Caller,
 			SMSSource:   "Acme",
 			Repetitions: 2,
@@ -71,7 +73,7 @@ func defaults() setup {
 // harness is one hook with its fake 8x8.
 type harness struct {
 	t    *testing.T
-	srv  *hook.Server
+	srv  http.Handler
 	fake *eightbyeighttest.Server
 	clk  *oktatest.Clock
 	logs *logtest.Buffer
@@ -92,8 +94,8 @@ func newHarness(t *testing.T, edits ...func(*setup)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sender hook.Sender
-	if !s.opt.DryRun {
+	sender := s.sender
+	if sender == nil && !s.opt.DryRun {
 		client, err := eightbyeight.New(eightbyeight.Config{
 			VoiceURL: h.fake.VoiceURL(), SMSURL: h.fake.SMSURL(), SubaccountID: oktatest.Sub, APIKey: oktatest.APIKey,
 			HTTPClient: s.httpClient,
@@ -110,7 +112,7 @@ func newHarness(t *testing.T, edits ...func(*setup)) *harness {
 	if s.guard.KeySecret == nil {
 		s.guard.KeySecret = redisstore.DeriveSecret(oktatest.APIKey)
 	}
-	var primary *guard.RedisStore
+	var primary guard.Store
 	if s.redis {
 		mr := s.miniredis
 		if mr == nil {
@@ -118,26 +120,27 @@ func newHarness(t *testing.T, edits ...func(*setup)) *harness {
 		}
 		client := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 		t.Cleanup(func() { _ = client.Close() })
-		primary = guard.NewRedisStore(client)
+		primary = redisstore.NewGuardStore(client)
 	}
 	g, err := guard.New(s.guard, primary, logger, h.clk.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.srv = hook.New(s.opt, hook.Deps{
-		Refusals: refusals,
-		Auth:     hook.Auth{Header: okta.NewHeaderAuth(s.header, s.secret), Open: s.open},
-		Phones:   phones,
-		Guard:    g,
-		Sender:   sender,
-		Receipts: receipts.NewHandler(s.webhook, logger, nil),
-		Logger:   logger,
-		Now:      h.clk.Now,
-		Flush:    s.flush,
-	})
-	if s.conversion != nil {
-		h.srv.Conversion = s.conversion
+	var hg hook.Guard = g
+	if s.wrapGuard != nil {
+		hg = s.wrapGuard(g)
 	}
+	h.srv = hook.New(s.opt, hook.Deps{
+		Refusals:   refusals,
+		Auth:       hook.Auth{Header: okta.NewHeaderAuth(s.header, s.secret), Open: s.open},
+		Phones:     phones,
+		Guard:      hg,
+		Sender:     sender,
+		Receipts:   receipts.NewHandler(s.webhook, logger, refusals),
+		Conversion: s.conversion,
+		Logger:     logger,
+		Now:        h.clk.Now,
+	})
 	return h
 }
 

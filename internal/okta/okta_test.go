@@ -81,6 +81,16 @@ func TestParseEventID(t *testing.T) {
 }
 
 // The end user's IP is kept only when it is one.
+// Okta has spelt deliveryChannel many ways: "sms" in any case is SMS,
+// anything else a voice call.
+func TestParseChannel(t *testing.T) {
+	for in, want := range map[string]Channel{"SMS": SMS, "sms": SMS, " Sms ": SMS, "Voice": Voice, "voice call": Voice, "CALL": Voice, "call": Voice} {
+		if got := ParseChannel(in); got != want {
+			t.Errorf("ParseChannel(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
 func TestParseClientIP(t *testing.T) {
 	for in, want := range map[string]string{
 		`"198.51.100.23"`: "198.51.100.23", `" 2001:db8::1 "`: "2001:db8::1", `"::ffff:198.51.100.23"`: "198.51.100.23",

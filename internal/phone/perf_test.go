@@ -51,8 +51,8 @@ func TestRedactedIsKept(t *testing.T) {
 		}
 	}
 	n, _ := fromLib("+14155550123", "ZZ")
-	if n.redacted != "+1********23" || fmt.Sprint(n) != n.redacted || n.LogValue().String() != n.redacted {
-		t.Errorf("kept %q, printed %q, logged %q", n.redacted, fmt.Sprint(n), n.LogValue())
+	if n.Redacted() != "+1********23" || fmt.Sprint(n) != n.Redacted() || n.LogValue().String() != n.Redacted() {
+		t.Errorf("redacted %q, printed %q, logged %q", n.Redacted(), fmt.Sprint(n), n.LogValue())
 	}
 }
 

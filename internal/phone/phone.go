@@ -6,7 +6,6 @@ package phone
 import (
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -37,20 +36,9 @@ const (
 	Unknown
 )
 
-var typeNames = [...]string{
-	FixedLine:         "fixed_line",
-	Mobile:            "mobile",
-	FixedLineOrMobile: "fixed_line_or_mobile",
-	TollFree:          "toll_free",
-	PremiumRate:       "premium_rate",
-	SharedCost:        "shared_cost",
-	VoIP:              "voip",
-	PersonalNumber:    "personal_number",
-	Pager:             "pager",
-	UAN:               "uan",
-	Voicemail:         "voicemail",
-	Unknown:           "unknown",
-}
+// typeNames are in the order of the constants.
+var typeNames = [...]string{"fixed_line", "mobile", "fixed_line_or_mobile", "toll_free", "premium_rate",
+	"shared_cost", "voip", "personal_number", "pager", "uan", "voicemail", "unknown"}
 
 func (t Type) String() string {
 	if t < 0 || int(t) >= len(typeNames) {
@@ -82,9 +70,6 @@ type Number struct {
 	region string
 	typ    Type
 	cc     int
-	// redacted is Redacted, computed once when parsed: every request
-	// logs it, and the parser's cache hands out the same Number.
-	redacted string
 }
 
 // E164 is the full number, "+" and digits. Send it to 8x8; never log it.
@@ -96,9 +81,6 @@ func (n Number) Region() string { return n.region }
 
 // Type is the number's line type from the numbering plan.
 func (n Number) Type() Type { return n.typ }
-
-// CountryCode is the ITU calling code (1, 33, 44, …).
-func (n Number) CountryCode() int { return n.cc }
 
 // Prefix is the number without its last four digits ("+1415555" for
 // +14155550123): in North America the NPA-NXX, elsewhere a block of
@@ -117,40 +99,23 @@ func (n Number) IsZero() bool { return n.e164 == "" }
 
 // Redacted is the number with all but the country code and the last two
 // digits masked: "+1*******99".
-func (n Number) Redacted() string {
-	if n.redacted != "" {
-		return n.redacted
-	}
-	return redact.Phone(n.e164, n.cc)
-}
+func (n Number) Redacted() string { return redact.Phone(n.e164, n.cc) }
 
-func (n Number) String() string             { return n.Redacted() }
-func (n Number) GoString() string           { return n.Redacted() }
-func (n Number) LogValue() slog.Value       { return slog.StringValue(n.Redacted()) }
-func (n Number) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(n.Redacted())) }
-
-// MarshalJSON writes the redacted form.
-func (n Number) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + n.Redacted() + `"`), nil
-}
+// The printable forms: fmt's verbs (%#v included) go through Format.
+func (n Number) String() string               { return n.Redacted() }
+func (n Number) LogValue() slog.Value         { return slog.StringValue(n.Redacted()) }
+func (n Number) Format(f fmt.State, _ rune)   { _, _ = f.Write([]byte(n.Redacted())) }
+func (n Number) MarshalJSON() ([]byte, error) { return []byte(`"` + n.Redacted() + `"`), nil }
 
 // Parser normalises raw numbers. It keeps a small bounded cache of parsed
 // numbers: parsing costs ~20 µs and the same users sign in again and again.
 type Parser struct {
 	defaultRegion string
-	seed          maphash.Seed
 
 	mu    sync.Mutex
 	cache map[string]parsed
 	max   int
-	// seen admits a number to the cache on its second sighting only: a
-	// flood of distinct numbers (pumping) would otherwise fill the cache
-	// with entries never read again, at a few hundred bytes each. A slot
-	// holds a number's hash; collisions only delay an admission.
-	seen [seenSlots]uint64
 }
-
-const seenSlots = 4096
 
 type parsed struct {
 	n   Number
@@ -165,7 +130,7 @@ func NewParser(defaultRegion string, cacheSize int) (*Parser, error) {
 	if phonenumbers.GetCountryCodeForRegion(r) == 0 {
 		return nil, fmt.Errorf("DEFAULT_REGION %q is not a known region code", defaultRegion)
 	}
-	return &Parser{defaultRegion: r, seed: maphash.MakeSeed(), cache: make(map[string]parsed), max: cacheSize}, nil
+	return &Parser{defaultRegion: r, cache: make(map[string]parsed), max: cacheSize}, nil
 }
 
 // maxRawLen bounds the input: no real number, with formatting, is longer.
@@ -183,35 +148,27 @@ func (p *Parser) Parse(raw string) (Number, error) {
 		// number and dial it. Okta sends digits.
 		return Number{}, ErrInvalid
 	}
-	if p.max > 0 {
-		p.mu.Lock()
-		r, ok := p.cache[raw]
-		p.mu.Unlock()
-		if ok {
-			return r.n, r.err
-		}
+	if p.max == 0 {
+		return p.parse(raw)
+	}
+	p.mu.Lock()
+	r, ok := p.cache[raw]
+	p.mu.Unlock()
+	if ok {
+		return r.n, r.err
 	}
 	n, err := p.parse(raw)
-	if p.max > 0 {
-		h := maphash.String(p.seed, raw) | 1 // 0 is an empty slot
-		slot := &p.seen[h%seenSlots]
-		p.mu.Lock()
-		if *slot != h {
-			*slot = h
-			p.mu.Unlock()
-			return n, err
+	p.mu.Lock()
+	if len(p.cache) >= p.max {
+		// Evict an arbitrary entry: map iteration order is random, which
+		// is good enough for a cache that only saves CPU.
+		for k := range p.cache {
+			delete(p.cache, k)
+			break
 		}
-		if len(p.cache) >= p.max {
-			// Evict an arbitrary entry: map iteration order is random,
-			// which is good enough for a cache that only saves CPU.
-			for k := range p.cache {
-				delete(p.cache, k)
-				break
-			}
-		}
-		p.cache[raw] = parsed{n, err}
-		p.mu.Unlock()
 	}
+	p.cache[raw] = parsed{n, err}
+	p.mu.Unlock()
 	return n, err
 }
 
@@ -230,21 +187,17 @@ func fromLib(raw, region string) (Number, error) {
 	if err != nil {
 		return Number{}, ErrInvalid
 	}
-	// IsValidNumber is exactly "the type is not UNKNOWN" (same region,
-	// same metadata, same patterns): asking for the type alone saves
-	// matching the number's patterns twice.
+	// IsValidNumber is exactly "the type is not UNKNOWN".
 	typ := phonenumbers.GetNumberType(num)
 	if typ == phonenumbers.UNKNOWN {
 		return Number{}, ErrInvalid
 	}
-	n := Number{
+	return Number{
 		e164:   phonenumbers.Format(num, phonenumbers.E164),
 		region: phonenumbers.GetRegionCodeForNumber(num),
 		typ:    Type(typ),
 		cc:     int(num.GetCountryCode()),
-	}
-	n.redacted = redact.Phone(n.e164, n.cc)
-	return n, nil
+	}, nil
 }
 
 // Warm parses an example mobile number of each region, without caching it,
@@ -256,4 +209,32 @@ func (p *Parser) Warm(regions ...string) {
 			_, _ = fromLib(phonenumbers.Format(ex, phonenumbers.E164), "ZZ")
 		}
 	}
+}
+
+// Mask is a number a third party wrote (8x8's receipts), for a log line:
+// the calling code and last two digits, and its region when the numbering
+// plan knows it. Anything that does not parse is Placeholder.
+func Mask(raw string) (masked, region string) {
+	s := strings.TrimSpace(raw)
+	if s == "" {
+		return "", ""
+	}
+	num, err := phonenumbers.Parse("+"+strings.TrimPrefix(s, "+"), "ZZ")
+	if err != nil || num.GetCountryCode() == 0 {
+		return redact.Placeholder, ""
+	}
+	if region = phonenumbers.GetRegionCodeForNumber(num); region == "ZZ" {
+		region = ""
+	}
+	return redact.Phone(phonenumbers.Format(num, phonenumbers.E164), int(num.GetCountryCode())), region
+}
+
+// Country is s as an ISO 3166-1 alpha-2 code, upper case, or "" when it is
+// not one (8x8's examples show "null" and "ID | Null").
+func Country(s string) string {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	if len(s) != 2 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z' {
+		return ""
+	}
+	return s
 }

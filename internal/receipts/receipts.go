@@ -1,37 +1,29 @@
 // Package receipts serves 8x8's delivery webhooks (voice session summaries
 // and SMS delivery receipts) and turns each final outcome into one log line
 // keyed by the transaction id the hook gave Okta, so a sign-in can be
-// joined to whether its code reached the phone.
-//
-// Payload shapes, from 8x8's public developer docs (copies in testdata/):
-//   - SMS delivery receipt: developer.8x8.com/connect/reference/delivery-receipts-for-outbound-sms
-//     {namespace:"SMS", eventType:"outbound_message_status_changed",
-//     payload:{umid, clientMessageId, destination, status:{state, detail,
-//     errorCode, errorMessage}, …}}; states per
-//     developer.8x8.com/connect/reference/message-status-reference.
-//   - Voice session summary (VSS): developer.8x8.com/connect/docs/voice/voice-messaging/session-status
-//     {namespace:"VOICE", eventType:"SESSION_SUMMARY", payload:{sessionId,
-//     sessionStatus, errorDetails:{errorMsg, errorCode}, details:{callA:{
-//     destination, destinationCountryCode, callStatus, callDuration}, …}}}.
+// joined to whether its code reached the phone. The payload shapes are
+// 8x8's public developer docs' (copies and sources in testdata/): SMS
+// receipts (namespace SMS, outbound_message_status_changed) and voice
+// session summaries (namespace VOICE, SESSION_SUMMARY).
 package receipts
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
-
-	"github.com/nyaruka/phonenumbers"
 
 	"github.com/telephony-hooks/okta-8x8/internal/httpjson"
 	"github.com/telephony-hooks/okta-8x8/internal/logging"
 	"github.com/telephony-hooks/okta-8x8/internal/okta"
+	"github.com/telephony-hooks/okta-8x8/internal/phone"
 	"github.com/telephony-hooks/okta-8x8/internal/redact"
 )
 
@@ -40,9 +32,8 @@ const (
 	maxBody = 64 << 10
 	// seenSize bounds the duplicate memory: 8x8 retries within ~2 minutes
 	// (1, 10, 30, 90 s), so a few thousand recent outcomes are plenty.
-	seenSize = 10000
-	// maxText bounds 8x8-supplied text copied into a log line.
-	maxText = 256
+	seenSize = 5000
+	maxText  = 256 // 8x8's free text in a log line
 )
 
 // Log messages, stable so Logs Explorer queries and log-based metrics can
@@ -63,9 +54,6 @@ const (
 // Refused requests are logged through refusals (nil: every one): anyone
 // can post wrong secrets as fast as they like, and each line costs.
 func NewHandler(secret string, logger *slog.Logger, refusals *logging.Sampler) http.Handler {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
 	return &handler{
 		auth:     okta.NewHeaderAuth("Authorization", secret), // nil when secret is empty
 		log:      logger,
@@ -82,50 +70,46 @@ type handler struct {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		writeJSON(w, http.StatusMethodNotAllowed, `{"error":"method not allowed"}`)
-		return
-	}
 	if !h.authorized(r) {
-		writeJSON(w, http.StatusUnauthorized, `{"error":"unauthorized"}`)
+		httpjson.Write(w, http.StatusUnauthorized, []byte(`{"error":"unauthorized"}`))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeJSON(w, http.StatusRequestEntityTooLarge, `{"error":"body too large"}`)
-			return
-		}
-		writeJSON(w, http.StatusBadRequest, `{"error":"unreadable body"}`)
-		return
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		httpjson.Write(w, http.StatusRequestEntityTooLarge, []byte(`{"error":"body too large"}`))
+	case err != nil:
+		httpjson.Write(w, http.StatusBadRequest, []byte(`{"error":"unreadable body"}`))
+	case !json.Valid(body):
+		httpjson.Write(w, http.StatusBadRequest, []byte(`{"error":"body is not JSON"}`))
+	default:
+		// 200 from here on: 8x8 retries 4xx/5xx, and a retry of a JSON
+		// body we cannot use will not become usable.
+		h.handle(r, body)
+		httpjson.Write(w, http.StatusOK, []byte(`{"status":"ok"}`))
 	}
-	if !json.Valid(body) {
-		writeJSON(w, http.StatusBadRequest, `{"error":"body is not JSON"}`)
-		return
-	}
-	// Everything past this point answers 200: 8x8 retries 4xx/5xx, and a
-	// retry of a JSON body we cannot use will not become usable.
-	h.handle(r, body)
-	writeJSON(w, http.StatusOK, `{"status":"ok"}`)
 }
 
 // authorized checks the header in constant time (okta.HeaderAuth: the same
-// check as Okta's static secret).
+// check as Okta's static secret). A refusal's line names the address
+// Google's front end saw, never text the caller wrote.
 func (h *handler) authorized(r *http.Request) bool {
-	if h.auth == nil {
-		h.refusals.Log(r.Context(), h.log, slog.LevelWarn, "8x8 webhook: no secret configured", msgRefused,
-			slog.String("reason", "no webhook secret configured"))
-		return false
+	reason := ""
+	switch {
+	case h.auth == nil:
+		reason = "no webhook secret configured"
+	case !h.auth.Check(r.Header):
+		reason = "Authorization header does not match"
+	default:
+		return true
 	}
-	if !h.auth.Check(r.Header) {
-		h.refusals.Log(r.Context(), h.log, slog.LevelWarn, "8x8 webhook: wrong Authorization", msgRefused,
-			slog.String("reason", "Authorization header does not match"),
-			slog.Bool("headerPresent", r.Header.Get("Authorization") != ""))
-		return false
-	}
-	return true
+	h.refusals.Log(r.Context(), h.log, slog.LevelWarn, "8x8 webhook: "+reason, msgRefused,
+		slog.String("reason", reason),
+		slog.Bool("headerPresent", r.Header.Get("Authorization") != ""),
+		slog.Any("httpRequest", logging.HTTPRequest{Method: r.Method, URL: r.URL.Path, UserAgent: r.UserAgent(),
+			RemoteIP: logging.ClientIP(r), Protocol: r.Proto, Status: http.StatusUnauthorized}))
+	return false
 }
 
 // envelope is the part common to every 8x8 webhook. encoding/json matches
@@ -138,17 +122,11 @@ type envelope struct {
 }
 
 func (h *handler) handle(r *http.Request, body []byte) {
-	ctx := r.Context()
 	var env envelope
-	if err := json.Unmarshal(body, &env); err != nil {
-		h.log.LogAttrs(ctx, slog.LevelWarn, "8x8 event not understood", slog.String("error", err.Error()))
-		return
-	}
-	var (
-		o   outcome
-		err error
-	)
+	var o outcome
+	err := json.Unmarshal(body, &env)
 	switch {
+	case err != nil:
 	case strings.EqualFold(env.Namespace, "VOICE") && strings.EqualFold(env.EventType, "SESSION_SUMMARY"):
 		o, err = voiceOutcome(env.Payload)
 	case strings.EqualFold(env.Namespace, "SMS") && strings.EqualFold(env.EventType, "outbound_message_status_changed"):
@@ -156,16 +134,14 @@ func (h *handler) handle(r *http.Request, body []byte) {
 	default:
 		// CALL_STATUS, call actions, inbound SMS…: acknowledged so 8x8
 		// does not retry, but not ours to report.
-		h.log.LogAttrs(ctx, slog.LevelDebug, msgIgnored,
-			slog.String("namespace", clip(env.Namespace, 64)),
-			slog.String("eventType", clip(env.EventType, 64)))
+		h.log.LogAttrs(r.Context(), slog.LevelDebug, msgIgnored,
+			slog.String("namespace", clip(env.Namespace, 64)), slog.String("eventType", clip(env.EventType, 64)))
 		return
 	}
 	if err != nil {
-		h.log.LogAttrs(ctx, slog.LevelWarn, "8x8 event not understood",
-			slog.String("namespace", clip(env.Namespace, 64)),
-			slog.String("eventType", clip(env.EventType, 64)),
-			slog.String("error", err.Error()))
+		h.log.LogAttrs(r.Context(), slog.LevelWarn, "8x8 event not understood",
+			slog.String("namespace", clip(env.Namespace, 64)), slog.String("eventType", clip(env.EventType, 64)),
+			slog.String("error", clip(err.Error(), maxText)))
 		return
 	}
 	h.record(r, o)
@@ -194,23 +170,14 @@ func (o outcome) attrs() []slog.Attr {
 		slog.Bool("delivered", o.delivered),
 		slog.String("status", o.status),
 	}
-	if o.errorCode != "" {
-		a = append(a, slog.String("errorCode", o.errorCode))
-	}
-	if o.errorMessage != "" {
-		a = append(a, slog.String("errorMessage", o.errorMessage))
-	}
 	if o.hasDuration {
 		a = append(a, slog.Int("callDurationSeconds", o.duration))
 	}
-	if o.country != "" {
-		a = append(a, slog.String("country", o.country))
-	}
-	if o.destination != "" {
-		a = append(a, slog.String("destination", o.destination))
-	}
-	if o.clientMessageID != "" {
-		a = append(a, slog.String("clientMessageId", o.clientMessageID))
+	for _, kv := range [][2]string{{"errorCode", o.errorCode}, {"errorMessage", o.errorMessage}, {"country", o.country},
+		{"destination", o.destination}, {"clientMessageId", o.clientMessageID}} {
+		if kv[1] != "" {
+			a = append(a, slog.String(kv[0], kv[1]))
+		}
 	}
 	return a
 }
@@ -232,7 +199,6 @@ func (h *handler) record(r *http.Request, o outcome) {
 // scalar is a lenient field: 8x8 documents errorCode and callDuration as
 // integers on one page and strings on another.
 type scalar = httpjson.Text
-
 type smsPayload struct {
 	UMID            string `json:"umid"`
 	ClientMessageID string `json:"clientMessageId"`
@@ -240,7 +206,6 @@ type smsPayload struct {
 	Country         string `json:"country"`
 	Status          struct {
 		State        string `json:"state"`
-		Detail       string `json:"detail"`
 		ErrorCode    scalar `json:"errorCode"`
 		ErrorMessage string `json:"errorMessage"`
 	} `json:"status"`
@@ -268,10 +233,8 @@ func smsOutcome(raw json.RawMessage) (outcome, error) {
 	default:
 		// queued, sent, unknown: more receipts follow.
 	}
-	o.destination, o.country = maskNumber(p.Destination)
-	if c := countryCode(p.Country); c != "" {
-		o.country = c
-	}
+	o.destination, o.country = phone.Mask(p.Destination)
+	o.country = cmp.Or(phone.Country(p.Country), o.country)
 	return o, nil
 }
 
@@ -296,7 +259,6 @@ type callLeg struct {
 	CallDirection          string `json:"callDirection"`
 	Destination            string `json:"destination"`
 	DestinationCountryCode string `json:"destinationCountryCode"`
-	CallStatus             string `json:"callStatus"`
 	CallDuration           scalar `json:"callDuration"`
 }
 
@@ -316,22 +278,20 @@ func voiceOutcome(raw json.RawMessage) (outcome, error) {
 		// NO_ANSWER, BUSY, CANCELED, FAILED, ERROR mean the code was not
 		// heard.
 		delivered:    status == "COMPLETED",
-		errorCode:    redact.Code(clip(firstNonEmpty(string(p.ErrorDetails.ErrorCode), string(p.ErrorCode)), 32)),
-		errorMessage: redact.Text(clip(firstNonEmpty(p.ErrorDetails.ErrorMsg, p.ErrorMessage), maxText)),
+		errorCode:    redact.Code(clip(cmp.Or(string(p.ErrorDetails.ErrorCode), string(p.ErrorCode)), 32)),
+		errorMessage: redact.Text(clip(cmp.Or(p.ErrorDetails.ErrorMsg, p.ErrorMessage), maxText)),
 	}
-	dest, dur, country := p.Destination, firstNonEmpty(string(p.CallDuration), string(p.SessionDuration)), ""
+	dest, dur, country := p.Destination, cmp.Or(string(p.CallDuration), string(p.SessionDuration)), ""
 	if leg, ok := userLeg(p.Details); ok {
-		dest = firstNonEmpty(leg.Destination, dest)
-		dur = firstNonEmpty(string(leg.CallDuration), dur)
-		country = countryCode(leg.DestinationCountryCode)
+		dest = cmp.Or(leg.Destination, dest)
+		dur = cmp.Or(string(leg.CallDuration), dur)
+		country = phone.Country(leg.DestinationCountryCode)
 	}
 	if n, err := strconv.ParseFloat(dur, 64); err == nil && n >= 0 {
 		o.duration, o.hasDuration = int(n), true
 	}
-	o.destination, o.country = maskNumber(dest)
-	if country != "" {
-		o.country = country
-	}
+	o.destination, o.country = phone.Mask(dest)
+	o.country = cmp.Or(country, o.country)
 	return o, nil
 }
 
@@ -342,12 +302,8 @@ func userLeg(details map[string]callLeg) (callLeg, bool) {
 	if len(details) == 0 {
 		return callLeg{}, false
 	}
-	names := make([]string, 0, len(details))
-	for k := range details {
-		names = append(names, k)
-	}
 	// Leg names differ in case between 8x8 examples ("CallA", "callA").
-	sort.Slice(names, func(i, j int) bool { return strings.ToLower(names[i]) < strings.ToLower(names[j]) })
+	names := slices.SortedFunc(maps.Keys(details), func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
 	for _, k := range names {
 		if strings.EqualFold(details[k].CallDirection, "OUTBOUND") {
 			return details[k], true
@@ -363,87 +319,32 @@ func unmarshalPayload(raw json.RawMessage, v any) error {
 	return json.Unmarshal(raw, v)
 }
 
-// maskNumber returns the number masked down to its calling code and last two
-// digits, and its region when the numbering plan knows it. 8x8 sends
-// E.164; anything it cannot parse is masked whole but for two digits.
-func maskNumber(raw string) (masked, region string) {
-	s := strings.TrimSpace(raw)
-	if s == "" {
-		return "", ""
-	}
-	if !strings.HasPrefix(s, "+") {
-		s = "+" + s
-	}
-	if num, err := phonenumbers.Parse(s, "ZZ"); err == nil && num.GetCountryCode() != 0 {
-		e164 := phonenumbers.Format(num, phonenumbers.E164)
-		region = phonenumbers.GetRegionCodeForNumber(num)
-		if region == "ZZ" {
-			region = ""
-		}
-		return redact.Phone(e164, int(num.GetCountryCode())), region
-	}
-	return redact.Text(raw), ""
-}
+// clip bounds 8x8-supplied text copied into a log line.
+func clip(s string, n int) string { return logging.Clip(strings.TrimSpace(s), n) }
 
-// countryCode accepts an ISO 3166-1 alpha-2 code; 8x8 examples also show
-// placeholders such as "null" and "ID | Null".
-func countryCode(s string) string {
-	s = strings.ToUpper(strings.TrimSpace(s))
-	if len(s) != 2 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z' {
-		return ""
-	}
-	return s
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-func clip(s string, n int) string {
-	s = strings.TrimSpace(s)
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-func writeJSON(w http.ResponseWriter, code int, body string) {
-	httpjson.Write(w, code, []byte(body+"\n"))
-}
-
-// seenSet remembers the last n keys; the oldest is forgotten first.
+// seenSet remembers recent keys in two generations of up to max each:
+// when the current one is full it becomes the previous one, and the one
+// before is forgotten whole.
 type seenSet struct {
-	mu    sync.Mutex
-	keys  map[string]struct{}
-	order []string
-	next  int
-	max   int
+	mu        sync.Mutex
+	cur, prev map[string]struct{}
+	max       int
 }
 
-func newSeenSet(n int) *seenSet {
-	return &seenSet{keys: make(map[string]struct{}, n), max: n}
-}
+func newSeenSet(max int) *seenSet { return &seenSet{cur: map[string]struct{}{}, max: max} }
 
 // firstTime records k and reports whether it was not already there.
 func (s *seenSet) firstTime(k string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.keys[k]; ok {
+	_, now := s.cur[k]
+	_, before := s.prev[k]
+	if now || before {
 		return false
 	}
-	if len(s.order) < s.max {
-		s.order = append(s.order, k)
-	} else {
-		delete(s.keys, s.order[s.next])
-		s.order[s.next] = k
-		s.next = (s.next + 1) % s.max
+	if len(s.cur) >= s.max {
+		s.prev, s.cur = s.cur, make(map[string]struct{}, s.max)
 	}
-	s.keys[k] = struct{}{}
+	s.cur[k] = struct{}{}
 	return true
 }

@@ -1,7 +1,6 @@
 package receipts
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -12,13 +11,13 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/telephony-hooks/okta-8x8/internal/logging"
 	"github.com/telephony-hooks/okta-8x8/internal/logtest"
 )
 
 const secret = "Basic c2VjcmV0LXdlYmhvb2s="
 
-// numbersInTests are the national significant numbers of every phone
-// number in the bodies below; none may appear in a log line.
+// numbersInTests are the bodies' phone numbers: none may reach a log line.
 var numbersInTests = []string{
 	"2025550293", "2025550199", "68332048", "91178965", "31589338",
 	"4155550123", "2314377870", "83891703225", "2150996455",
@@ -96,235 +95,126 @@ func TestHandler(t *testing.T) {
 
 	tests := []struct {
 		name     string
-		secret   string
-		auth     *string
-		method   string
+		noSecret bool
+		auth     *string // nil: the right secret; "": none
 		body     string
 		wantCode int
 		wantBody string
 		wantLogs []wantLog
 	}{
-		{
-			name: "VSS completed: the code was heard", secret: secret, auth: ptr(secret),
-			body:     fixture(t, "vss-voice-messaging-completed.json"),
-			wantCode: 200, wantBody: `{"status":"ok"}`,
+		{name: "VSS completed: the code was heard",
+			body: fixture(t, "vss-voice-messaging-completed.json"),
 			wantLogs: []wantLog{{"INFO", msgOutcome, map[string]any{
 				"transactionId": "1f048a84-ea6d-11ee-911b-078f7290bf52", "channel": "voice", "delivered": true,
 				"status": "COMPLETED", "callDurationSeconds": 13.0, "country": "SG", "destination": "+65******48",
 				"errorCode": nil, "errorMessage": nil,
-			}}},
-		},
-		{
-			name: "VSS error with 8x8 error details", secret: secret, auth: ptr(secret),
-			body:     fixture(t, "vss-voice-messaging-error.json"),
-			wantCode: 200, wantBody: `{"status":"ok"}`,
+			}}}},
+		{name: "VSS error with 8x8 error details",
+			body: fixture(t, "vss-voice-messaging-error.json"),
 			wantLogs: []wantLog{{"WARN", msgOutcome, map[string]any{
 				"transactionId": "47f19e66-2163-11ee-8ccd-27b543a164ea", "channel": "voice", "delivered": false,
 				"status": "ERROR", "errorCode": "-2004", "errorMessage": "No coverage available for requested area",
 				"callDurationSeconds": 0.0, "destination": "+65******65", "country": "SG",
-			}}},
-		},
-		{
-			name: "VSS busy: the outbound leg is callB", secret: secret, auth: ptr(secret),
-			body:     fixture(t, "vss-ivr-busy.json"),
-			wantCode: 200, wantBody: `{"status":"ok"}`,
+			}}}},
+		{name: "VSS busy: the outbound leg is callB",
+			body: fixture(t, "vss-ivr-busy.json"),
 			wantLogs: []wantLog{{"WARN", msgOutcome, map[string]any{
 				"transactionId": "ece96728-f059-11f0-baa6-c147150ab00e", "delivered": false, "status": "BUSY",
 				"destination": "+65******38", "callDurationSeconds": 0.0,
-			}}},
-		},
-		{
-			name: "VSS no answer", secret: secret, auth: ptr(secret),
-			body:     vss("NO_ANSWER", ""),
-			wantCode: 200, wantBody: `{"status":"ok"}`,
-			wantLogs: []wantLog{{"WARN", msgOutcome, map[string]any{
-				"transactionId": "5b7c0e2a-1f3d-11f1-9a7e-3b1d2c4e5f60", "channel": "voice", "delivered": false,
-				"status": "NO_ANSWER", "destination": "+1********23", "country": "US",
-			}}},
-		},
-		{
-			name: "VSS failed with top-level error fields", secret: secret, auth: ptr(secret),
-			body:     vss("FAILED", `,"errorCode":"-2008","errorMessage":"The provided source MSISDN or caller ID is not whitelisted"`),
-			wantCode: 200, wantBody: `{"status":"ok"}`,
+			}}}},
+		{name: "VSS failed with top-level error fields",
+			body: vss("FAILED", `,"errorCode":"-2008","errorMessage":"The provided source MSISDN or caller ID is not whitelisted"`),
 			wantLogs: []wantLog{{"WARN", msgOutcome, map[string]any{
 				"delivered": false, "status": "FAILED", "errorCode": "-2008",
 				"errorMessage": "The provided source MSISDN or caller ID is not whitelisted",
-			}}},
-		},
-		{
-			name: "SMS delivered", secret: secret, auth: ptr(secret),
-			body:     sms("delivered", `,"detail":"delivered_to_recipient"`),
-			wantCode: 200, wantBody: `{"status":"ok"}`,
+			}}}},
+		{name: "SMS delivered",
+			body: sms("delivered", `,"detail":"delivered_to_recipient"`),
 			wantLogs: []wantLog{{"INFO", msgOutcome, map[string]any{
 				"transactionId": "0d6f8b1e-5c1a-4f7e-9a55-2b1f0c9e7a11", "channel": "sms", "delivered": true,
 				"status": "delivered", "clientMessageId": "Jk3vQ9sLRmWb2nXe7TfYpA", "destination": "+1********93",
 				"country": "US", "callDurationSeconds": nil, "errorCode": nil,
-			}}},
-		},
-		{
-			name: "SMS undelivered with error code (8x8's sample)", secret: secret, auth: ptr(secret),
-			body:     fixture(t, "sms-dr-undelivered.json"),
-			wantCode: 200, wantBody: `{"status":"ok"}`,
+			}}}},
+		{name: "SMS undelivered with error code (8x8's sample)",
+			body: fixture(t, "sms-dr-undelivered.json"),
 			wantLogs: []wantLog{{"WARN", msgOutcome, map[string]any{
 				"transactionId": "9e09ac86-bd74-5465-851d-1eb5a5fdbb9a", "channel": "sms", "delivered": false,
 				"status": "undelivered", "errorCode": "15", "errorMessage": "Invalid destination",
 				"clientMessageId": "1e09ac86-bd74-5465-851d-1eb5a5fdbb9b", "destination": "+1********93",
-			}}},
-		},
-		{
-			// 8x8's error text can quote the number or the message: it is
-			// masked before it reaches a log.
-			name: "SMS error text quoting the destination", secret: secret, auth: ptr(secret),
-			body:     sms("undelivered", `,"errorCode":"15","errorMessage":"Invalid destination +14155550123 for text 'code 482913'"`),
-			wantCode: 200, wantBody: `{"status":"ok"}`,
+			}}}},
+		// 8x8's error text can quote the number or the message: it is
+		// masked before it reaches a log.
+		{name: "SMS error text quoting the destination",
+			body: sms("undelivered", `,"errorCode":"15","errorMessage":"Invalid destination +14155550123 for text 'code 482913'"`),
 			wantLogs: []wantLog{{"WARN", msgOutcome, map[string]any{
 				"errorMessage": "Invalid destination [number] for text 'code [number]'",
-			}}},
-		},
-		{
-			name: "voice error text quoting the destination", secret: secret, auth: ptr(secret),
+			}}}},
+		{name: "voice error text quoting the destination",
 			body:     vss("FAILED", `,"errorDetails":{"errorCode":"-2004","errorMsg":"Call to 1 (415) 555-0123 failed"}`),
-			wantCode: 200, wantBody: `{"status":"ok"}`,
-			wantLogs: []wantLog{{"WARN", msgOutcome, map[string]any{"errorMessage": "Call to [number] failed"}}},
-		},
-		{
-			// A code or status field holding anything but a short code is
-			// masked like free text.
-			name: "error code and status quoting a number", secret: secret, auth: ptr(secret),
+			wantLogs: []wantLog{{"WARN", msgOutcome, map[string]any{"errorMessage": "Call to [number] failed"}}}},
+		// A code or status field holding anything but a short code is
+		// masked like free text.
+		{name: "error code and status quoting a number",
 			body:     vss("FAILED +14155550123", `,"errorDetails":{"errorCode":"bad 4155550123","errorMsg":"x"}`),
-			wantCode: 200, wantBody: `{"status":"ok"}`,
-			wantLogs: []wantLog{{"WARN", msgOutcome, map[string]any{"status": "FAILED [number]", "errorCode": "bad [number]"}}},
-		},
-		{
-			name: "SMS rejected with the error code as a string", secret: secret, auth: ptr(secret),
-			body:     sms("REJECTED", `,"errorCode":"4","errorMessage":"Blocked"`),
-			wantCode: 200, wantBody: `{"status":"ok"}`,
-			wantLogs: []wantLog{{"WARN", msgOutcome, map[string]any{"status": "rejected", "errorCode": "4", "delivered": false}}},
-		},
-		{
-			name: "SMS queued is intermediate and its text is never logged", secret: secret, auth: ptr(secret),
+			wantLogs: []wantLog{{"WARN", msgOutcome, map[string]any{"status": "FAILED [number]", "errorCode": "bad [number]"}}}},
+		{name: "SMS queued is intermediate and its text is never logged",
 			body:     fixture(t, "sms-dr-queued-outbound-content.json"),
-			wantCode: 200, wantBody: `{"status":"ok"}`,
-			wantLogs: []wantLog{{"DEBUG", msgProgress, map[string]any{"status": "queued", "channel": "sms"}}},
-		},
-		{
-			name: "SMS sent is intermediate", secret: secret, auth: ptr(secret),
-			body:     sms("sent", ""),
-			wantCode: 200, wantBody: `{"status":"ok"}`,
-			wantLogs: []wantLog{{"DEBUG", msgProgress, map[string]any{"status": "sent"}}},
-		},
-		{
-			name: "key case variants", secret: secret, auth: ptr(secret),
+			wantLogs: []wantLog{{"DEBUG", msgProgress, map[string]any{"status": "queued", "channel": "sms"}}}},
+		{name: "key case variants",
 			body: `{"Namespace":"voice","EventType":"Session_Summary","Payload":{"SessionId":"c0ffee00-0000-4000-8000-000000000001",
 				"SessionStatus":"completed","ErrorDetails":null,"Details":{"CALLA":{"CallDirection":"outbound","Destination":"+14155550123",
 				"CallDuration":"21"}}}}`,
-			wantCode: 200, wantBody: `{"status":"ok"}`,
 			wantLogs: []wantLog{{"INFO", msgOutcome, map[string]any{
 				"transactionId": "c0ffee00-0000-4000-8000-000000000001", "delivered": true, "status": "COMPLETED",
 				"callDurationSeconds": 21.0, "destination": "+1********23", "country": "US",
-			}}},
-		},
-		{
-			name: "SMS key case variants", secret: secret, auth: ptr(secret),
-			body: `{"NAMESPACE":"sms","EVENTTYPE":"OUTBOUND_MESSAGE_STATUS_CHANGED","PAYLOAD":{"UMID":"u-1","ClientMessageId":"e-1",
-				"Destination":"12025550293","Status":{"State":"Delivered"}}}`,
-			wantCode: 200, wantBody: `{"status":"ok"}`,
-			wantLogs: []wantLog{{"INFO", msgOutcome, map[string]any{
-				"transactionId": "u-1", "clientMessageId": "e-1", "status": "delivered", "destination": "+1********93",
-			}}},
-		},
-		{
-			name: "wrong secret", secret: secret, auth: ptr("Basic d3Jvbmc="),
+			}}}},
+		{name: "wrong secret", auth: ptr("Basic d3Jvbmc="),
 			body:     sms("delivered", ""),
 			wantCode: 401, wantBody: `{"error":"unauthorized"}`,
-			wantLogs: []wantLog{{"WARN", msgRefused, map[string]any{"headerPresent": true}}},
-		},
-		{
-			name: "missing Authorization header", secret: secret, auth: nil,
+			wantLogs: []wantLog{{"WARN", msgRefused, map[string]any{"headerPresent": true}}}},
+		{name: "missing Authorization header", auth: ptr(""),
 			body:     sms("delivered", ""),
 			wantCode: 401, wantBody: `{"error":"unauthorized"}`,
-			wantLogs: []wantLog{{"WARN", msgRefused, map[string]any{"headerPresent": false}}},
-		},
-		{
-			name: "no secret configured refuses even an empty header", secret: "", auth: nil,
+			wantLogs: []wantLog{{"WARN", msgRefused, map[string]any{"headerPresent": false}}}},
+		{name: "no secret configured refuses every request", noSecret: true,
 			body:     sms("delivered", ""),
 			wantCode: 401, wantBody: `{"error":"unauthorized"}`,
 			wantLogs: []wantLog{{"WARN", msgRefused, nil}},
 		},
-		{
-			name: "no secret configured refuses any header", secret: "", auth: ptr(secret),
-			body:     sms("delivered", ""),
-			wantCode: 401, wantBody: `{"error":"unauthorized"}`,
-			wantLogs: []wantLog{{"WARN", msgRefused, nil}},
-		},
-		{
-			name: "malformed JSON", secret: secret, auth: ptr(secret),
+		{name: "malformed JSON",
 			body:     `{"namespace":"SMS",`,
 			wantCode: 400, wantBody: `{"error":"body is not JSON"}`,
 		},
-		{
-			name: "oversized body", secret: secret, auth: ptr(secret),
+		{name: "oversized body",
 			body:     `{"namespace":"SMS","pad":"` + strings.Repeat("x", 64<<10) + `"}`,
 			wantCode: 413, wantBody: `{"error":"body too large"}`,
 		},
-		{
-			name: "unknown event: call status", secret: secret, auth: ptr(secret),
+		{name: "unknown event: call status",
 			body:     fixture(t, "call-status-initiated.json"),
-			wantCode: 200, wantBody: `{"status":"ok"}`,
-			wantLogs: []wantLog{{"DEBUG", msgIgnored, map[string]any{"namespace": "VOICE", "eventType": "CALL_STATUS"}}},
-		},
-		{
-			name: "unknown namespace", secret: secret, auth: ptr(secret),
-			body:     `{"namespace":"ChatApps","eventType":"outbound_message_status_changed","payload":{}}`,
-			wantCode: 200, wantBody: `{"status":"ok"}`,
-			wantLogs: []wantLog{{"DEBUG", msgIgnored, map[string]any{"namespace": "ChatApps"}}},
-		},
-		{
-			name: "JSON that is not an object", secret: secret, auth: ptr(secret),
-			body:     `[1,2,3]`,
-			wantCode: 200, wantBody: `{"status":"ok"}`,
-			wantLogs: []wantLog{{"WARN", "8x8 event not understood", nil}},
-		},
-		{
-			name: "known event with unusable payload", secret: secret, auth: ptr(secret),
-			body:     `{"namespace":"SMS","eventType":"outbound_message_status_changed","payload":{"umid":42}}`,
-			wantCode: 200, wantBody: `{"status":"ok"}`,
-			wantLogs: []wantLog{{"WARN", "8x8 event not understood", map[string]any{"namespace": "SMS"}}},
-		},
-		{
-			name: "known event without payload", secret: secret, auth: ptr(secret),
+			wantLogs: []wantLog{{"DEBUG", msgIgnored, map[string]any{"namespace": "VOICE", "eventType": "CALL_STATUS"}}}},
+		{name: "known event without payload",
 			body:     `{"namespace":"VOICE","eventType":"SESSION_SUMMARY"}`,
-			wantCode: 200, wantBody: `{"status":"ok"}`,
-			wantLogs: []wantLog{{"WARN", "8x8 event not understood", map[string]any{"error": "payload missing"}}},
-		},
-		{
-			name: "GET is not allowed", secret: secret, auth: ptr(secret), method: http.MethodGet,
-			wantCode: 405, wantBody: `{"error":"method not allowed"}`,
-		},
+			wantLogs: []wantLog{{"WARN", "8x8 event not understood", map[string]any{"error": "payload missing"}}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h, logs := newTestHandler(tc.secret)
-			var rec *httptest.ResponseRecorder
-			if tc.method != "" && tc.method != http.MethodPost {
-				req := httptest.NewRequest(tc.method, "/8x8/events", nil)
-				req.Header.Set("Authorization", *tc.auth)
-				rec = httptest.NewRecorder()
-				h.ServeHTTP(rec, req)
-			} else {
-				rec = post(h, tc.auth, tc.body)
+			h, logs := newTestHandler(map[bool]string{false: secret}[tc.noSecret])
+			if tc.auth == nil {
+				tc.auth = ptr(secret)
+			} else if *tc.auth == "" {
+				tc.auth = nil
 			}
+			if tc.wantCode == 0 {
+				tc.wantCode, tc.wantBody = 200, `{"status":"ok"}`
+			}
+			rec := post(h, tc.auth, tc.body)
 			if rec.Code != tc.wantCode {
 				t.Errorf("status = %d, want %d", rec.Code, tc.wantCode)
 			}
 			if got := strings.TrimSpace(rec.Body.String()); got != tc.wantBody {
 				t.Errorf("body = %s, want %s", got, tc.wantBody)
 			}
-			if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
-				t.Errorf("Content-Type = %q", ct)
-			}
-			checkLogs(t, logs.records(t), tc.wantLogs)
-			assertNoPhoneNumbers(t, logs.String())
+			checkLogs(t, logs, tc.wantLogs)
 			if strings.Contains(logs.String(), "Hello World") {
 				t.Error("message text leaked into the logs")
 			}
@@ -332,8 +222,16 @@ func TestHandler(t *testing.T) {
 	}
 }
 
-func checkLogs(t *testing.T, got []map[string]any, want []wantLog) {
+// checkLogs compares the records with want, and finds none of the test's
+// phone numbers in them.
+func checkLogs(t *testing.T, logs *logBuf, want []wantLog) {
 	t.Helper()
+	for _, n := range numbersInTests {
+		if strings.Contains(logs.String(), n) {
+			t.Errorf("log output contains the phone number %s: %s", n, logs)
+		}
+	}
+	got := logs.records(t)
 	if len(got) != len(want) {
 		t.Fatalf("got %d log records, want %d: %v", len(got), len(want), got)
 	}
@@ -350,15 +248,6 @@ func checkLogs(t *testing.T, got []map[string]any, want []wantLog) {
 			case v != nil && gv != v:
 				t.Errorf("record %d: %s = %#v, want %#v", i, k, gv, v)
 			}
-		}
-	}
-}
-
-func assertNoPhoneNumbers(t *testing.T, logs string) {
-	t.Helper()
-	for _, n := range numbersInTests {
-		if strings.Contains(logs, n) {
-			t.Errorf("log output contains the phone number %s: %s", n, logs)
 		}
 	}
 }
@@ -389,17 +278,6 @@ func TestDuplicates(t *testing.T) {
 				{"DEBUG", msgDuplicate, map[string]any{"status": "undelivered"}},
 			},
 		},
-		{
-			name: "a new final status for the same message is a new outcome",
-			bodies: []string{
-				undelivered,
-				strings.Replace(undelivered, `"undelivered"`, `"delivered"`, 1),
-			},
-			want: []wantLog{
-				{"WARN", msgOutcome, map[string]any{"status": "undelivered"}},
-				{"INFO", msgOutcome, map[string]any{"status": "delivered"}},
-			},
-		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -409,8 +287,7 @@ func TestDuplicates(t *testing.T) {
 					t.Fatalf("status = %d", rec.Code)
 				}
 			}
-			checkLogs(t, logs.records(t), tc.want)
-			assertNoPhoneNumbers(t, logs.String())
+			checkLogs(t, logs, tc.want)
 		})
 	}
 }
@@ -438,56 +315,36 @@ func TestConcurrentDuplicatesLogOnce(t *testing.T) {
 	}
 }
 
+// Two generations of two keys: a key is remembered while its generation
+// or the next is current.
 func TestSeenSetForgetsOldest(t *testing.T) {
 	s := newSeenSet(2)
-	steps := []struct {
+	for i, st := range []struct {
 		key  string
 		want bool
 	}{
-		{"a", true}, {"b", true}, {"a", false}, {"c", true}, // c evicts a
-		{"b", false}, {"c", false}, {"a", true}, // a evicts b
-		{"b", true},
-	}
-	for i, st := range steps {
+		{"a", true}, {"b", true}, {"a", false}, {"c", true}, // c starts a new generation
+		{"a", false}, {"d", true}, {"e", true}, // e forgets a and b
+		{"c", false}, {"a", true}, {"b", true},
+	} {
 		if got := s.firstTime(st.key); got != st.want {
 			t.Errorf("step %d: firstTime(%q) = %v, want %v", i, st.key, got, st.want)
 		}
 	}
-	if len(s.keys) != 2 {
-		t.Errorf("kept %d keys, want 2", len(s.keys))
-	}
 }
 
-func TestMaskNumber(t *testing.T) {
-	tests := []struct {
-		in, want, region string
-	}{
-		{"+12025550293", "+1********93", "US"},
-		{"12025550293", "+1********93", "US"},
-		{"+6568332048", "+65******48", "SG"},
-		{"+442071838750", "+44********50", "GB"},
-		{"sip:alice@example.com", "sip:alice@example.com", ""},
-		{"tel:+1 (202) 555-0293x", "tel:[number]x", ""},
-		{"", "", ""},
-	}
-	for _, tc := range tests {
-		got, region := maskNumber(tc.in)
-		if got != tc.want || region != tc.region {
-			t.Errorf("maskNumber(%q) = %q, %q; want %q, %q", tc.in, got, region, tc.want, tc.region)
-		}
-	}
-}
-
-func BenchmarkHandler(b *testing.B) {
-	h := NewHandler(secret, slog.New(slog.DiscardHandler), nil)
-	body, err := os.ReadFile(filepath.Join("testdata", "vss-voice-messaging-completed.json"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		req := httptest.NewRequest(http.MethodPost, "/8x8/events", bytes.NewReader(body))
-		req.Header.Set("Authorization", secret)
-		h.ServeHTTP(httptest.NewRecorder(), req)
+// A refused webhook's line names the address Google's front end saw (the
+// last X-Forwarded-For entry) and stays small whatever the caller's
+// headers hold: 900 KiB of X-Forwarded-For and User-Agent log under 1 KiB.
+func TestRefusalNamesTheFrontEndsAddress(t *testing.T) {
+	var buf logtest.Buffer
+	h := NewHandler(secret, slog.New(logging.NewHandler(&buf, logging.Options{})), nil)
+	huge := strings.Repeat("A", 900<<10)
+	req := httptest.NewRequest(http.MethodPost, "/8x8/events", strings.NewReader(`{}`))
+	req.Header = http.Header{"Authorization": {"wrong"}, "User-Agent": {huge}, "X-Forwarded-For": {huge + ", 198.51.100.23"}}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if line := buf.String(); rec.Code != 401 || len(line) > 1<<10 || !strings.Contains(line, `"remoteIp":"198.51.100.23"`) {
+		t.Errorf("HTTP %d, a refusal line of %d bytes, want 401 and at most 1 KiB naming 198.51.100.23: %.300s", rec.Code, len(line), line)
 	}
 }

@@ -62,9 +62,6 @@ const minDigits = 4
 // run and a leading "+" with it. Shorter runs (an error code such as "1002" has four digits
 // and is masked too; "v2", "HTTP 40" are kept) stay as they are.
 func Text(s string) string {
-	if !hasRun(s) {
-		return s
-	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for i := 0; i < len(s); {
@@ -108,27 +105,6 @@ func scanRun(s string, i int) (end, digits int) {
 	return end, digits
 }
 
-// hasRun is the fast path: most 8x8 messages hold no run to mask.
-func hasRun(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if isDigit(s[i]) {
-			if _, d := scanRun(s, i); d >= minDigits {
-				return true
-			}
-			for i < len(s) {
-				if isDigit(s[i]) {
-					i++
-				} else if n := SeparatorLen(s, i); n > 0 {
-					i += n
-				} else {
-					break
-				}
-			}
-		}
-	}
-	return false
-}
-
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // SeparatorLen is the length in bytes of the separator at s[i], 0 when
@@ -153,26 +129,16 @@ func SeparatorLen(s string, i int) int {
 // Code is a status or error code from a third party, for a log line: an
 // integer of at most five digits ("-1017", "1002": a phone number has more,
 // an Okta code six) or a word of letters and '_' ("QUEUED") is kept as it
-// is; anything else is masked like free text and cut to 32 bytes, since a
-// field that should hold a short code could hold anything.
+// is; anything else is masked like free text. Bound it first (a field that
+// should hold a short code could hold anything).
 func Code(s string) string {
 	digits := strings.TrimPrefix(s, "-")
 	if s == "" || len(digits) > 0 && len(digits) <= 5 && strings.Trim(digits, "0123456789") == "" ||
-		len(s) <= 32 && strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_") == "" {
+		strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_") == "" {
 		return s
 	}
-	s = Text(s)
-	if len(s) > maxCode {
-		n := maxCode
-		for n > 0 && !utf8.RuneStart(s[n]) {
-			n--
-		}
-		s = s[:n]
-	}
-	return s
+	return Text(s)
 }
-
-const maxCode = 32
 
 // Phone masks a "+"-prefixed E.164 number, keeping the calling code (cc)
 // and the last two digits: "+1********23". Anything else is Placeholder.

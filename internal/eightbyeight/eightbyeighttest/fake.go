@@ -170,8 +170,8 @@ type lane struct {
 // Server is the fake. Its zero fault is OK.
 type Server struct {
 	*httptest.Server
-	t          testing.TB
-	RetryAfter int // seconds, for TooMany (default 0: header "0")
+	errorf     func(format string, args ...any) // a request 8x8 would not accept
+	RetryAfter int                              // seconds, for TooMany (default 0: header "0")
 
 	mu           sync.Mutex
 	lanes        map[Kind]*lane
@@ -181,47 +181,81 @@ type Server struct {
 	profiles     []SpeechProfile
 	conns        atomic.Int64
 	hang         chan struct{}
+	gate         *Gate // see Hold
 	n            atomic.Int64
+	closeOnce    sync.Once
 
 	voiceRouter, smsRouter routers.Router
 	Validated              bool // requests are validated against the specs
 }
 
-// New starts a fake 8x8 on loopback, stopped at the end of the test.
+// New starts a fake 8x8 on loopback for a test, closed at its end. A
+// request 8x8's specs refuse fails the test. Without the specs (no
+// ../shared) the fake says so in the test's log and checks only what the
+// client promises (checkSemantics); CI always has them.
 func New(t testing.TB) *Server {
 	t.Helper()
+	s, err := Listen("127.0.0.1:0", t.Errorf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Validated {
+		t.Logf("8x8 specs not found (set %s): the fake 8x8 does not validate requests against them", sharedtest.EnvVar)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Listen starts a fake 8x8 on addr, outside tests (oktasim -serve-8x8);
+// errorf reports each request 8x8 would not accept. GET /stats answers
+// Stats. Close it when done.
+func Listen(addr string, errorf func(format string, args ...any)) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
-		t:        t,
+		errorf:   errorf,
 		hang:     make(chan struct{}),
 		lanes:    map[Kind]*lane{Voice: {}, Feedback: {}, SpeechProfiles: {}},
 		profiles: DefaultSpeechProfiles(),
 	}
 	s.lanes[SMS] = s.lanes[Voice]
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.Server.Listener.Close()
+	s.Server.Listener = ln
 	s.Server.Config.ConnState = func(_ net.Conn, st http.ConnState) {
 		if st == http.StateNew {
 			s.conns.Add(1)
 		}
 	}
 	s.Start()
-	s.loadSpecs()
-	t.Cleanup(func() {
-		close(s.hang)
-		s.CloseClientConnections()
-		s.Close()
-	})
-	return s
+	if dir, ok := sharedtest.Dir(); ok {
+		if s.voiceRouter, err = s.router(filepath.Join(dir, "contracts", "8x8", "voice_v1_api.json")); err == nil {
+			s.smsRouter, err = s.router(filepath.Join(dir, "contracts", "8x8", "sms_api.json"))
+		}
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.Validated = true
+	}
+	return s, nil
 }
 
-func (s *Server) loadSpecs() {
-	dir, ok := sharedtest.Dir()
-	if !ok {
-		s.t.Logf("8x8 specs not found (set %s): the fake 8x8 does not validate requests", sharedtest.EnvVar)
-		return
-	}
-	s.voiceRouter = s.router(filepath.Join(dir, "contracts", "8x8", "voice_v1_api.json"))
-	s.smsRouter = s.router(filepath.Join(dir, "contracts", "8x8", "sms_api.json"))
-	s.Validated = true
+// Close answers every hung or held request, then stops the fake.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		close(s.hang)
+		s.mu.Lock()
+		g := s.gate
+		s.mu.Unlock()
+		if g != nil {
+			g.Release()
+		}
+		s.CloseClientConnections()
+		s.Server.Close()
+	})
 }
 
 // specs caches the parsed specs: parsing both costs about half a second
@@ -235,20 +269,20 @@ type specLoad struct {
 	err  error
 }
 
-func (s *Server) router(path string) routers.Router {
+func (s *Server) router(path string) (routers.Router, error) {
 	v, _ := specs.LoadOrStore(path, &specLoad{})
 	l := v.(*specLoad)
 	l.once.Do(func() { l.doc, l.err = openapi3.NewLoader().LoadFromFile(path) })
 	if l.err != nil {
-		s.t.Fatalf("load 8x8 spec %s: %v", path, l.err)
+		return nil, fmt.Errorf("load 8x8 spec %s: %w", path, l.err)
 	}
 	doc := *l.doc
 	doc.Servers = openapi3.Servers{{URL: s.URL}}
 	r, err := gorillamux.NewRouter(&doc)
 	if err != nil {
-		s.t.Fatalf("route 8x8 spec %s: %v", path, err)
+		return nil, fmt.Errorf("route 8x8 spec %s: %w", path, err)
 	}
-	return r
+	return r, nil
 }
 
 // SetFault makes every later send (voice or SMS) answer f.
@@ -358,26 +392,31 @@ func match(r *http.Request) (route, bool) {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		s.t.Errorf("fake 8x8: reading request: %v", err)
+		s.errorf("fake 8x8: reading request: %v", err)
 		return
 	}
 	if r.Method == http.MethodHead { // connection warm-up
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
 	}
+	if r.Method == http.MethodGet && r.URL.Path == "/stats" {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(s.Stats())
+		return
+	}
 	rt, ok := match(r)
 	if !ok {
-		s.t.Errorf("fake 8x8: unexpected %s %s", r.Method, r.URL.Path)
+		s.errorf("fake 8x8: unexpected %s %s", r.Method, r.URL.Path)
 		http.NotFound(w, r)
 		return
 	}
 	if router := s.routerFor(rt.kind); router != nil {
 		if err := validate(router, r, body); err != nil {
-			s.t.Errorf("fake 8x8: %s request does not validate against 8x8's spec: %v\nbody: %s", rt.kind, err, body)
+			s.errorf("fake 8x8: %s request does not validate against 8x8's spec: %v\nbody: %s", rt.kind, err, body)
 		}
 	}
 	if err := checkSemantics(rt.kind, body); err != nil {
-		s.t.Errorf("fake 8x8: %s request: %v\nbody: %s", rt.kind, err, body)
+		s.errorf("fake 8x8: %s request: %v\nbody: %s", rt.kind, err, body)
 	}
 	f := s.next(rt.kind)
 	rec := Request{Kind: rt.kind, Subaccount: rt.subaccount, Authorization: r.Header.Get("Authorization"), Body: body}
@@ -393,6 +432,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.profileReads++
 	}
 	s.mu.Unlock()
+	s.hold(rt.kind)
 	s.answer(w, r, f, rec)
 }
 
@@ -591,7 +631,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, f Fault, rec Req
 	case Reset:
 		hj, ok := w.(http.Hijacker)
 		if !ok {
-			s.t.Errorf("fake 8x8: cannot hijack")
+			s.errorf("fake 8x8: cannot hijack")
 			return
 		}
 		conn, _, err := hj.Hijack()
@@ -633,4 +673,42 @@ func (s *Server) Validate(kind Kind, body []byte) error {
 		}
 	}
 	return checkSemantics(kind, body)
+}
+
+// Stats is what the fake counted, as GET /stats answers it: a pumping run
+// shows whether every SMS got exactly one feedback.
+type Stats struct {
+	Calls              int            `json:"calls"`
+	SMS                int            `json:"sms"`
+	Feedback           map[string]int `json:"feedback"` // per outcome
+	UMIDsReported      int            `json:"umidsReported"`
+	UMIDsReportedTwice int            `json:"umidsReportedTwice"` // or more
+}
+
+// Stats counts the sends and feedbacks received so far.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := Stats{Feedback: map[string]int{}}
+	for _, r := range s.requests {
+		if r.Kind == Voice {
+			st.Calls++
+		} else {
+			st.SMS++
+		}
+	}
+	perUMID := map[string]int{}
+	for _, fb := range s.feedbacks {
+		st.Feedback[fb.Outcome]++
+		if perUMID[fb.UMID]++; perUMID[fb.UMID] == 2 {
+			st.UMIDsReportedTwice++
+		}
+	}
+	st.UMIDsReported = len(perUMID)
+	return st
+}
+
+func (st Stats) String() string {
+	return fmt.Sprintf("8x8 stand-in: %d calls, %d SMS; feedback %d success, %d failure; %d umids reported, %d of them more than once",
+		st.Calls, st.SMS, st.Feedback["success"], st.Feedback["failure"], st.UMIDsReported, st.UMIDsReportedTwice)
 }

@@ -3,6 +3,9 @@ package eightbyeighttest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -120,5 +123,55 @@ func TestAnswersMatchTheSpecs(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// Outside a test (oktasim -serve-8x8) the fake counts each SMS's feedback
+// per umid, and GET /stats says how many umids were reported more than
+// once; a held send waits for Release, taken and counted.
+func TestListenStats(t *testing.T) {
+	var refused []string
+	s, err := Listen("127.0.0.1:0", func(f string, a ...any) { refused = append(refused, fmt.Sprintf(f, a...)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	post := func(path, body string) error {
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/api/v1/subaccounts/acme_otp"+path, strings.NewReader(body))
+		req.Header = http.Header{"Authorization": {"Bearer k"}, "Content-Type": {"application/json"}}
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	}
+	const sms = `{"destination":"+14155550123","text":"x","encoding":"AUTO"}`
+	gate := s.Hold()
+	held := make(chan error, 1)
+	go func() { held <- post("/messages", sms) }()
+	<-gate.Arrived
+	if n := s.Count(); n != 1 {
+		t.Errorf("a held send counted %d times, want 1", n)
+	}
+	gate.Release()
+	errs := []error{<-held, post("/messages", sms)}
+	for _, fb := range [][2]string{{"u1", "success"}, {"u2", "failure"}, {"u1", "success"}} {
+		errs = append(errs, post("/messages/"+fb[0]+"/feedback", `{"outcome":"`+fb[1]+`"}`))
+	}
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(s.URL + "/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st Stats
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	want := Stats{SMS: 2, Feedback: map[string]int{"success": 2, "failure": 1}, UMIDsReported: 2, UMIDsReportedTwice: 1}
+	if fmt.Sprint(st) != fmt.Sprint(want) || len(refused) != 0 {
+		t.Errorf("stats %v, want %v; refused %q", st, want, refused)
 	}
 }

@@ -4,10 +4,12 @@
 package okta
 
 import (
-	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/netip"
 	"reflect"
 	"strings"
@@ -50,9 +52,8 @@ const PreviewMarker = "generatePreview"
 // kept; unknown fields are ignored.
 type Request struct {
 	EventID     string
-	EventType   string
 	ClientIP    string // the end user's IP (data.context.request.ipAddress), as Okta saw it
-	RequestType string // "com.okta.user.telephony.mfa-verification", …; may be empty
+	RequestType string // without Okta's "com.okta.user.telephony." ("mfa-verification"); may be empty
 	Preview     bool
 	UserID      string
 	Channel     Channel
@@ -61,12 +62,6 @@ type Request struct {
 	OTP         redact.Secret
 	Template    redact.Secret // msgTemplate, Okta's rendered SMS text (contains the OTP)
 	OTPExpires  time.Time
-}
-
-// ShortRequestType is RequestType without Okta's "com.okta.user.telephony."
-// prefix ("mfa-verification").
-func (r *Request) ShortRequestType() string {
-	return strings.TrimPrefix(r.RequestType, "com.okta.user.telephony.")
 }
 
 // FieldError says which field of the body is wrong and how. It never
@@ -82,63 +77,28 @@ func (e *FieldError) Error() string { return e.Field + " " + e.Problem }
 // example sends phoneNumber and otpCode unquoted), or null.
 type flexString string
 
-// errNotString is a *json.UnmarshalTypeError so that encoding/json fills in
-// the path of the offending field.
-func errNotString(b []byte) error {
-	kind := "value"
-	switch b[0] {
-	case '{':
-		kind = "object"
-	case '[':
-		kind = "array"
-	case 't', 'f':
-		kind = "bool"
-	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-		kind = "non-integer number"
-	}
-	return &json.UnmarshalTypeError{Value: kind, Type: reflect.TypeFor[string]()}
-}
-
 func (f *flexString) UnmarshalJSON(b []byte) error {
 	switch {
 	case len(b) > 1 && b[0] == '"':
-		// The common case, a plain string, is the bytes between the
-		// quotes: no escape to undo, no invalid UTF-8 to replace (the
-		// decoder has checked the syntax already).
-		if s := b[1 : len(b)-1]; bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
-			*f = flexString(s)
-			return nil
-		}
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
 		}
 		*f = flexString(s)
-	case bytes.Equal(b, []byte("null")):
+	case string(b) == "null":
 		*f = ""
-	case isDigits(b):
+	case strings.Trim(string(b), "0123456789") == "":
 		*f = flexString(b)
 	default:
-		return errNotString(b)
+		// A *json.UnmarshalTypeError, so that encoding/json fills in the
+		// path of the offending field.
+		return &json.UnmarshalTypeError{Value: "non-string", Type: reflect.TypeFor[string]()}
 	}
 	return nil
 }
 
-func isDigits(b []byte) bool {
-	if len(b) == 0 {
-		return false
-	}
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 type wireRequest struct {
 	EventID     flexString `json:"eventId"`
-	EventType   flexString `json:"eventType"`
 	RequestType flexString `json:"requestType"`
 	Data        struct {
 		Context struct {
@@ -179,8 +139,7 @@ func Parse(body []byte) (*Request, error) {
 		// The eventId keys exactly-once delivery: used as sent, never
 		// trimmed or repaired, so two different ids never share a key.
 		EventID:     string(w.EventID),
-		EventType:   string(w.EventType),
-		RequestType: string(w.RequestType),
+		RequestType: strings.TrimPrefix(string(w.RequestType), "com.okta.user.telephony."),
 		Preview:     strings.Contains(string(w.Data.Context.Request.URL.Value), PreviewMarker),
 		UserID:      string(w.Data.UserProfile.UserID),
 		ClientIP:    clientIP(string(w.Data.Context.Request.IPAddress)),
@@ -245,4 +204,117 @@ func decodeError(err error) error {
 		return &FieldError{"body", fmt.Sprintf("is not valid JSON (offset %d)", se.Offset)}
 	}
 	return &FieldError{"body", "is not valid JSON"}
+}
+
+// Status is the delivery status Okta accepts in a command.
+type Status string
+
+const (
+	// Successful: the provider accepted the code for delivery.
+	Successful Status = "SUCCESSFUL"
+	// Pending: the request may have reached the provider but its answer did
+	// not come in time. Okta does not send a second code.
+	Pending Status = "PENDING"
+	// Failed: the provider did not take it; Okta falls back to its own.
+	Failed Status = "FAILED"
+)
+
+// ActionType is the only command type of the telephony hook.
+const ActionType = "com.okta.telephony.action"
+
+// Provider is what the hook reports as provider.
+const Provider = "8x8"
+
+// Result is one telephony action result.
+type Result struct {
+	Status              Status `json:"status"`
+	Provider            string `json:"provider,omitempty"`
+	TransactionID       string `json:"transactionId,omitempty"`
+	TransactionMetadata string `json:"transactionMetadata,omitempty"`
+}
+
+type command struct {
+	Type  string   `json:"type"`
+	Value []Result `json:"value"`
+}
+
+// CommandResponse is the answer when the hook handled delivery.
+type CommandResponse struct {
+	Commands []command `json:"commands"`
+}
+
+// ErrorCause names one reason for an error answer (for the admin; Okta's
+// System Log shows it).
+type ErrorCause struct {
+	ErrorSummary string `json:"errorSummary"`
+	Reason       string `json:"reason,omitempty"`
+	LocationType string `json:"locationType,omitempty"`
+	Location     string `json:"location,omitempty"`
+	Domain       string `json:"domain,omitempty"`
+}
+
+// ErrorBody is Okta's error object. Okta shows errorSummary to the end user.
+type ErrorBody struct {
+	ErrorSummary string       `json:"errorSummary"`
+	ErrorCauses  []ErrorCause `json:"errorCauses,omitempty"`
+}
+
+// ErrorResponse is an error answer.
+type ErrorResponse struct {
+	Error ErrorBody `json:"error"`
+}
+
+// Command builds the answer for a delivery outcome.
+func Command(r Result) CommandResponse {
+	return CommandResponse{Commands: []command{{Type: ActionType, Value: []Result{r}}}}
+}
+
+// Error builds an error answer.
+func Error(summary string, causes ...ErrorCause) ErrorResponse {
+	return ErrorResponse{Error: ErrorBody{ErrorSummary: summary, ErrorCauses: causes}}
+}
+
+// Marshal encodes an answer. The types here cannot fail to encode.
+func Marshal(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("okta: answer does not encode: " + err.Error())
+	}
+	return b
+}
+
+// HeaderAuth checks the static "Authentication field" and secret configured
+// on the inline hook in Okta.
+type HeaderAuth struct {
+	name string
+	sum  [sha256.Size]byte
+}
+
+// NewHeaderAuth returns a checker for header name carrying secret. It
+// returns nil when secret is empty: an empty secret authenticates nobody.
+func NewHeaderAuth(name, secret string) *HeaderAuth {
+	if secret == "" {
+		return nil
+	}
+	if name == "" {
+		name = "Authorization"
+	}
+	return &HeaderAuth{name: http.CanonicalHeaderKey(name), sum: sha256.Sum256([]byte(secret))}
+}
+
+// Name is the header checked.
+func (a *HeaderAuth) Name() string { return a.name }
+
+// Check reports whether h carries the secret. Comparing digests in constant
+// time reveals neither the secret's bytes nor its length through timing.
+func (a *HeaderAuth) Check(h http.Header) bool {
+	if a == nil {
+		return false
+	}
+	vs := h.Values(a.name)
+	if len(vs) != 1 {
+		return false
+	}
+	got := sha256.Sum256([]byte(vs[0]))
+	return subtle.ConstantTimeCompare(got[:], a.sum[:]) == 1
 }
