@@ -2,22 +2,18 @@ package telephonyhook
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
+	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight"
 	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight/eightbyeighttest"
 	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
-	"github.com/telephony-hooks/okta-8x8/internal/secrets"
 	"github.com/telephony-hooks/okta-8x8/internal/secrets/secretstest"
 )
 
@@ -102,9 +98,8 @@ func TestSecretManagerReferences(t *testing.T) {
 			if h.fake.Count() != 0 {
 				t.Fatal("8x8 called without configuration")
 			}
-			logs := h.logs.String()
-			if !strings.Contains(logs, "configuration not loaded") || !strings.Contains(logs, "acme-hooks") {
-				t.Errorf("the log does not say which reference failed:\n%s", logs)
+			if !h.logged("configuration not loaded") || !h.logged("acme-hooks") {
+				t.Errorf("the log does not say which reference failed:\n%s", h.logs)
 			}
 			if strings.Contains(tt.name, "corrupted") {
 				// Still corrupt when it loads again: still 503, never
@@ -140,91 +135,6 @@ func TestSecretManagerReferences(t *testing.T) {
 	})
 }
 
-// BenchmarkColdStartSecretManager: a new instance's first answered request
-// (GET /healthz, which loads the configuration) with three secrets read
-// from a fake Secret Manager over loopback gRPC, through the real client.
-//
-//	go test -run '^$' -bench ColdStartSecretManager -benchtime 20x .
-func BenchmarkColdStartSecretManager(b *testing.B) {
-	sm := secretstest.NewServer(b)
-	sm.Set("sm://acme-hooks/okta-secret", []byte("okta-secret-bench"))
-	sm.Set("sm://acme-hooks/api-key", []byte("api-key-bench"))
-	sm.Set("sm://acme-hooks/webhook", []byte("webhook-bench"))
-	fake := eightbyeighttest.New(b)
-	env := map[string]string{
-		"K_SERVICE": "bench", "GOOGLE_CLOUD_PROJECT": "acme-hooks", "SECRETMANAGER_EMULATOR_HOST": sm.Addr(),
-		"OKTA_SECRET": "sm://acme-hooks/okta-secret", "EIGHTYEIGHTX_API_KEY": "sm://acme-hooks/api-key",
-		"EIGHTYEIGHTX_WEBHOOK_SECRET": "sm://acme-hooks/webhook", "EIGHTYEIGHTX_SUBACCOUNT_ID": testSub,
-		"EIGHTYEIGHTX_SOURCE_NUMBER": testCaller, "EIGHTYEIGHTX_VOICE_URL": fake.URL, "EIGHTYEIGHTX_SMS_URL": fake.URL,
-	}
-	var took []time.Duration
-	for b.Loop() {
-		f := New(Options{Getenv: func(k string) string { return env[k] }, Stdout: io.Discard})
-		start := time.Now()
-		w := httptest.NewRecorder()
-		f.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/healthz", nil))
-		took = append(took, time.Since(start))
-		if w.Code != 200 {
-			b.Fatalf("HTTP %d", w.Code)
-		}
-	}
-	slices.Sort(took)
-	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "ms-median")
-	if n := sm.Total(); n != 3*len(took) {
-		b.Fatalf("%d secret reads for %d cold starts", n, len(took))
-	}
-}
-
-// gatedAccessor answers only once gate is closed (or fails after a bound).
-type gatedAccessor struct {
-	gate <-chan struct{}
-	vals map[string]string
-}
-
-func (g gatedAccessor) Access(ctx context.Context, name string) ([]byte, error) {
-	select {
-	case <-g.gate:
-		return []byte(g.vals[name]), nil
-	case <-time.After(5 * time.Second): // a bound for the failure case only
-		return nil, status.Error(codes.PermissionDenied, "the issuer's keys were not requested while secrets loaded")
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-// The issuer's key set is fetched while Secret Manager is read, not after:
-// here Secret Manager answers only once the key set has been requested.
-func TestJWKSFetchedWhileSecretsLoad(t *testing.T) {
-	is := newTestIssuer(t)
-	requested := make(chan struct{})
-	var once sync.Once
-	gated := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		once.Do(func() { close(requested) })
-		is.Config.Handler.ServeHTTP(w, r)
-	}))
-	t.Cleanup(gated.Close)
-	h := newHarness(t, map[string]string{
-		"OKTA_SECRET": "-", "OKTA_OAUTH_SCOPE": "okta.telephony.hook",
-		"OKTA_OAUTH_ISSUER":    gated.URL + "/oauth2/default",
-		"OKTA_OAUTH_CLIENT_ID": "0oaj43vkrq7wKxZSI5e6",
-		"EIGHTYEIGHTX_API_KEY": "sm://acme-hooks/api-key",
-	})
-	h.opt.NewAccessor = func(context.Context, string) (secrets.Accessor, error) {
-		return gatedAccessor{gate: requested, vals: map[string]string{"projects/acme-hooks/secrets/api-key/versions/latest": testAPIKey}}, nil
-	}
-	tok := newTestIssuerToken(t, is, gated.URL+"/oauth2/default")
-	hdr := oktatest.Headers()
-	hdr.Set("Authorization", "Bearer "+tok)
-	if resp := h.do(http.MethodPost, "/", sms("+14155550123", "482913").Body(), hdr); resp.Code != 200 {
-		t.Fatalf("HTTP %d %s\n%s", resp.Code, resp.Body, h.logs)
-	}
-}
-
-// newTestIssuerToken signs a valid token for the issuer URL iss.
-func newTestIssuerToken(t *testing.T, is *testIssuer, iss string) string {
-	return is.token(t, func(c jwt.MapClaims) { c["iss"] = iss }, nil, nil)
-}
-
 // The voice per locale comes from the 8x8 account's own list, read at cold
 // start: a locale whose built-in profile the account lacks gets one the
 // account has; a VOICE_PROFILE the account lacks is refused at start; a
@@ -237,12 +147,6 @@ func TestVoicesFromTheAccount(t *testing.T) {
 	t.Run("the account's French voice", func(t *testing.T) {
 		h := newHarness(t, nil)
 		h.fake.SetSpeechProfiles(account)
-		// The start-up does not wait for the list (the built-in table
-		// serves until it comes): wait for it here.
-		h.do(http.MethodGet, "/healthz", nil, nil)
-		if err := h.logs.WaitFor("voice profiles chosen", 5*time.Second); err != nil {
-			t.Fatal(err)
-		}
 		if k := oktatest.Decode(t, h.hook(voice("+33612345678", "905127", "fr-FR").Body())).Kind(); k != "SUCCESSFUL" {
 			t.Fatalf("answer %s", k)
 		}
@@ -256,7 +160,7 @@ func TestVoicesFromTheAccount(t *testing.T) {
 		if resp := h.hook(voice("+33612345678", "905127", "fr-FR").Body()); resp.Code != http.StatusServiceUnavailable {
 			t.Fatalf("HTTP %d, want 503", resp.Code)
 		}
-		if !strings.Contains(h.logs.String(), "VOICE_PROFILE") || h.fake.Count() != 0 {
+		if !h.logged("VOICE_PROFILE") || h.fake.Count() != 0 {
 			t.Errorf("want a log naming VOICE_PROFILE and no call:\n%s", h.logs)
 		}
 	})
@@ -270,4 +174,37 @@ func TestVoicesFromTheAccount(t *testing.T) {
 			t.Errorf("voice profile %q, want the built-in fr-FR-DeniseNeural", p)
 		}
 	})
+}
+
+// stallingClose is the 8x8 client's transport with a close that never
+// returns until released, as the Cloud Logging client's Close waits on a
+// stalled API.
+type stallingClose struct {
+	http.RoundTripper
+	release chan struct{}
+}
+
+func (s stallingClose) CloseIdleConnections() { <-s.release }
+
+// A failed start closes what it opened within its budget (2 s), however a
+// close stalls: the next load runs, and once the configuration is fixed it
+// serves.
+func TestFailedStartWithAStalledClose(t *testing.T) {
+	h := newHarness(t, map[string]string{"VOICE_PROFILE": "de-DE-KatjaNeural"})
+	h.fake.SetSpeechProfiles([]eightbyeighttest.SpeechProfile{{Code: "fr-FR-HenriNeural", Locale: "fr-FR"}})
+	stall := stallingClose{eightbyeight.NewHTTPClient().Transport, make(chan struct{})}
+	t.Cleanup(func() { close(stall.release) })
+	h.opt.App.HTTPClient = &http.Client{Transport: stall}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := h.f().Ready(ctx)
+	if took := time.Since(start); err == nil || !strings.Contains(err.Error(), "VOICE_PROFILE") || took > 4*time.Second {
+		t.Fatalf("failed start: %v after %v; want the VOICE_PROFILE error within 4 s", err, took.Round(time.Millisecond))
+	}
+	h.setenv("VOICE_PROFILE", "fr-FR-HenriNeural")
+	h.clk.Set(h.clk.Now().Add(reloadAfter))
+	if _, err := h.f().Ready(ctx); err != nil {
+		t.Fatalf("the next load: %v", err)
+	}
 }

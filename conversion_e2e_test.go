@@ -160,7 +160,7 @@ func TestSMSFeedback(t *testing.T) {
 	_, umidVerified := h.sendTo(verified)
 	_, umidExpired := h.sendTo(expired)
 	// Per-instance state is right only for one instance: the start says so.
-	if !strings.Contains(h.logs.String(), "per instance without REDIS_URL") {
+	if !h.logged("per instance without REDIS_URL") {
 		t.Errorf("no warning that feedback without Redis needs a single instance:\n%s", h.logs)
 	}
 	if k, _ := h.sendTo(call); k != "SUCCESSFUL" || umidVerified == "" || umidExpired == "" {
@@ -200,6 +200,17 @@ func TestSMSFeedbackTwoInstances(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			env := eventEnv("REDIS_URL", url, "REDIS_KEY_SECRET", "shared-key-secret-"+name)
 			a, b := newHarness(t, env), newHarness(t, env)
+			// Shut down as the subtest ends: each settle loop runs on its
+			// own clock, 7 minutes ahead by then, and left running it takes
+			// the next test's sends from the shared Redis and reports them
+			// to an 8x8 that is gone.
+			t.Cleanup(func() {
+				for _, h := range []*harness{a, b} {
+					if err := h.f().Shutdown(context.Background()); err != nil {
+						t.Errorf("shutdown: %v", err)
+					}
+				}
+			})
 			b.fake = a.fake // one 8x8 account: count its feedback once
 			b.env["EIGHTYEIGHTX_VOICE_URL"], b.env["EIGHTYEIGHTX_SMS_URL"] = a.fake.VoiceURL(), a.fake.SMSURL()
 			start := a.clk.Now()
@@ -289,11 +300,10 @@ func TestConversionCatchesAPump(t *testing.T) {
 			if k, _ := h.sendTo(us); k != "SUCCESSFUL" {
 				t.Errorf("healthy destination: %s, want SUCCESSFUL", k)
 			}
-			logs := h.logs.String()
-			if tt.mode == "record" && !strings.Contains(logs, "conversion destination suspect") {
+			if tt.mode == "record" && !h.logged("conversion destination suspect") {
 				t.Errorf("record mode did not log the suspect destination")
 			}
-			if !tt.verifyUS && !strings.Contains(logs, "conversion enforcement paused") {
+			if !tt.verifyUS && !h.logged("conversion enforcement paused") {
 				t.Errorf("no warning that the feedback channel looks broken")
 			}
 			t.Logf("%s: %d pumped codes sent before the check, 8x8 feedback reports %d", tt.name, pumpedSends, len(h.fake.Feedbacks()))

@@ -1,24 +1,20 @@
 // Package telephonyhook is the Okta telephony inline hook delivered through
-// 8x8, as a Google Cloud Functions Framework function. The registered
-// function OktaTelephonyHook serves every route of DESIGN.md §1: POST /
-// (the hook), GET / and /healthz, POST /8x8/events (8x8 delivery receipts)
-// and GET/POST /okta/events (Okta's event hook).
-//
-// Every entry point, Cloud Run's buildpack main (funcframework.Start) and
-// `go run ./cmd` alike, serves the same registered function, and the
-// function itself drains on SIGTERM: the framework's server has no
-// graceful shutdown of its own.
+// 8x8, as a Google Cloud Functions Framework function: OktaTelephonyHook
+// serves POST / (the hook), GET / and /healthz, POST /8x8/events (8x8's
+// receipts) and GET/POST /okta/events (Okta's event hook). Cloud Run's
+// buildpack main and `go run ./cmd` serve it alike, and it drains on
+// SIGTERM itself: the framework's server has no graceful shutdown.
 package telephonyhook
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -32,7 +28,6 @@ import (
 	"github.com/telephony-hooks/okta-8x8/internal/httpjson"
 	"github.com/telephony-hooks/okta-8x8/internal/logging"
 	"github.com/telephony-hooks/okta-8x8/internal/memlimit"
-	"github.com/telephony-hooks/okta-8x8/internal/okta/oauth"
 )
 
 // FunctionName is the name the function is registered and deployed under.
@@ -44,10 +39,10 @@ func init() {
 	functions.HTTP(FunctionName, OktaTelephonyHook)
 }
 
-// registered is the instance behind the registered function: built from
-// the process environment once, never reconfigured. Its state (the loaded
-// configuration, requests in flight) lives inside it.
-var registered = New(Options{OwnsProcess: true})
+// registered is the instance behind the registered function, built from
+// the process environment. It owns the process: signals (see start), the
+// standard streams and the Go heap's soft limit.
+var registered = newFunction(Options{}, true)
 
 // OktaTelephonyHook is the registered function.
 func OktaTelephonyHook(w http.ResponseWriter, r *http.Request) {
@@ -65,17 +60,7 @@ type Options struct {
 	Getenv      func(string) string // configuration (nil: os.Getenv)
 	Stdout      io.Writer           // log lines (nil: os.Stdout)
 	NewAccessor config.NewAccessor  // Secret Manager (nil: the real client)
-	App         app.Options         // clients and clock, for tests
-	// OwnsProcess makes the Function own what is the process's: on
-	// SIGTERM (Cloud Run scale-in, a new revision: 10 s of grace) or
-	// SIGINT it finishes every request in flight, flushes the logs, closes
-	// Redis and exits 0; a closed stdout does not kill it (SIGPIPE); and
-	// without GOMEMLIMIT the Go heap gets a soft limit from the
-	// container's memory limit. Only the registered instance sets it: a
-	// process has one.
-	OwnsProcess bool
-	// Exit ends the process after a drain (nil: os.Exit).
-	Exit func(code int)
+	App         app.Options         // the 8x8 HTTP client and the clock, for tests
 }
 
 const (
@@ -84,31 +69,31 @@ const (
 	// waitBudget is how long a request waits for a load in flight before
 	// answering 503 (Okta falls back) while the load goes on.
 	waitBudget = 2 * time.Second
-	// reloadAfter: after a failed load (its transient errors already
-	// retried), requests answer 503 with its error at once for this long
-	// before one loads again: a configuration error under steady traffic
-	// costs a load a second, not one per request.
+	// reloadAfter: after a failed load, requests answer 503 at once for
+	// this long: a broken configuration costs a load a second.
 	reloadAfter = time.Second
-	// drainBudget bounds the drain after SIGTERM: every request answers
-	// within HOOK_DEADLINE (at most 2.9 s). With closing and the last log
-	// flush (below) the whole shutdown fits in Cloud Run's 10 s.
+	// The shutdown fits in Cloud Run's 10 s: the drain (every request
+	// answers within HOOK_DEADLINE, at most 2.9 s), closing the app,
+	// flushing the log lines.
 	drainBudget = 7 * time.Second
-	// closeBudget and flushBudget bound closing the app and flushing the
-	// log lines after the drain.
 	closeBudget = 2 * time.Second
 	flushBudget = 500 * time.Millisecond
+	// notLoadedBurst requests refused for want of a configuration are
+	// logged in full per minute; Okta keeps calling.
+	notLoadedBurst = 5
 )
 
 // Function is the hook as one http.Handler: a lazy cold start that keeps
 // a failure only for reloadAfter (then a request loads again; one load at
 // a time however many requests arrive), and a drain on shutdown.
 type Function struct {
-	opt    Options
-	out    *outputSwitch   // where stdout lines go: opt.Stdout, then the real stdout
-	stdout *logging.Writer // every log line, bounded
-	boot   *slog.Logger    // logs load failures, before the configured logger exists
-
-	ready atomic.Pointer[app.App]
+	opt         Options
+	ownsProcess bool             // the registered instance
+	now         func() time.Time // the reload backoff's clock: the app's
+	stdout      *logging.Writer  // every log line, bounded
+	boot        *slog.Logger     // the load and the shutdown, at LOG_LEVEL
+	notLoaded   *logging.Sampler // boot's lines for requests refused unloaded
+	ready       atomic.Pointer[app.App]
 
 	mu       sync.Mutex
 	loading  chan struct{} // closed when the load in flight ends
@@ -119,36 +104,30 @@ type Function struct {
 	signals sync.Once
 }
 
-// New returns a Function; nothing is loaded until the first request (or
-// Ready).
-func New(opt Options) *Function {
+// New returns a Function; nothing loads until the first request or Ready.
+func New(opt Options) *Function { return newFunction(opt, false) }
+
+func newFunction(opt Options, ownsProcess bool) *Function {
 	if opt.Getenv == nil {
 		opt.Getenv = os.Getenv
 	}
 	if opt.Stdout == nil {
 		opt.Stdout = os.Stdout
 	}
-	if opt.Exit == nil {
-		opt.Exit = os.Exit
-	}
 	// A stalled or closed stdout must never hold an answer back: every
 	// line goes through one bounded writer.
-	out := &outputSwitch{}
-	out.set(opt.Stdout)
-	stdout := logging.NewWriter(out, logging.WriterOptions{})
-	return &Function{
-		opt:    opt,
-		out:    out,
-		stdout: stdout,
-		boot:   slog.New(logging.NewHandler(stdout, logging.Options{Level: slog.LevelInfo})),
+	f := &Function{opt: opt, ownsProcess: ownsProcess, now: opt.App.Now, stdout: logging.NewWriter(opt.Stdout)}
+	if f.now == nil {
+		f.now = time.Now
 	}
+	level, err := logging.ParseLevel(opt.Getenv(config.LogLevel))
+	if err != nil {
+		level = slog.LevelInfo // the load says what is wrong with it
+	}
+	f.boot = slog.New(logging.NewHandler(f.stdout, logging.Options{Level: level}))
+	f.notLoaded = logging.NewSampler(notLoadedBurst, time.Minute, f.now)
+	return f
 }
-
-// outputSwitch is an io.Writer whose target can change while it is used.
-type outputSwitch struct{ w atomic.Pointer[io.Writer] }
-
-func (s *outputSwitch) set(w io.Writer)             { s.w.Store(&w) }
-func (s *outputSwitch) Write(p []byte) (int, error) { return (*s.w.Load()).Write(p) }
 
 // Ready loads the configuration if it is not loaded yet.
 func (f *Function) Ready(ctx context.Context) (*config.Config, error) {
@@ -167,25 +146,23 @@ func (f *Function) get(ctx context.Context) (*app.App, error) {
 		return a, nil
 	}
 	f.mu.Lock()
-	if a := f.ready.Load(); a != nil {
-		f.mu.Unlock()
-		return a, nil
-	}
-	if f.loading == nil {
-		if f.lastErr != nil && f.now().Sub(f.failedAt) < reloadAfter {
-			err := f.lastErr
-			f.mu.Unlock()
-			return nil, err
-		}
-		f.loading = make(chan struct{})
-		go f.load(f.loading)
-	}
 	ch := f.loading
+	if ch == nil && f.ready.Load() == nil {
+		if f.lastErr != nil && f.now().Sub(f.failedAt) < reloadAfter {
+			defer f.mu.Unlock()
+			return nil, f.lastErr
+		}
+		ch = make(chan struct{})
+		f.loading = ch
+		go f.load(ch)
+	}
 	f.mu.Unlock()
-	select {
-	case <-ch:
-	case <-ctx.Done():
-		return nil, errors.New("configuration is still loading")
+	if ch != nil {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, errors.New("configuration is still loading")
+		}
 	}
 	if a := f.ready.Load(); a != nil {
 		return a, nil
@@ -195,21 +172,22 @@ func (f *Function) get(ctx context.Context) (*app.App, error) {
 	return nil, f.lastErr
 }
 
-// now is the clock of the reload backoff: the app's (tests set it).
-func (f *Function) now() time.Time {
-	if f.opt.App.Now != nil {
-		return f.opt.App.Now()
-	}
-	return time.Now()
-}
-
 // load runs detached from any one request, so a short request does not
 // cancel a load that the next one can use.
 func (f *Function) load(done chan struct{}) {
 	ctx, cancel := context.WithTimeout(context.Background(), startupBudget)
 	defer cancel()
 	start := time.Now()
-	a, err := f.build(ctx)
+	opts := f.opt.App
+	opts.Stdout, opts.Terminal = f.stdout, isTerminal(f.opt.Stdout)
+	if f.ownsProcess {
+		opts.MemoryLimit, _ = memlimit.Apply(f.opt.Getenv, nil)
+	}
+	var a *app.App
+	cfg, err := config.Load(ctx, f.opt.Getenv, config.Options{NewAccessor: f.opt.NewAccessor})
+	if err == nil {
+		a, err = app.Build(ctx, cfg, opts)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.loading = nil
@@ -223,53 +201,6 @@ func (f *Function) load(done chan struct{}) {
 	close(done)
 }
 
-func (f *Function) build(ctx context.Context) (*app.App, error) {
-	opts := f.opt.App
-	opts.Stdout = f.stdout
-	opts.Terminal = isTerminal(f.opt.Stdout)
-	if f.opt.OwnsProcess {
-		opts.MemoryLimit, opts.MemoryLimitSource = memlimit.Apply(f.opt.Getenv, nil)
-	}
-	// Fetch the OAuth issuer's keys while Secret Manager is read: the
-	// cold start waits for the slower of the two, not for both in turn.
-	type started struct {
-		v   *oauth.Verifier
-		o   config.OAuth
-		err error
-	}
-	var early chan started
-	if o, ok := config.OAuthFromEnv(f.opt.Getenv); ok {
-		early = make(chan started, 1)
-		go func() {
-			v, err := app.NewVerifier(ctx, o, opts, f.boot)
-			early <- started{v, o, err}
-		}()
-	}
-	cfg, err := config.Load(ctx, f.opt.Getenv, config.Options{NewAccessor: f.opt.NewAccessor})
-	if early != nil {
-		s := <-early
-		if err == nil && s.err == nil && s.o == cfg.OAuth {
-			opts.Verifier = s.v
-		} else if s.v != nil {
-			s.v.Close()
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	a, err := app.Build(ctx, cfg, opts)
-	if err != nil && opts.Verifier != nil {
-		opts.Verifier.Close()
-	}
-	return a, err
-}
-
-var (
-	bodyStarting    = []byte(`{"status":"unavailable"}`)
-	bodyUnavailable = []byte(`{"error":{"errorSummary":"service unavailable"}}`)
-	bodyStopping    = []byte(`{"error":{"errorSummary":"shutting down"}}`)
-)
-
 // ServeHTTP serves every route; see the package documentation.
 func (f *Function) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	arrived := time.Now()
@@ -277,7 +208,7 @@ func (f *Function) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !f.drain.enter(r) {
 		// Past the drain: nothing was sent, so Okta's fallback is safe.
 		w.Header().Set("Connection", "close")
-		writeJSON(w, http.StatusServiceUnavailable, bodyStopping)
+		httpjson.Write(w, http.StatusServiceUnavailable, []byte(`{"error":{"errorSummary":"shutting down"}}`))
 		return
 	}
 	defer f.drain.leave(w)
@@ -285,8 +216,7 @@ func (f *Function) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.Handler.ServeHTTP(w, r)
 		return
 	}
-	// A cold start: the time spent loading comes out of this request's
-	// budget, not on top of it.
+	// A cold start: loading comes out of this request's budget.
 	ctx, cancel := context.WithTimeout(r.Context(), waitBudget)
 	defer cancel()
 	a, err := f.get(ctx)
@@ -294,81 +224,90 @@ func (f *Function) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.Handler.ServeHTTP(w, r.WithContext(hook.WithArrival(r.Context(), arrived)))
 		return
 	}
-	// Not loaded: 503 on our routes makes Okta fall back to its own
-	// provider; a request reloadAfter later tries to load again.
+	// Not loaded: a 503 makes Okta fall back to its own provider; other
+	// methods get the 405 they get once loaded.
+	path, read := r.URL.Path, r.Method == http.MethodGet || r.Method == http.MethodHead
 	w.Header().Set("Retry-After", "1")
-	switch r.URL.Path {
-	case "/", "/healthz":
-		if r.Method == http.MethodGet || r.Method == http.MethodHead {
-			writeJSON(w, http.StatusServiceUnavailable, bodyStarting)
-			return
-		}
-		fallthrough
-	case "/8x8/events", "/okta/events":
-		writeJSON(w, http.StatusServiceUnavailable, bodyUnavailable)
-		f.boot.Error("request refused: configuration not loaded", "path", r.URL.Path, "error", err.Error())
+	switch {
+	case (path == "/" || path == "/healthz") && read:
+		httpjson.Write(w, http.StatusServiceUnavailable, []byte(`{"status":"unavailable"}`))
+	case path == "/" && r.Method == http.MethodPost, path == "/8x8/events", path == "/okta/events":
+		httpjson.Write(w, http.StatusServiceUnavailable, []byte(`{"error":{"errorSummary":"service unavailable"}}`))
+		f.notLoaded.Log(r.Context(), f.boot, slog.LevelError, "configuration_not_loaded", "request refused: configuration not loaded",
+			slog.String("path", path), slog.String("error", err.Error()))
+	case path == "/" || path == "/healthz":
+		http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
 	default:
 		http.NotFound(w, r)
 	}
 }
 
-var writeJSON = httpjson.Write
-
-// start installs the signal handling of a Function that owns the process,
-// once, on its first use (not in init: a test binary importing the
-// package keeps Go's default signal behaviour).
+// start takes over the process for the registered Function, once, on its
+// first use (not in init: a test binary importing the package keeps Go's
+// default signal behaviour). On SIGTERM (Cloud Run scale-in, a new
+// revision: 10 s of grace) or SIGINT it shuts down and exits 0.
 func (f *Function) start() {
-	if !f.opt.OwnsProcess {
+	if !f.ownsProcess {
 		return
 	}
 	f.signals.Do(func() {
-		// A reader that left (a closed pipe on stdout) must not kill the
-		// process with SIGPIPE: the write fails, the logging writer counts
-		// the line as dropped, and the answers keep going.
+		// A reader that left (a closed stdout pipe) must not kill the
+		// process: the write fails and the logging writer counts a drop.
 		signal.Ignore(syscall.SIGPIPE)
-		// On Cloud Run the framework writes to both streams after every
-		// request (see guardStdio); elsewhere it does not, and what the
-		// local run prints on stderr must reach it before an exit.
 		if f.opt.Getenv(config.KService) != "" {
-			guardStdio(f.boot, f.out)
+			discardFrameworkOutput()
 		}
 		c := make(chan os.Signal, 1)
 		signal.Notify(c, syscall.SIGTERM, os.Interrupt)
 		go func() {
 			sig := <-c
+			signal.Reset(syscall.SIGTERM, os.Interrupt) // a second one ends the process at once
 			f.boot.Info("shutting down: finishing the requests in flight", "signal", sig.String(), "inFlight", f.drain.inFlight())
 			ctx, cancel := context.WithTimeout(context.Background(), drainBudget)
-			err := f.Shutdown(ctx)
-			cancel()
-			code := 0
-			if err != nil {
-				f.boot.Error("shutdown incomplete", "error", err.Error())
-				code = 1
+			defer cancel()
+			if f.Shutdown(ctx) != nil {
+				os.Exit(1)
 			}
-			f.opt.Exit(code)
+			os.Exit(0)
 		}()
 	})
 }
 
+// discardFrameworkOutput points the os.Stdout and os.Stderr variables at
+// /dev/null. On Cloud Run the Functions Framework prints a blank line to
+// each after every request (fmt.Println reads the variable then): with the
+// log reader stalled, that write would hold the connection after its
+// answer. Discarded: those blank lines and the framework's panic reports
+// (the hook recovers and logs its own). Our log lines keep the real stdout
+// through the bounded writer; the log package and Go's crash reports keep
+// the real stderr.
+func discardFrameworkOutput() {
+	if null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
+		os.Stdout, os.Stderr = null, null
+	}
+}
+
 // Shutdown stops taking new work once every request in flight has been
 // answered (requests arriving meanwhile are served too), then closes the
-// app (the conversion tracker's last reports, the log sink, Redis) and
-// flushes the log lines, each within a short bound. After it, requests
-// get 503. Its error says whether requests were still in flight when ctx
-// ended; what could not be flushed is reported, if the logs still can be.
+// app and flushes the log lines, each within its budget; requests then get
+// 503. Its error says whether requests were still in flight when ctx ended.
 func (f *Function) Shutdown(ctx context.Context) error {
 	err := f.drain.wait(ctx)
 	if a := f.ready.Load(); a != nil {
 		// Its own budget: a drain that used all of ctx must not skip
-		// the tracker's last reports or the log sink's flush.
+		// the tracker's last reports, the guard's write-back of answers
+		// held only in memory, or the log sink's flush.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeBudget)
 		if err := a.Close(cctx); err != nil {
 			f.boot.Warn("shutdown: closing left work undone", "error", err.Error())
 		}
 		cancel()
 	}
-	// A stalled stdout cannot hold the exit: what is not out by then is
-	// dropped.
+	if err != nil {
+		f.boot.Error("shutdown incomplete", "error", err.Error())
+	}
+	f.notLoaded.Flush(f.boot)
+	// A stalled stdout cannot hold the exit: what is not out is dropped.
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushBudget)
 	defer cancel()
 	_ = f.stdout.Close(lctx)
@@ -432,8 +371,7 @@ func (d *drainer) wait(ctx context.Context) error {
 			close(d.idle)
 		}
 		if d.srv != nil {
-			// Idle keep-alive connections close; clients reconnect to
-			// another instance.
+			// Idle keep-alive connections close: clients go elsewhere.
 			d.srv.SetKeepAlivesEnabled(false)
 		}
 	}
@@ -447,7 +385,7 @@ func (d *drainer) wait(ctx context.Context) error {
 		n := d.n
 		d.closed = true
 		d.mu.Unlock()
-		return errors.New(strconv.Itoa(n) + " requests still in flight when the drain budget ran out")
+		return fmt.Errorf("%d requests still in flight when the drain budget ran out", n)
 	}
 }
 

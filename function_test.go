@@ -19,10 +19,8 @@ import (
 )
 
 // The root package's tests cover what needs the registered function: its
-// registration, the cold start (configuration, Secret Manager, the OAuth
-// issuer's keys), the SIGTERM drain and the process it runs in, and the
-// end-to-end paths (OAuth, Redis shared by instances, the event hook and
-// 8x8 feedback). The hook's own scenarios are in internal/hook.
+// registration, the cold start, the SIGTERM drain and the process it runs
+// in, and the end-to-end paths. The hook's own scenarios are in internal/hook.
 
 // Test credentials: the log scan in TestMain proves none of them is logged.
 const (
@@ -33,10 +31,7 @@ const (
 	testWebhook = oktatest.Webhook
 )
 
-var (
-	sms   = oktatest.SMS
-	voice = oktatest.Voice
-)
+var sms, voice = oktatest.SMS, oktatest.Voice
 
 // suite collects every log line written by every test of this package,
 // for the leak scan when they end.
@@ -71,6 +66,7 @@ func deployedEnv(voiceURL, smsURL string) map[string]string {
 		"EIGHTYEIGHTX_SMS_URL":        smsURL,
 		"EIGHTYEIGHTX_WEBHOOK_SECRET": testWebhook,
 		"GOOGLE_CLOUD_PROJECT":        "acme-hooks",
+		"REDIS_KEY_SECRET":            "redis-key-secret-Vd8Lp3Xs",
 	}
 }
 
@@ -112,6 +108,10 @@ func (h *harness) setenv(k, v string) {
 	h.env[k] = v
 }
 
+// logged waits, up to 5 s, for s in the function's log lines (written in
+// the background, as stdout may stall).
+func (h *harness) logged(s string) bool { return h.logs.WaitFor(s, 5*time.Second) == nil }
+
 // do sends one request through the function and returns the answer.
 func (h *harness) do(method, path string, body []byte, header http.Header) *httptest.ResponseRecorder {
 	return oktatest.Do(h.f(), method, path, body, header)
@@ -140,7 +140,7 @@ func TestHealthAndNotReady(t *testing.T) {
 		if hz := h.do(http.MethodGet, "/healthz", nil, nil); hz.Code != 503 || strings.Contains(hz.Body.String(), testSecret) {
 			t.Errorf("healthz = %d %s", hz.Code, hz.Body)
 		}
-		if !strings.Contains(h.logs.String(), "EIGHTYEIGHTX_API_KEY") {
+		if !h.logged("EIGHTYEIGHTX_API_KEY") {
 			t.Errorf("the log does not say what is missing:\n%s", h.logs)
 		}
 		// Not a poisoned instance: a request after reloadAfter loads again.
@@ -199,10 +199,12 @@ func TestAnswersWhileNotServing(t *testing.T) {
 		h.opt.NewAccessor = func(context.Context, string) (secrets.Accessor, error) { return acc, nil }
 		for _, tc := range []struct {
 			method, path, body string
+			code               int
 		}{
-			{http.MethodPost, "/", `{"error":{"errorSummary":"service unavailable"}}`},
-			{http.MethodGet, "/healthz", `{"status":"unavailable"}`},
-			{http.MethodPost, "/okta/events", `{"error":{"errorSummary":"service unavailable"}}`},
+			{http.MethodPost, "/", `{"error":{"errorSummary":"service unavailable"}}`, 503},
+			{http.MethodGet, "/healthz", `{"status":"unavailable"}`, 503},
+			{http.MethodPost, "/okta/events", `{"error":{"errorSummary":"service unavailable"}}`, 503},
+			{http.MethodPost, "/healthz", "Method Not Allowed\n", 405}, // as once loaded
 		} {
 			// The request's own deadline ends its wait for the load.
 			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -211,8 +213,8 @@ func TestAnswersWhileNotServing(t *testing.T) {
 			w := httptest.NewRecorder()
 			h.f().ServeHTTP(w, r)
 			cancel()
-			if w.Code != http.StatusServiceUnavailable || w.Body.String() != tc.body || w.Header().Get("Retry-After") == "" {
-				t.Errorf("%s %s = %d %s (Retry-After %q), want 503 %s", tc.method, tc.path, w.Code, w.Body, w.Header().Get("Retry-After"), tc.body)
+			if w.Code != tc.code || w.Body.String() != tc.body || (tc.code == 503 && w.Header().Get("Retry-After") == "") {
+				t.Errorf("%s %s = %d %s (Retry-After %q), want %d %s", tc.method, tc.path, w.Code, w.Body, w.Header().Get("Retry-After"), tc.code, tc.body)
 			}
 		}
 		close(acc.release)
@@ -239,4 +241,25 @@ func TestAnswersWhileNotServing(t *testing.T) {
 			t.Errorf("8x8 received %d requests, want 1", h.fake.Count())
 		}
 	})
+}
+
+// While the configuration cannot load, Okta keeps calling: the refusals
+// are sampled like every other (five a minute in full, then a summary),
+// not one ERROR line each. 1,000 requests write at most 10 lines, 8 KiB.
+func TestNotLoadedRefusalsAreSampled(t *testing.T) {
+	h := newHarness(t, map[string]string{"EIGHTYEIGHTX_API_KEY": "-"})
+	for i := range 1000 {
+		if resp := h.hook(sms("+14155550123", "482913").Body()); resp.Code != http.StatusServiceUnavailable {
+			t.Fatalf("request %d: HTTP %d, want 503", i, resp.Code)
+		}
+	}
+	if err := h.f().Shutdown(context.Background()); err != nil { // writes the summary, flushes the lines
+		t.Fatal(err)
+	}
+	logs := h.logs.String()
+	n := strings.Count(logs, "\n")
+	if n > 10 || len(logs) > 8<<10 || !strings.Contains(logs, "configuration not loaded") {
+		t.Errorf("1,000 refused requests wrote %d lines, %d bytes; want at most 10 and 8 KiB, naming the cause:\n%.2000s", n, len(logs), logs)
+	}
+	t.Logf("1,000 requests refused while not loaded: %d log lines, %d bytes", n, len(logs))
 }

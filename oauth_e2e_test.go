@@ -8,7 +8,6 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -161,7 +160,7 @@ func TestOAuth(t *testing.T) {
 		if h.fake.Count() != 0 {
 			t.Error("8x8 called")
 		}
-		if !strings.Contains(h.logs.String(), "no_keys") {
+		if !h.logged("no_keys") {
 			t.Errorf("the log does not say why:\n%s", h.logs)
 		}
 	})

@@ -6,15 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
-
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight/eightbyeighttest"
 	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
 	"github.com/telephony-hooks/okta-8x8/internal/proctest"
 )
@@ -22,46 +20,6 @@ import (
 // These tests run the function the way Cloud Run does: as a process whose
 // main is the one Google's Go buildpack generates (internal/buildpackmain:
 // blank import, funcframework.Start, no shutdown of its own).
-
-// gated8x8 is an 8x8 that takes every request and answers only when
-// released: a slow 8x8 that already has the callflow.
-type gated8x8 struct {
-	*httptest.Server
-	arrived atomic.Int64
-	got     chan struct{} // one value per request received
-	release chan struct{}
-}
-
-func newGated8x8(t *testing.T) *gated8x8 {
-	g := &gated8x8{got: make(chan struct{}, 1024), release: make(chan struct{})}
-	var n atomic.Int64
-	g.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		if r.Method != http.MethodPost { // the start-up: warm-up, speech profiles
-			w.WriteHeader(http.StatusNotFound)
-			return
-		}
-		g.arrived.Add(1)
-		g.got <- struct{}{}
-		<-g.release
-		w.Header().Set("Content-Type", "application/json")
-		id := fmt.Sprintf("%08d-376b-11ef-a28b-0582ff0039d5", n.Add(1))
-		if strings.HasSuffix(r.URL.Path, "/messages") {
-			fmt.Fprintf(w, `{"umid":%q,"status":{"code":"QUEUED","description":"queued"}}`, id)
-			return
-		}
-		fmt.Fprintf(w, `{"sessionId":%q,"sessionStatus":"CREATED","statusCode":1,"statusMessage":"Created"}`, id)
-	}))
-	t.Cleanup(func() {
-		select {
-		case <-g.release:
-		default:
-			close(g.release)
-		}
-		g.Close()
-	})
-	return g
-}
 
 // processEnv is a deployed configuration for a process (Cloud Run sets
 // K_SERVICE, PORT and FUNCTION_TARGET).
@@ -82,7 +40,7 @@ func TestRegisteredUnderItsName(t *testing.T) {
 		t.Skip("builds and runs the buildpack main")
 	}
 	bin := proctest.Build(t, "./internal/buildpackmain")
-	fake := newGated8x8(t)
+	fake := eightbyeighttest.New(t)
 	port := proctest.FreePort(t)
 	p := proctest.Start(t, bin, proctest.Options{Env: processEnv(port, fake.URL)})
 	if err := p.WaitHealthy("http://127.0.0.1:"+port+"/healthz", 20*time.Second); err != nil {
@@ -105,7 +63,8 @@ func TestSIGTERMDrainsRequestsInFlight(t *testing.T) {
 		t.Skip("builds and runs the buildpack main")
 	}
 	const inFlight = 50
-	slow := newGated8x8(t)
+	slow := eightbyeighttest.New(t)
+	gate := slow.Hold()
 	port := proctest.FreePort(t)
 	p := proctest.Start(t, proctest.Build(t, "./internal/buildpackmain"), proctest.Options{Env: processEnv(port, slow.URL)})
 	base := "http://127.0.0.1:" + port
@@ -137,7 +96,7 @@ func TestSIGTERMDrainsRequestsInFlight(t *testing.T) {
 		}()
 	}
 	for range inFlight { // every call is with 8x8, waiting for its answer
-		<-slow.got
+		<-gate.Arrived
 	}
 	sent := time.Now()
 	if err := p.Signal(syscall.SIGTERM); err != nil {
@@ -146,7 +105,7 @@ func TestSIGTERMDrainsRequestsInFlight(t *testing.T) {
 	if err := p.Stdout.WaitFor("shutting down", 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	close(slow.release) // 8x8 answers now, after the SIGTERM
+	gate.Release() // 8x8 answers now, after the SIGTERM
 	answered := 0
 	for range inFlight {
 		r := <-results
@@ -167,7 +126,7 @@ func TestSIGTERMDrainsRequestsInFlight(t *testing.T) {
 	if took > 5*time.Second {
 		t.Errorf("exit %v after SIGTERM: Cloud Run kills at 10 s", took)
 	}
-	if got := slow.arrived.Load(); got != inFlight {
+	if got := slow.Count(); got != inFlight {
 		t.Errorf("8x8 received %d requests, want %d (no retry, no second code)", got, inFlight)
 	}
 	t.Logf("SIGTERM with %d requests in flight: %d answered, exit code %d, %v from SIGTERM to exit", inFlight, answered, code, took.Round(time.Millisecond))
@@ -188,12 +147,7 @@ func TestStdoutStalledOrClosed(t *testing.T) {
 		{"closed: the reader left (SIGPIPE)", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			fake := newGated8x8(t)
-			close(fake.release)
-			go func() {
-				for range fake.got {
-				}
-			}()
+			fake := eightbyeighttest.New(t)
 			r, w, err := os.Pipe()
 			if err != nil {
 				t.Fatal(err)
@@ -220,7 +174,7 @@ func TestStdoutStalledOrClosed(t *testing.T) {
 				start := time.Now()
 				resp, err := hc.Do(req)
 				if err != nil {
-					t.Fatalf("request %d: %v (process exited: %v)\nstderr: %s", i, err, exited(p), p.Stderr)
+					t.Fatalf("request %d: %v\nstderr: %s", i, err, p.Stderr)
 				}
 				b, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
@@ -241,15 +195,6 @@ func TestStdoutStalledOrClosed(t *testing.T) {
 	}
 }
 
-func exited(p *proctest.Process) bool {
-	select {
-	case <-p.Exited():
-		return true
-	default:
-		return false
-	}
-}
-
 // collectLogs adds a process's log lines to the suite's leak scan, and
 // checks they are all JSON.
 func collectLogs(out string) {
@@ -267,65 +212,28 @@ func collectLogs(out string) {
 	}
 }
 
-// BenchmarkSIGTERMSlow8x8 replays the reported failure with real time: a
-// voice call to an 8x8 that answers after 1.5 s, SIGTERM 0.4 s into it,
-// with 50 calls in flight, on the buildpack's main:
-//
-//	go test -run '^$' -bench SIGTERMSlow8x8 -benchtime 3x .
-func BenchmarkSIGTERMSlow8x8(b *testing.B) {
+// LOG_LEVEL holds from the first line to the last: with LOG_LEVEL=error
+// a start and a SIGTERM write no INFO line.
+func TestLogLevelFromStartToExit(t *testing.T) {
 	if testing.Short() {
-		b.Skip("builds and runs the buildpack main")
+		t.Skip("builds and runs the buildpack main")
 	}
-	const inFlight, answerAfter, signalAfter = 50, 1500 * time.Millisecond, 400 * time.Millisecond
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		if r.Method != http.MethodPost {
-			w.WriteHeader(http.StatusNotFound)
-			return
-		}
-		time.Sleep(answerAfter) // the slow 8x8 under test, not a test's wait
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"sessionId":"5a8e7c3e-376b-11ef-a28b-0582ff0039d5","sessionStatus":"CREATED","statusCode":1,"statusMessage":"Created"}`)
-	}))
-	defer slow.Close()
-	bin := proctest.Build(b, "./internal/buildpackmain")
-	var answered, exitCodes, exitMs float64
-	for range b.N {
-		port := proctest.FreePort(b)
-		p := proctest.Start(b, bin, proctest.Options{Env: processEnv(port, slow.URL)})
-		base := "http://127.0.0.1:" + port
-		if err := p.WaitHealthy(base+"/healthz", 20*time.Second); err != nil {
-			b.Fatal(err)
-		}
-		ok := make(chan bool, inFlight)
-		for range inFlight {
-			r := voice("+14155550123", "482913", "en-US")
-			go func() {
-				req, _ := http.NewRequest(http.MethodPost, base+"/", strings.NewReader(string(r.Body())))
-				req.Header = oktatest.Headers()
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					ok <- false
-					return
-				}
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				ok <- resp.StatusCode == 200 && strings.Contains(string(body), "SUCCESSFUL")
-			}()
-		}
-		time.Sleep(signalAfter) // SIGTERM 0.4 s into the calls, as reported
-		sent := time.Now()
-		_ = p.Signal(syscall.SIGTERM)
-		code := p.ExitCode()
-		exitMs += float64(time.Since(sent).Milliseconds())
-		for range inFlight {
-			if <-ok {
-				answered++
-			}
-		}
-		exitCodes += float64(code)
+	fake := eightbyeighttest.New(t)
+	port := proctest.FreePort(t)
+	env := processEnv(port, fake.URL)
+	env["LOG_LEVEL"] = "error"
+	p := proctest.Start(t, proctest.Build(t, "./internal/buildpackmain"), proctest.Options{Env: env})
+	if err := p.WaitHealthy("http://127.0.0.1:"+port+"/healthz", 20*time.Second); err != nil {
+		t.Fatal(err)
 	}
-	b.ReportMetric(answered/float64(b.N), "answered")
-	b.ReportMetric(exitCodes/float64(b.N), "exit-code")
-	b.ReportMetric(exitMs/float64(b.N), "ms-SIGTERM-to-exit")
+	if err := p.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.ExitCode(); code != 0 {
+		t.Errorf("exit code %d, want 0\nstderr: %s", code, p.Stderr)
+	}
+	if out := p.Stdout.String(); strings.Contains(out, `"severity":"INFO"`) {
+		t.Errorf("LOG_LEVEL=error, and INFO lines were written:\n%s", out)
+	}
+	collectLogs(p.Stdout.String())
 }

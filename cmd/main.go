@@ -1,13 +1,13 @@
 // Command cmd runs the hook locally: `go run ./cmd`. It serves the
-// registered OktaTelephonyHook through the Functions Framework
-// (funcframework.StartHostPort), the same path as Cloud Run's buildpack
-// main, so what runs on a laptop is what runs in production, SIGTERM drain
-// included. With no 8x8 credentials it runs dry (nothing is sent) and
-// prints, on stderr, a curl command that posts a sample Okta request to it;
-// stdout carries only the hook's log lines.
+// registered OktaTelephonyHook through the Functions Framework, the same
+// path as Cloud Run's buildpack main, SIGTERM drain included. With no 8x8
+// credentials it runs dry (nothing is sent) and prints, on stderr, a curl
+// command that posts a sample Okta request to it; stdout carries only the
+// hook's log lines.
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -34,11 +34,10 @@ func main() {
 // by itself) or the listener fails.
 //
 // The Functions Framework's one channel to a registered function is the
-// process environment (it reads FUNCTION_TARGET itself), so this process
-// sets two of its own variables before starting it, as the framework's
-// README does: FUNCTION_TARGET, and LOCAL_ONLY=true, its convention for a
-// local test run, which lets the function run dry without credentials.
-// Nothing else writes the environment.
+// process environment, so this process sets two of its own variables, as
+// the framework's README does: FUNCTION_TARGET, and LOCAL_ONLY=true, its
+// convention for a local run, which lets the function run dry without
+// credentials.
 func run(getenv func(string) string, setenv func(string, string) error, banner io.Writer) error {
 	for _, kv := range [][2]string{{"FUNCTION_TARGET", telephonyhook.FunctionName}, {config.LocalOnly, "true"}} {
 		if getenv(kv[0]) == "" {
@@ -47,10 +46,7 @@ func run(getenv func(string) string, setenv func(string, string) error, banner i
 			}
 		}
 	}
-	port := getenv(config.Port)
-	if port == "" {
-		port = "8080"
-	}
+	port := cmp.Or(getenv(config.Port), "8080")
 	// Load now, so the banner says how the hook runs and a broken
 	// configuration stops the local run at once.
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -61,9 +57,7 @@ func run(getenv func(string) string, setenv func(string, string) error, banner i
 	}
 	host := getenv("HOST")
 	if host == "" && cfg.OpenAuth {
-		// Open to unauthenticated requests: this machine only, unless HOST
-		// says otherwise.
-		host = "127.0.0.1"
+		host = "127.0.0.1" // open to unauthenticated requests: this machine only
 	}
 	printBanner(banner, host, port, cfg)
 	return funcframework.StartHostPort(host, port)
@@ -72,8 +66,8 @@ func run(getenv func(string) string, setenv func(string, string) error, banner i
 // printBanner says how the hook runs and prints a ready-to-paste request.
 // It names the secret's variable, never its value.
 func printBanner(w io.Writer, host, port string, cfg *config.Config) {
-	show := host
-	if show == "" || show == "::" || show == "0.0.0.0" {
+	show := cmp.Or(host, "localhost")
+	if show == "::" || show == "0.0.0.0" {
 		show = "localhost"
 	}
 	addr := "http://" + net.JoinHostPort(show, port)

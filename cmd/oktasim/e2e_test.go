@@ -6,6 +6,7 @@ package main
 // from a local stand-in for an Okta custom authorization server.
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -161,203 +162,128 @@ func accessToken(t *testing.T, iat, exp time.Time, edit ...func(jwt.MapClaims)) 
 	return s
 }
 
-// realEnv is oktasim's environment with the real clock (the hook checks
-// otpExpires against its own) and no $OKTA_SECRET: every case says which
-// credentials it sends.
+// runTest runs oktasim as main does, and returns what it printed.
+func runTest(t *testing.T, e env, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err = runWith(context.Background(), args, e, &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+// realEnv is oktasim's environment with the real clock (the dry-run hook
+// checks otpExpires against its own) and no $OKTA_SECRET: every case says
+// which credentials it sends.
 func realEnv() env {
 	return env{getenv: func(string) string { return "" }, now: time.Now}
 }
 
-func TestEndToEndAgainstTheFunction(t *testing.T) {
+// TestEndToEndSingleRequest: one request (and what Okta logs after it)
+// against the dry-run function, with both of Okta's authentication
+// methods: the static header and an OAuth 2.0 access token.
+func TestEndToEndSingleRequest(t *testing.T) {
 	now := time.Now()
 	valid := accessToken(t, now.Add(-time.Minute), now.Add(time.Hour))
 	// Expired an hour ago: far beyond the verifier's clock-skew leeway.
 	expired := accessToken(t, now.Add(-2*time.Hour), now.Add(-time.Hour))
-	// Valid tokens from the same authorization server that are not the
-	// hook app's client-credentials tokens.
-	otherApp := accessToken(t, now.Add(-time.Minute), now.Add(time.Hour), func(c jwt.MapClaims) {
-		c["cid"], c["sub"] = "0oaotherapp0000000000", "0oaotherapp0000000000"
-	})
+	// A valid token of the same authorization server issued for a user.
 	userToken := accessToken(t, now.Add(-time.Minute), now.Add(time.Hour), func(c jwt.MapClaims) {
 		c["sub"], c["uid"] = "oktasim.user@example.com", "00uoktasim0000000000"
 	})
-	// cid = sub = the client id, but a uid: issued for a user, not by the
-	// client-credentials flow.
-	withUID := accessToken(t, now.Add(-time.Minute), now.Add(time.Hour), func(c jwt.MapClaims) {
-		c["uid"] = "00uoktasim0000000000"
-	})
 
 	tests := []struct {
-		name      string
-		args      []string
-		wantValid bool // oktasim exits 0 (main exits 1 on errInvalid)
-		wantOut   []string
-		notOut    []string
+		name    string
+		args    []string
+		wantErr error // nil: exit 0; errInvalid and errEvents: exit 1
+		wantOut []string
 	}{
 		{
-			name:      "header auth, SMS",
-			args:      []string{"-secret", e2eSecret, "-channel", "sms"},
-			wantValid: true,
+			name: "header auth, SMS",
+			args: []string{"-secret", e2eSecret, "-channel", "sms"},
 			wantOut: []string{"HTTP 200 OK", `"status": "SUCCESSFUL"`, `"provider": "8x8"`, `"transactionId": "dry-run-`,
 				`"transactionMetadata": "sms"`, "Okta: delivered by the hook (SUCCESSFUL)", "latency: "},
 		},
 		{
-			name:      "header auth, voice",
-			args:      []string{"-secret", e2eSecret, "-channel", "voice", "-locale", "fr-FR"},
-			wantValid: true,
-			wantOut:   []string{"HTTP 200 OK", `"status": "SUCCESSFUL"`, `"transactionMetadata": "voice"`, "Okta: delivered by the hook (SUCCESSFUL)"},
-		},
-		{
-			name:      "header auth in a custom header is refused: the function checks Authorization",
-			args:      []string{"-header", "X-Okta-Secret", "-secret", e2eSecret},
-			wantOut:   []string{"HTTP 401 Unauthorized", `"errorSummary": "unauthorized"`, "Okta skips the hook and falls back (HTTP 401)"},
-			notOut:    []string{"SUCCESSFUL"},
-			wantValid: false,
-		},
-		{
-			name:      "OAuth 2.0 bearer token, voice",
-			args:      []string{"-token", valid, "-channel", "voice"},
-			wantValid: true,
-			wantOut:   []string{"HTTP 200 OK", `"status": "SUCCESSFUL"`, `"transactionMetadata": "voice"`},
+			name:    "OAuth 2.0 bearer token, voice",
+			args:    []string{"-token", valid, "-channel", "voice", "-locale", "fr-FR"},
+			wantOut: []string{"HTTP 200 OK", `"status": "SUCCESSFUL"`, `"transactionMetadata": "voice"`},
 		},
 		{
 			name:    "OAuth 2.0 expired token",
 			args:    []string{"-token", expired, "-channel", "voice"},
+			wantErr: errInvalid,
 			wantOut: []string{"HTTP 401 Unauthorized", "Okta skips the hook and falls back (HTTP 401)"},
-			notOut:  []string{"SUCCESSFUL"},
-		},
-		{
-			name:    "OAuth 2.0: another app's client-credentials token is refused",
-			args:    []string{"-token", otherApp},
-			wantOut: []string{"HTTP 401 Unauthorized", "Okta skips the hook and falls back (HTTP 401)"},
-			notOut:  []string{"SUCCESSFUL"},
 		},
 		{
 			name:    "OAuth 2.0: a user's token of the hook's app is refused",
 			args:    []string{"-token", userToken},
-			wantOut: []string{"HTTP 401 Unauthorized", "Okta skips the hook and falls back (HTTP 401)"},
-			notOut:  []string{"SUCCESSFUL"},
-		},
-		{
-			name:    "OAuth 2.0: a token with a uid is refused",
-			args:    []string{"-token", withUID},
-			wantOut: []string{"HTTP 401 Unauthorized", "Okta skips the hook and falls back (HTTP 401)"},
-			notOut:  []string{"SUCCESSFUL"},
-		},
-		{
-			name:    "wrong header secret",
-			args:    []string{"-secret", "not-the-secret"},
-			wantOut: []string{"HTTP 401 Unauthorized", "Okta skips the hook and falls back (HTTP 401)"},
-			notOut:  []string{"SUCCESSFUL"},
-		},
-		{
-			name:    "no credentials",
-			args:    nil,
+			wantErr: errInvalid,
 			wantOut: []string{"HTTP 401 Unauthorized"},
 		},
 		{
-			// What the Admin Console's Preview sends before the admin edits
-			// the phone number. This function runs dry, and a dry run
-			// answers it as any other (DESIGN: dry-run answers like
-			// DRY_RUN); delivering, it is refused (internal/hook tests).
-			name:      "preview with Okta's placeholder number, dry run",
-			args:      []string{"-secret", e2eSecret, "-preview", "-phone", "9876543210", "-otp", "11111"},
-			wantValid: true,
-			wantOut:   []string{"HTTP 200 OK", "sms mfa-verification preview", `"status": "SUCCESSFUL"`, `"transactionId": "dry-run-`},
-			notOut:    []string{`"reason": "preview_placeholder"`},
+			name:    "the secret in a custom header is refused: the function checks Authorization",
+			args:    []string{"-header", "X-Okta-Secret", "-secret", e2eSecret},
+			wantErr: errInvalid,
+			wantOut: []string{"HTTP 401 Unauthorized", `"errorSummary": "unauthorized"`},
 		},
 		{
-			name:      "preview with a real number",
-			args:      []string{"-secret", e2eSecret, "-preview", "-phone", "+14155550123", "-channel", "voice"},
-			wantValid: true,
-			wantOut:   []string{"voice mfa-verification preview", `"status": "SUCCESSFUL"`, `"transactionId": "dry-run-`, "Okta: delivered by the hook (SUCCESSFUL)"},
+			name:    "preview with a real number",
+			args:    []string{"-secret", e2eSecret, "-preview", "-phone", "+14155550123", "-channel", "voice"},
+			wantOut: []string{"voice mfa-verification preview", `"status": "SUCCESSFUL"`},
 		},
 		{
-			name:      "load mode",
-			args:      []string{"-secret", e2eSecret, "-n", "40", "-c", "4"},
-			wantValid: true,
-			wantOut: []string{"requests:    40 (concurrency 4, 40 phone numbers)", "throughput:  ", "requests/s",
-				"latency:     p50 ", " p90 ", " p99 ", " max ", "answers:",
-				"SUCCESSFUL       40", "PENDING          0", "FAILED           0", "error object     0", "HTTP non-200     0",
-				"malformed        0", "timeout          0", "transport error  0"},
+			name: "event hook: Okta's send event and the user's verification are taken",
+			args: []string{"-secret", e2eSecret, "-verify-rate", "*=1", "-event-secret", e2eEventSecret},
+			wantOut: []string{"send event: system.sms.send_phone_verification_message SUCCESS, sent by the hook",
+				"verification: the user types the code in (US rate 1): user.authentication.auth_via_mfa SUCCESS, SMS_FACTOR",
+				"/okta/events: HTTP 200 OK"},
+		},
+		{
+			name:    "event hook: Okta blocks the send itself",
+			args:    []string{"-secret", e2eSecret, "-verify-rate", "*=1", "-deny-rate", "1", "-send-events", "classic", "-event-secret", e2eEventSecret},
+			wantOut: []string{"Okta blocks the send itself (-deny-rate): the hook is not called; send event system.sms.send_phone_verification_message DENY", "/okta/events: HTTP 200 OK"},
+		},
+		{
+			name:    "event hook: a wrong event secret is refused",
+			args:    []string{"-secret", e2eSecret, "-verify-rate", "*=1", "-event-secret", "not-the-event-secret"},
+			wantErr: errEvents,
+			wantOut: []string{"/okta/events: HTTP 401 Unauthorized"},
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append([]string{"-url", e2e.hookURL}, tc.args...)
-			out, stderr, err := runTest(t, realEnv(), args...)
-			switch {
-			case tc.wantValid && err != nil:
-				t.Errorf("run = %v, want success (exit 0)\n%s", err, out)
-			case !tc.wantValid && !errors.Is(err, errInvalid):
-				t.Errorf("run = %v, want errInvalid (exit 1)\n%s", err, out)
+			out, stderr, err := runTest(t, realEnv(), append([]string{"-url", e2e.hookURL}, tc.args...)...)
+			if !errors.Is(err, tc.wantErr) {
+				t.Errorf("run = %v, want %v\n%s", err, tc.wantErr, out)
 			}
 			for _, w := range tc.wantOut {
 				if !strings.Contains(out, w) {
 					t.Errorf("output lacks %q:\n%s", w, out)
 				}
 			}
-			for _, w := range tc.notOut {
-				if strings.Contains(out, w) {
-					t.Errorf("output has %q:\n%s", w, out)
+			for _, secret := range []string{e2eSecret, e2eEventSecret, valid, expired, userToken, "4155550123"} {
+				if strings.Contains(out+stderr, secret) {
+					t.Errorf("oktasim printed a credential or a full phone number (%.12s…)", secret)
 				}
-			}
-			// The placeholder 9876543210 is no one's number: the hook's
-			// answer names it on purpose.
-			for _, secret := range []string{e2eSecret, e2eEventSecret, valid, expired, otherApp, userToken, withUID, "4155550123", "11111"} {
-				if strings.Contains(out, secret) || strings.Contains(stderr, secret) {
-					t.Errorf("oktasim printed a credential, the OTP or a full phone number (%.12s…)", secret)
-				}
-			}
-			if tc.name == "load mode" && !strings.Contains(stderr, "\r40/40 sent, 0 not valid for Okta\n") {
-				t.Errorf("no final progress line on stderr: %q", stderr)
 			}
 		})
 	}
 }
 
-// TestEndToEndEventHook plays Okta's event hook against the function's
-// POST /okta/events: the verifications oktasim posts must be taken (2xx)
-// with the event hook secret, and refused without it.
-func TestEndToEndEventHook(t *testing.T) {
-	tests := []struct {
-		name    string
-		args    []string
-		wantErr error
-		wantOut []string
-	}{
-		{
-			name:    "single request: the verification is taken",
-			args:    []string{"-verify-rate", "*=1", "-event-secret", e2eEventSecret},
-			wantOut: []string{"verification: the user types the code in", "/okta/events: HTTP 200 OK"},
-		},
-		{
-			name:    "load: verified and mistyped codes across two countries",
-			args:    []string{"-n", "60", "-c", "4", "-phone", usSeed + "," + lvSeed, "-verify-rate", "US=0.9,LV=0", "-mistype", "0.5", "-seed", "1", "-event-secret", e2eEventSecret},
-			wantOut: []string{", 0 not answered 2xx"},
-		},
-		{
-			name:    "a wrong event secret is refused",
-			args:    []string{"-n", "10", "-verify-rate", "*=1", "-event-secret", "not-the-event-secret"},
-			wantErr: errEvents,
-			wantOut: []string{"1 not answered 2xx: 1× HTTP 401"},
-		},
+// TestEndToEndLoad: load mode against the dry-run function.
+func TestEndToEndLoad(t *testing.T) {
+	out, stderr, err := runTest(t, realEnv(), "-url", e2e.hookURL, "-secret", e2eSecret, "-n", "40", "-c", "4",
+		"-phone", "+14155550123,+442079460000")
+	if err != nil {
+		t.Fatalf("run = %v\n%s", err, out)
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			args := append([]string{"-url", e2e.hookURL, "-secret", e2eSecret}, tc.args...)
-			out, stderr, err := runTest(t, realEnv(), args...)
-			if (tc.wantErr == nil && err != nil) || (tc.wantErr != nil && !errors.Is(err, tc.wantErr)) {
-				t.Fatalf("run = %v, want %v\n%s", err, tc.wantErr, out)
-			}
-			for _, w := range tc.wantOut {
-				if !strings.Contains(out, w) {
-					t.Errorf("output lacks %q:\n%s", w, out)
-				}
-			}
-			if strings.Contains(out+stderr, e2eEventSecret) || strings.Contains(out+stderr, e2eSecret) {
-				t.Error("oktasim printed a secret")
-			}
-		})
+	for _, w := range []string{"requests:    40 (concurrency 4, 40 phone numbers)", "throughput:  ", "latency:     p50 ",
+		"SUCCESSFUL       40", "error object     0", "HTTP non-200     0", "timeout          0",
+		"  US           -       20         20       0      0       0     0 ", "  GB           -       20         20       0      0       0     0 "} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	if !strings.HasSuffix(stderr, "\r40/40 sent, 0 not valid for Okta\n") {
+		t.Errorf("no final progress line on stderr: %q", stderr)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -40,139 +41,101 @@ type App struct {
 
 // Options are process-level choices the configuration does not carry.
 type Options struct {
-	Stdout io.Writer
-	// Terminal: Stdout is a terminal. The local run then logs readable
-	// text unless LOG_FORMAT says otherwise; anywhere else it is JSON.
-	Terminal bool
-	// RedisTimeout bounds each Redis call of the guard and the conversion
-	// tracker (0: their default, 250 ms). Tests under the race detector
-	// on a loaded machine raise it: past it, an instance falls back to
-	// its memory, which is the outage behaviour, not what they test.
-	RedisTimeout time.Duration
-	// MemoryLimit is the Go heap's soft limit in bytes (0: none), which
-	// sizes the in-memory state; MemoryLimitSource says where it came from.
-	MemoryLimit       int64
-	MemoryLimitSource string
-	HTTPClient        *http.Client     // for 8x8; nil: eightbyeight.NewHTTPClient()
-	JWKSClient        *http.Client     // for the issuer's keys; nil: default
-	Now               func() time.Time // nil: time.Now
-	ProjectID         func() string    // nil: logging.ProjectID with cfg's project
-	// Verifier, when set, is an OAuth verifier already started for
-	// cfg.OAuth (its key set fetched while the secrets were read); Build
-	// uses it instead of starting another.
-	Verifier *oauth.Verifier
+	Stdout      io.Writer        // the process's log writer, which outlives every App
+	Terminal    bool             // Stdout is a terminal: text lines, locally, unless LOG_FORMAT says
+	MemoryLimit int64            // the Go heap's soft limit (0: none), which sizes the in-memory state
+	HTTPClient  *http.Client     // for 8x8; nil: eightbyeight.NewHTTPClient()
+	Now         func() time.Time // nil: time.Now
 }
 
-// NewLogger builds the configured logger.
-// The CloudSink, when LOG_SINK=cloudlogging, must be flushed before each
-// answer.
-func NewLogger(ctx context.Context, cfg *config.Config, opt Options) (*slog.Logger, *logging.CloudSink, error) {
-	format := logging.JSON
-	if cfg.LogFormat == "text" || (cfg.LogFormat == "" && opt.Terminal && !cfg.Deployed) {
-		format = logging.Text
-	}
-	project := cfg.ProjectID
-	if project == "" && opt.ProjectID != nil {
-		project = opt.ProjectID()
-	} else if project == "" {
-		project = logging.ProjectID(ctx, func(string) string { return "" })
-	}
-	lo := logging.Options{Level: cfg.LogLevel, Format: format, ProjectID: project}
-	if cfg.LogSink == "cloudlogging" {
-		if project == "" {
-			return nil, nil, errors.New("LOG_SINK=cloudlogging needs GOOGLE_CLOUD_PROJECT or the metadata server")
-		}
-		sink, err := logging.NewCloudSink(ctx, project, "okta-telephony-hook")
-		if err != nil {
-			return nil, nil, err
-		}
-		lo.Sink = sink
-		return slog.New(logging.NewHandler(opt.Stdout, lo)), sink, nil
-	}
-	return slog.New(logging.NewHandler(opt.Stdout, lo)), nil, nil
-}
+const (
+	// failCloseBudget bounds closing what a failed start opened: a stalled
+	// close (the Logging API's, for minutes) must not hold the next load.
+	failCloseBudget = 2 * time.Second
+	profileBudget   = 2 * time.Second         // the read of the account's speech profiles
+	warmBudget      = 10 * time.Second        // the background warm-up of 8x8's connections
+	closeTracker    = 1500 * time.Millisecond // the conversion tracker's last settle
+	refusalBurst    = 5                       // refusals logged in full per reason and minute
+	// The parts of the Go heap's soft limit the guard's state and the
+	// conversion tracker's may fill at their caps; with the garbage
+	// collector's room they stay within it, the rest is the request path's.
+	guardMemoryShare      = 0.2
+	conversionMemoryShare = 0.15
+)
 
 // Build assembles the hook. ctx bounds start-up work (the first JWKS
-// fetch); the 8x8 connection warm-up runs in the background.
-func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
+// fetch, the speech profiles); the 8x8 connection warm-up runs in the
+// background. A failed start closes what it opened within failCloseBudget.
+func Build(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err error) {
 	a := &App{Config: cfg}
-	logger, sink, err := NewLogger(ctx, cfg, opt)
+	defer func() {
+		if err != nil {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), failCloseBudget)
+			defer cancel()
+			_ = a.Close(cctx)
+		}
+	}()
+	logger, err := a.newLogger(ctx, cfg, opt)
 	if err != nil {
 		return nil, err
 	}
 	a.Logger = logger
-	var flush func() error
-	if sink != nil {
-		flush = sink.Flush
-		// The Logging client's Close can wait on a stalled API for
-		// minutes: it gets what is left of the close budget.
-		a.closers = append(a.closers, func(ctx context.Context) error { return closeWithin(ctx, sink.Close) })
-	}
-	fail := func(err error) (*App, error) { _ = a.Close(context.WithoutCancel(ctx)); return nil, err }
-
 	phones, err := phone.NewParser(cfg.DefaultRegion, 10000)
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
 	// Compile the number patterns of the regions users are expected in
-	// now, not during the first sign-in from each (at most 20: a long
-	// allow-list should not slow the start-up down).
+	// now, not during the first sign-in from each (at most 20).
 	phones.Warm(slices.Sorted(maps.Keys(cfg.Policy.Allowed))[:min(len(cfg.Policy.Allowed), 20)]...)
-	var primary *guard.RedisStore
+	var rdb *redis.Client // one pool for the guard and the conversion tracker
+	var primary guard.Store
 	if cfg.RedisURL != "" {
-		// go-redis prints its own unstructured lines to stderr; the guard
-		// already warns once a minute, so keep the client's at debug.
-		redis.SetLogger(redisLogger{logger})
-		rs, err := guard.OpenRedis(cfg.RedisURL)
-		if err != nil {
-			return fail(err)
+		redisLoggerOnce.Do(func() {
+			redis.SetLogger(redisLogger{slog.New(logging.NewHandler(opt.Stdout, logging.Options{Level: cfg.LogLevel}))})
+		})
+		if rdb, err = redisstore.Open(cfg.RedisURL, cfg.RedisCACert); err != nil {
+			return nil, err
 		}
-		primary = rs
-		a.closers = append(a.closers, func(context.Context) error { return rs.Close() })
-		go rs.Warm(context.WithoutCancel(ctx))
+		primary = redisstore.NewGuardStore(rdb)
+		a.closers = append(a.closers, func(context.Context) error { return rdb.Close() })
 	}
 	secret := keySecret(cfg)
 	answers, windows := guard.CapsFor(int64(float64(opt.MemoryLimit) * guardMemoryShare))
 	g, err := guard.New(guard.Config{
 		PerPhone: cfg.PerPhone, PerUser: cfg.PerUser, PerCountry: cfg.PerCountry, PerIP: cfg.PerIP,
-		MaxAnswers: answers, MaxWindows: windows, RedisTimeout: opt.RedisTimeout,
-		KeySecret: secret,
+		MaxAnswers: answers, MaxWindows: windows, KeySecret: secret,
 	}, primary, logger, opt.Now)
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
+	// At shutdown, before Redis closes: answers held only in memory go back.
+	a.closers = append(a.closers, g.Close)
 
 	var sender hook.Sender
-	var profiles <-chan profileRead
+	voices := message.BuiltinVoices()
 	if !cfg.DryRun {
-		client, err := eightbyeight.New(eightbyeight.Config{
-			VoiceURL: cfg.VoiceURL, SMSURL: cfg.SMSURL,
-			SubaccountID: cfg.SubaccountID, APIKey: cfg.APIKey,
-			HTTPClient: opt.HTTPClient,
-		})
+		client, err := eightbyeight.New(eightbyeight.Config{VoiceURL: cfg.VoiceURL, SMSURL: cfg.SMSURL,
+			SubaccountID: cfg.SubaccountID, APIKey: cfg.APIKey, HTTPClient: opt.HTTPClient})
 		if err != nil {
-			return fail(err)
+			return nil, err
 		}
 		sender = client
-		var stop context.CancelFunc
-		profiles, stop = readProfiles(ctx, client)
-		// A start that fails below, or a shutdown, leaves no read in
-		// flight and no idle connection behind.
-		a.closers = append(a.closers, func(context.Context) error {
-			stop()
-			client.CloseIdleConnections()
-			return nil
-		})
+		// The read is the voice host's first request: its connection is
+		// the one the calls reuse; Warm opens the SMS host's.
+		voices = readVoices(ctx, client, logger)
+		warmCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), warmBudget)
+		go client.Warm(warmCtx)
+		a.closers = append(a.closers, func(context.Context) error { stop(); client.CloseIdleConnections(); return nil })
+		if p := cfg.VoiceProfile; p != "" && voices.FromAccount() && !voices.Has(p) {
+			return nil, fmt.Errorf("%s %q is not one of this 8x8 account's speech profiles", config.VoiceProfile, p)
+		}
 	}
 
 	auth := hook.Auth{Header: okta.NewHeaderAuth(cfg.AuthHeader, cfg.Secret), Open: cfg.OpenAuth}
-	if v := opt.Verifier; v != nil {
-		auth.OAuth = v
-		a.closers = append(a.closers, func(context.Context) error { v.Close(); return nil })
-	} else if cfg.OAuth.Issuer != "" {
-		v, err := NewVerifier(ctx, cfg.OAuth, opt, logger)
+	if o := cfg.OAuth; o.Issuer != "" {
+		v, err := oauth.New(oauth.Config{Issuer: o.Issuer, Audience: o.Audience, Scope: o.Scope, ClientID: o.ClientID, Now: opt.Now}, logger)
 		if err != nil {
-			return fail(err)
+			return nil, err
 		}
 		auth.OAuth = v
 		a.closers = append(a.closers, func(context.Context) error { v.Close(); return nil })
@@ -182,23 +145,16 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 	if cfg.ErrorOnFailure {
 		failure = hook.ErrorObject
 	}
-	// Refused callers are logged in full for the first few per reason and
-	// minute, then counted: a flood of wrong secrets costs a line a minute.
+	// A flood of wrong secrets costs a line a minute, not one a request.
 	refusals := logging.NewSampler(refusalBurst, time.Minute, opt.Now)
 	a.closers = append(a.closers, func(context.Context) error { refusals.Flush(logger); return nil })
-	voices, late, err := waitProfiles(ctx, profiles, cfg.VoiceProfile, logger)
-	if err != nil {
-		return fail(err)
-	}
-	tracker := newTracker(cfg, opt, secret, primary, sender, refusals, logger)
-	// The route always answers: without the event hook's secret it
-	// refuses every delivery (401) and nothing is tracked.
+	tracker := newTracker(cfg, opt, secret, rdb, sender, refusals, logger)
+	// Without the event hook's secret the route refuses every delivery.
 	events := tracker.Handler(okta.NewHeaderAuth(cfg.EventHookHeader, cfg.EventHookSecret))
 	var conv hook.Conversion
 	if cfg.EventHookSecret != "" {
-		// The background loop settles due work (8x8 failure reports,
-		// expired codes) and refreshes the verdicts; Close does the last
-		// of it on SIGTERM.
+		// The loop settles due work (8x8 failure reports, expired codes)
+		// and refreshes the verdicts; Close does the last of it.
 		runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 		done := make(chan struct{})
 		go func() { tracker.Run(runCtx); close(done) }()
@@ -211,96 +167,66 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 		})
 		conv = tracker
 	}
-	srv := hook.New(hook.Options{
-		Deadline:      cfg.Deadline,
-		OnFailure:     failure,
-		DryRun:        cfg.DryRun,
-		PreviewDryRun: cfg.PreviewDryRun,
-		CallerID:      cfg.CallerID,
-		SMSSource:     cfg.SMSSource,
-		VoiceProfile:  cfg.VoiceProfile,
-		Repetitions:   cfg.Repetitions,
-		Policy:        cfg.Policy,
-		TrackSMS:      cfg.Conversion.Feedback,
+	a.Handler = hook.New(hook.Options{
+		Deadline: cfg.Deadline, OnFailure: failure, DryRun: cfg.DryRun, PreviewDryRun: cfg.PreviewDryRun,
+		CallerID: cfg.CallerID, SMSSource: cfg.SMSSource, VoiceProfile: cfg.VoiceProfile,
+		Repetitions: cfg.Repetitions, Policy: cfg.Policy, TrackSMS: cfg.Conversion.Feedback,
 	}, hook.Deps{
-		Voices:     voices,
-		Events:     events,
-		Conversion: conv,
-		Auth:       auth,
-		Phones:     phones,
-		Guard:      g,
-		Sender:     sender,
-		Receipts:   receipts.NewHandler(cfg.WebhookSecret, logger, refusals),
-		Refusals:   refusals,
-		Logger:     logger,
-		Now:        opt.Now,
-		Flush:      flush,
+		Voices: voices, Events: events, Conversion: conv, Auth: auth, Phones: phones, Guard: g, Sender: sender,
+		Receipts: receipts.NewHandler(cfg.WebhookSecret, logger, refusals), Refusals: refusals, Logger: logger, Now: opt.Now,
 	})
-	a.Handler = srv
-	if late != nil {
-		// The start-up did not wait for the account's list: use it once
-		// it arrives.
-		go func() {
-			r, ok := <-late
-			if !ok || errors.Is(r.err, context.Canceled) { // a shutdown stopped the read
-				return
-			}
-			if v := accountVoices(r, logger); v != nil {
-				if lacks(v, cfg.VoiceProfile) {
-					logger.Error("VOICE_PROFILE is not one of this 8x8 account's speech profiles: every voice call with it fails; set one the account has", "voiceProfile", cfg.VoiceProfile)
-				}
-				srv.SetVoices(v)
-				logVoices(logger, v)
-			}
-		}()
-	}
 	return a, nil
 }
 
-// guardMemoryShare and conversionMemoryShare are the parts of the Go
-// heap's soft limit the guard's state (remembered answers, rate windows)
-// and the conversion tracker's (pending sends, event uuids) may fill at
-// their caps. With the garbage collector's room (GOGC) they stay well
-// within the limit; the rest is the request path's.
-const (
-	guardMemoryShare      = 0.2
-	conversionMemoryShare = 0.15
-)
-
-// keySecret keys the hashes that name phone numbers, users, IPs and
-// eventIds in the guard's stores: REDIS_KEY_SECRET, else derived from the
-// 8x8 API key (every instance has it), else (a dry run without Redis, where
-// nothing is shared) a random one.
-func keySecret(cfg *config.Config) []byte {
-	material := cfg.RedisKeySecret
-	if material == "" {
-		material = cfg.APIKey
+// newLogger builds the configured logger: JSON lines (text on a local
+// terminal) to opt.Stdout, or to the Cloud Logging API with
+// LOG_SINK=cloudlogging.
+func (a *App) newLogger(ctx context.Context, cfg *config.Config, opt Options) (*slog.Logger, error) {
+	format := logging.JSON
+	if cfg.LogFormat == "text" || (cfg.LogFormat == "" && opt.Terminal && !cfg.Deployed) {
+		format = logging.Text
 	}
-	if material == "" {
-		var b [32]byte
-		_, _ = rand.Read(b[:])
-		return b[:]
+	project := cfg.ProjectID
+	if project == "" {
+		project = logging.ProjectID(ctx, func(string) string { return "" })
 	}
-	return redisstore.DeriveSecret(material)
+	out := opt.Stdout
+	if cfg.LogSink == "cloudlogging" {
+		if project == "" {
+			return nil, errors.New("LOG_SINK=cloudlogging needs GOOGLE_CLOUD_PROJECT or the metadata server")
+		}
+		sink, err := logging.NewCloudSink(ctx, project, "okta-telephony-hook")
+		if err != nil {
+			return nil, err
+		}
+		a.closers = append(a.closers, sink.Close)
+		out = sink
+	}
+	return slog.New(logging.NewHandler(out, logging.Options{Level: cfg.LogLevel, Format: format, ProjectID: project})), nil
 }
 
-// closeTracker bounds the conversion tracker's last settle at shutdown.
-const closeTracker = 1500 * time.Millisecond
+// keySecret keys the hashes that name phone numbers, users, IPs and
+// eventIds in the stores: REDIS_KEY_SECRET, required with REDIS_URL;
+// without Redis nothing is shared, and a random one per instance will do.
+func keySecret(cfg *config.Config) []byte {
+	if cfg.RedisKeySecret != "" {
+		return redisstore.DeriveSecret(cfg.RedisKeySecret)
+	}
+	return []byte(rand.Text())
+}
 
-// newTracker builds the conversion tracker. It shares the guard's Redis
-// connection pool, and reports SMS outcomes through the 8x8 client (none
-// in a dry run).
-func newTracker(cfg *config.Config, opt Options, secret []byte, redisStore *guard.RedisStore, sender hook.Sender,
+// newTracker builds the conversion tracker on the guard's Redis pool; it
+// reports SMS outcomes through the 8x8 client (none in a dry run).
+func newTracker(cfg *config.Config, opt Options, secret []byte, rdb *redis.Client, sender hook.Sender,
 	refusals *logging.Sampler, logger *slog.Logger) *conversion.Tracker {
 	cc := conversion.DefaultConfig()
 	cc.Mode, cc.Window, cc.Grace = cfg.Conversion.Mode, cfg.Conversion.Window, cfg.Conversion.Grace
 	cc.MinSends, cc.MinRate, cc.Feedback = cfg.Conversion.MinSends, cfg.Conversion.MinRate, cfg.Conversion.Feedback
 	cc.KeySecret, cc.Refusals = secret, refusals
 	cc.Memory = conversion.CapsFor(int64(float64(opt.MemoryLimit) * conversionMemoryShare))
-	cc.RedisTimeout = opt.RedisTimeout
 	var store conversion.Store
-	if redisStore != nil && cfg.EventHookSecret != "" {
-		store = conversion.NewRedisStore(redisStore.Client())
+	if rdb != nil && cfg.EventHookSecret != "" {
+		store = conversion.NewRedisStore(rdb)
 	}
 	var rep conversion.Reporter
 	if c, ok := sender.(*eightbyeight.Client); ok && cfg.Conversion.Feedback {
@@ -309,109 +235,30 @@ func newTracker(cfg *config.Config, opt Options, secret []byte, redisStore *guar
 	return conversion.New(cc, store, rep, logger, opt.Now)
 }
 
-// refusalBurst is how many refusals per reason and minute are logged in
-// full.
-const refusalBurst = 5
-
-// profileWait bounds how long the start-up waits for the account's speech
-// profiles when VOICE_PROFILE is set (refusing it at start needs the
-// list). Without it the start-up does not wait: the built-in table serves
-// until the list arrives, a fraction of a second later.
-const profileWait = 2 * time.Second
-
-// profileReadBudget bounds the read of the account's speech profiles.
-const profileReadBudget = 10 * time.Second
-
-type profileRead struct {
-	voices []message.Voice
-	err    error
-}
-
-// readProfiles reads the account's speech profiles in the background,
-// within the start-up's budget, then opens (and TLS-handshakes) the
-// connections to both 8x8 hosts, so the first Okta call does not pay for
-// them: the read is the voice host's first request, and its connection is
-// the one the calls reuse.
-func readProfiles(ctx context.Context, c *eightbyeight.Client) (<-chan profileRead, context.CancelFunc) {
-	ch := make(chan profileRead, 1)
-	// The read may outlive the start-up, which does not always wait for
-	// it: its own bound, not the start-up's.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), profileReadBudget)
-	go func() {
-		defer cancel()
-		defer c.Warm(rctx)
-		ps, err := c.SpeechProfiles(rctx)
-		var vs []message.Voice
-		for _, p := range ps {
-			vs = append(vs, message.Voice{Code: p.Code, Locale: p.Locale})
-		}
-		ch <- profileRead{vs, err}
-		close(ch)
-	}()
-	return ch, cancel
-}
-
-// waitProfiles turns the account's speech profiles into the voice chooser.
-// It holds the start-up only to check a VOICE_PROFILE, and then briefly:
-// otherwise, or past the wait, the built-in table serves and late
-// delivers the list when it comes. A VOICE_PROFILE the account's list
-// lacks is a configuration error.
-func waitProfiles(ctx context.Context, ch <-chan profileRead, override string, logger *slog.Logger) (v *message.Voices, late <-chan profileRead, err error) {
-	if ch == nil { // dry run: no 8x8 account to ask
-		return message.BuiltinVoices(), nil, nil
+// readVoices reads the account's speech profiles, within profileBudget,
+// into the voice chooser; the built-in table serves when the read fails.
+func readVoices(ctx context.Context, c *eightbyeight.Client, logger *slog.Logger) *message.Voices {
+	rctx, cancel := context.WithTimeout(ctx, profileBudget)
+	defer cancel()
+	ps, err := c.SpeechProfiles(rctx)
+	if err != nil {
+		logger.Warn("could not read this 8x8 account's speech profiles: using the built-in voice per locale", "error", err.Error())
+		return message.BuiltinVoices()
 	}
-	if override == "" {
-		return message.BuiltinVoices(), ch, nil
+	vs := make([]message.Voice, 0, len(ps))
+	for _, p := range ps {
+		vs = append(vs, message.Voice{Code: p.Code, Locale: p.Locale})
 	}
-	t := time.NewTimer(profileWait)
-	defer t.Stop()
-	select {
-	case r := <-ch:
-		v = accountVoices(r, logger)
-		if v == nil {
-			return message.BuiltinVoices(), nil, nil
-		}
-		if lacks(v, override) {
-			return nil, nil, fmt.Errorf("%s %q is not one of this 8x8 account's speech profiles", config.VoiceProfile, override)
-		}
-		logVoices(logger, v)
-		return v, nil, nil
-	case <-t.C:
-	case <-ctx.Done():
-	}
-	logger.Warn("this 8x8 account's speech profiles did not arrive in time: using the built-in voice per locale until they do")
-	return message.BuiltinVoices(), ch, nil
-}
-
-// accountVoices is the voice chooser for the account's list, or nil, with
-// a warning, when the list could not be read (the built-in table serves).
-func accountVoices(r profileRead, logger *slog.Logger) *message.Voices {
-	if r.err != nil {
-		logger.Warn("could not read this 8x8 account's speech profiles: using the built-in voice per locale", "error", r.err.Error())
-		return nil
-	}
-	return message.NewVoices(r.voices)
-}
-
-// lacks says whether profile (VOICE_PROFILE, if set) is missing from the
-// account's own list.
-func lacks(v *message.Voices, profile string) bool {
-	return profile != "" && v.FromAccount() && !v.Has(profile)
-}
-
-// logVoices says, once, which voice each locale speaks with.
-func logVoices(logger *slog.Logger, v *message.Voices) {
+	v := message.NewVoices(vs)
 	logger.Info("voice profiles chosen", "fromAccount", v.FromAccount(), "voices", v.Choices())
+	return v
 }
 
-// NewVerifier starts the OAuth verifier for o: the first fetch of the
-// issuer's key set happens here, bounded by ctx.
-func NewVerifier(ctx context.Context, o config.OAuth, opt Options, logger *slog.Logger) (*oauth.Verifier, error) {
-	return oauth.New(ctx, oauth.Config{
-		Issuer: o.Issuer, Audience: o.Audience, Scope: o.Scope,
-		ClientID: o.ClientID, HTTPClient: opt.JWKSClient, Now: opt.Now,
-	}, logger)
-}
+// go-redis's logger is process-wide and outlives any one App: it is set
+// once, to the process's log writer, which no reload closes (never to an
+// App's sink), at debug: the guard warns about Redis once a minute. The
+// environment, LOG_LEVEL included, is the process's: a reload reads the same.
+var redisLoggerOnce sync.Once
 
 type redisLogger struct{ l *slog.Logger }
 
@@ -426,16 +273,15 @@ func (a *App) Started(took time.Duration) {
 	if c.DryRun {
 		msg = "configuration loaded: DRY RUN, nothing is sent (" + c.DryRunReason + ")"
 	}
-	auth := "header"
+	auth, store := "header", "memory"
 	switch {
 	case c.OpenAuth:
 		auth = "none (local dry run)"
-	case c.Secret != "" && c.OAuth.Issuer != "":
+	case c.OAuth.Issuer != "" && c.Secret != "":
 		auth = "header or oauth"
 	case c.OAuth.Issuer != "":
 		auth = "oauth"
 	}
-	store := "memory"
 	if c.RedisURL != "" {
 		store = "redis"
 	}
@@ -450,30 +296,25 @@ func (a *App) Started(took time.Duration) {
 	}
 }
 
-// closeWithin runs close, waiting for it only until ctx ends (it then
-// finishes, or not, in the background: the process is exiting).
-func closeWithin(ctx context.Context, close func() error) error {
+// Close writes back what the conversion tracker and the guard hold and
+// releases what the App opened (Redis, the log sink, the JWKS refresher),
+// in the reverse order of their opening. It returns when ctx ends even if
+// a close has not: that one finishes, or not, in the background.
+func (a *App) Close(ctx context.Context) error {
+	closers := a.closers
+	a.closers = nil
 	done := make(chan error, 1)
-	go func() { done <- close() }()
+	go func() {
+		var errs []error
+		for i := len(closers) - 1; i >= 0; i-- {
+			errs = append(errs, closers[i](ctx))
+		}
+		done <- errors.Join(errs...)
+	}()
 	select {
 	case err := <-done:
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// Close releases connections (Redis, the log client, the JWKS refresher),
-// in the reverse order of their opening, within ctx.
-func (a *App) Close(ctx context.Context) error {
-	var errs []error
-	for i := len(a.closers) - 1; i >= 0; i-- {
-		if ctx.Err() != nil {
-			errs = append(errs, ctx.Err())
-			break
-		}
-		errs = append(errs, a.closers[i](ctx))
-	}
-	a.closers = nil
-	return errors.Join(errs...)
 }

@@ -62,7 +62,7 @@ type floorParams struct {
 
 var floorInvalid = []byte(`{"error":{"errorSummary":"The phone number is not valid.","errorCauses":[{"errorSummary":"invalid phone number"}]}}`)
 
-// FloorReq is issue 13's floor: the work every correct hook must do for a
+// FloorReq is the floor: the work every correct hook must do for a
 // voice request, and nothing more. It decodes the request with
 // encoding/json; reads the number with phonenumbers.Parse, IsValidNumber
 // and GetNumberType (the version in go.mod, the hook's); makes one

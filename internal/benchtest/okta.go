@@ -20,13 +20,6 @@ type Requests struct {
 	tail     []byte
 }
 
-// Returning is the returning-users shape: request i comes from user
-// i mod len(phones) with that user's number, so every number and user is
-// seen again and again (the parser's cache is warm, windows already open).
-func Returning(prefix string, now time.Time, phones []string) *Requests {
-	return newRequests(prefix, now, func(i int) string { return phones[i%len(phones)] }, func(i int) int { return i % len(phones) })
-}
-
 // Flood is the pumping shape: request i has its own number (f.Phone(i)),
 // its own user and its own eventId.
 func Flood(prefix string, now time.Time, f *Numbers) *Requests {

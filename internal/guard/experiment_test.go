@@ -11,8 +11,7 @@ import (
 	"time"
 )
 
-// BenchmarkExactlyOnceRedisFaults replays, smaller and in real time, the
-// reviewers' experiment: a stream of eventIds against a real redis-server,
+// BenchmarkExactlyOnceRedisFaults replays, in real time, a stream of eventIds against a real redis-server,
 // each eventId sent again a while after its first send, while Redis is
 // paused (SIGSTOP, then SIGCONT) or killed and restarted empty. It reports
 // "dups", the sends beyond one per eventId (each Ticket is a send), and
@@ -63,11 +62,12 @@ type experimentResult struct{ dups, pending int }
 
 // experimentGuard is one instance as production builds it: the default
 // Redis timeout, the real clock.
-func experimentGuard(b *testing.B, st *RedisStore) *Guard {
+func experimentGuard(b *testing.B, st Store) *Guard {
 	g, err := New(Config{KeySecret: testSecret}, st, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { _ = g.Close(context.Background()) })
 	return g
 }
 
@@ -75,13 +75,7 @@ func (ex experiment) run(b *testing.B) experimentResult {
 	p := startRedisServer(b)
 	guards := make([]*Guard, max(1, ex.instances))
 	for i := range guards {
-		st, err := OpenRedis(p.url())
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer st.Close()
-		st.Warm(b.Context())
-		guards[i] = experimentGuard(b, st)
+		guards[i] = experimentGuard(b, openStore(b, p.url()))
 	}
 	type send struct {
 		at    time.Duration

@@ -1,16 +1,16 @@
 package guard
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
+
+	"github.com/telephony-hooks/okta-8x8/internal/redisstore"
 )
 
 // Exactly once must hold while Redis stalls, fails or restarts empty. Each
@@ -21,99 +21,83 @@ import (
 
 type redisFault struct {
 	name string
-	// redisTimeout is short where the fault is a silent Redis, so a
-	// stall is detected by its timeout, as in production.
-	redisTimeout time.Duration
+	// timeout is short where the fault is a silent Redis, so a stall is
+	// detected by its timeout, as in production.
+	timeout time.Duration
 	// open starts a Redis for one test and returns the store, and how to
 	// break and mend it.
-	open func(t *testing.T) (st *RedisStore, breakIt, mend func())
+	open func(t *testing.T) (st Store, breakIt, mend func())
 }
 
 func redisFaults() []redisFault {
 	return []redisFault{
-		{"miniredis closed", time.Second, func(t *testing.T) (*RedisStore, func(), func()) {
+		{"miniredis closed", time.Second, func(t *testing.T) (Store, func(), func()) {
 			mr := miniredis.RunT(t)
-			return openMiniredis(t, mr), mr.Close, func() {
+			return openStore(t, "redis://"+mr.Addr()+"/0"), mr.Close, func() {
 				if err := mr.Restart(); err != nil {
 					t.Fatal(err)
 				}
 			}
 		}},
-		{"miniredis answering errors", time.Second, func(t *testing.T) (*RedisStore, func(), func()) {
+		{"miniredis refusing writes", time.Second, func(t *testing.T) (Store, func(), func()) {
 			mr := miniredis.RunT(t)
-			return openMiniredis(t, mr), func() { mr.SetError("LOADING Redis is loading the dataset in memory") }, func() { mr.SetError("") }
+			return openStore(t, "redis://"+mr.Addr()+"/0"), func() { mr.SetError("NOREPLICAS Not enough good replicas to write.") }, func() { mr.SetError("") }
 		}},
-		{"redis-server paused", 300 * time.Millisecond, func(t *testing.T) (*RedisStore, func(), func()) {
+		{"redis-server paused", 300 * time.Millisecond, func(t *testing.T) (Store, func(), func()) {
 			p := startRedisServer(t)
-			return openRedisServer(t, p), p.pause, p.resume
+			return openStore(t, p.url()), p.pause, p.resume
 		}},
-		{"redis-server killed and restarted empty", 300 * time.Millisecond, func(t *testing.T) (*RedisStore, func(), func()) {
+		{"redis-server killed and restarted empty", 300 * time.Millisecond, func(t *testing.T) (Store, func(), func()) {
 			p := startRedisServer(t)
-			return openRedisServer(t, p), p.kill, p.restart
+			return openStore(t, p.url()), p.kill, p.restart
 		}},
 	}
-}
-
-func openRedisServer(t testing.TB, p *redisProc) *RedisStore {
-	st, err := OpenRedis(p.url())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st
 }
 
 type faultRig struct {
-	t       *testing.T
-	clock   *oktatest.Clock
-	st      *RedisStore
-	breakIt func()
-	mend    func()
-	timeout time.Duration
-	logs    *syncBuffer
+	*rig
+	breakIt, mend func()
 }
 
-// guard returns an instance on primary (nil: the rig's Redis).
-func (r *faultRig) guard(primary store) *Guard {
-	if primary == nil {
-		primary = r.st
-	}
-	logger := slog.New(slog.NewTextHandler(r.logs, nil))
-	g, err := newGuard(Config{KeySecret: testSecret, RedisTimeout: r.timeout}, primary, logger, r.clock.Now)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	return g
-}
-
-// pastRetry moves the clock past redisRetryAfter: the Guard asks Redis
-// again.
-func (r *faultRig) pastRetry() { r.clock.Advance(2 * redisRetryAfter) }
+// pastRetry moves the clock past redisstore.RetryAfter: the Guard asks
+// Redis again.
+func (r *faultRig) pastRetry() { r.clock.Advance(2 * redisstore.RetryAfter) }
 
 // spyStore tells when Redis first said another instance holds an eventId.
 type spyStore struct {
-	store
+	Store
 	once     sync.Once
 	inFlight chan struct{}
 }
 
-func (s *spyStore) claim(ctx context.Context, now time.Time, k key, token string, ttl time.Duration) (claim, error) {
-	c, err := s.store.claim(ctx, now, k, token, ttl)
-	if err == nil && c.state == inFlight {
+func (s *spyStore) Claim(ctx context.Context, now time.Time, k key, token string, ttl time.Duration) (redisstore.Claim, error) {
+	c, err := s.Store.Claim(ctx, now, k, token, ttl)
+	if err == nil && c.State == redisstore.InFlight {
 		s.once.Do(func() { close(s.inFlight) })
 	}
 	return c, err
 }
 
-func wantPriorWithin(t *testing.T, g *Guard, id string, want []byte) {
+// answerDuringFault breaks Redis and has g answer "ev-during" in memory
+// only: the first request to meet the fault finds it, and ev-during then
+// never reaches Redis, as during a long outage.
+func answerDuringFault(t *testing.T, r *faultRig, g *Guard) {
 	t.Helper()
-	// A bound, not a timing: a wrong Guard may poll a claim forever.
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	tk, prior, err := g.Begin(ctx, id, time.Minute)
-	if err != nil || tk != nil || !bytes.Equal(prior, want) {
-		tk.Abandon()
-		t.Fatalf("Begin(%q) = ticket %v, prior %q, %v; want prior %q (a ticket is a second send)", id, tk != nil, prior, err, want)
+	r.breakIt()
+	mustClaim(t, g, "probe", time.Minute).Abandon()
+	if err := mustClaim(t, g, "ev-during", time.Minute).Finish([]byte("during")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wantWrittenWithin waits for g's write-back to write answers to Redis. A
+// bound, not a timing: a Guard without it never writes them.
+func wantWrittenWithin(t *testing.T, g *Guard, d time.Duration) {
+	t.Helper()
+	select {
+	case <-g.written:
+	case <-time.After(d):
+		t.Fatalf("the answers kept in memory were not written to Redis within %v of it answering again", d)
 	}
 }
 
@@ -134,33 +118,27 @@ func TestExactlyOnceThroughRedisFaults(t *testing.T) {
 		run  func(t *testing.T, r *faultRig)
 	}{
 		{"answered before the fault: a repeat during it gets that answer", func(t *testing.T, r *faultRig) {
-			g := r.guard(nil)
+			g := r.guard(Config{})
 			if err := mustClaim(t, g, "ev1", time.Minute).Finish([]byte("before")); err != nil {
 				t.Fatal(err)
 			}
 			r.breakIt()
-			wantPriorWithin(t, g, "ev1", []byte("before"))
+			wantPrior(t, g, "ev1", []byte("before"))
 			// A fresh eventId meets the fault (a timeout if Redis is
 			// paused) and is claimed in memory; the repeat still wins.
 			mustClaim(t, g, "ev-fresh", time.Minute).Abandon()
 			r.pastRetry()
-			wantPriorWithin(t, g, "ev1", []byte("before"))
+			wantPrior(t, g, "ev1", []byte("before"))
 			r.mend()
 			r.pastRetry()
-			wantPriorWithin(t, g, "ev1", []byte("before"))
+			wantPrior(t, g, "ev1", []byte("before"))
 		}},
 		{"answered during the fault: a repeat once Redis is back gets that answer", func(t *testing.T, r *faultRig) {
-			g := r.guard(nil)
-			r.breakIt()
-			// The first request to meet the fault finds it; ev2 then never
-			// reaches Redis, as during a long outage.
-			mustClaim(t, g, "probe", time.Minute).Abandon()
-			if err := mustClaim(t, g, "ev2", time.Minute).Finish([]byte("during")); err != nil {
-				t.Fatal(err)
-			}
+			g := r.guard(Config{})
+			answerDuringFault(t, r, g)
 			r.mend()
 			r.pastRetry()
-			wantPriorWithin(t, g, "ev2", []byte("during"))
+			wantPrior(t, g, "ev-during", []byte("during"))
 			// Redis is in use again for what memory does not know.
 			tk := mustClaim(t, g, "ev-after", time.Minute)
 			if !tk.shared {
@@ -169,7 +147,7 @@ func TestExactlyOnceThroughRedisFaults(t *testing.T) {
 			_ = tk.Finish([]byte("after"))
 		}},
 		{"answered during the fault: once Redis is back, another instance gets that answer", func(t *testing.T, r *faultRig) {
-			a, b := r.guard(nil), r.guard(nil)
+			a, b := r.guard(Config{}), r.guard(Config{})
 			held := mustClaim(t, a, "ev-claimed-before", time.Minute)
 			r.breakIt()
 			_ = held.Finish([]byte("claimed before")) // Redis does not hear it
@@ -178,19 +156,70 @@ func TestExactlyOnceThroughRedisFaults(t *testing.T) {
 			}
 			r.mend()
 			r.pastRetry()
-			// a's next request finds Redis back; what a answered meanwhile
-			// is written there in the background.
+			// a's next request finds Redis back and wakes the write-back.
 			_ = mustClaim(t, a, "ev-after", time.Minute).Finish([]byte("after"))
-			a.flushes.Wait()
-			wantPriorWithin(t, b, "ev-claimed-before", []byte("claimed before"))
-			wantPriorWithin(t, b, "ev-claimed-during", []byte("claimed during"))
+			wantWrittenWithin(t, a, 2*time.Second)
+			wantPrior(t, b, "ev-claimed-before", []byte("claimed before"))
+			wantPrior(t, b, "ev-claimed-during", []byte("claimed during"))
+		}},
+		{"answered during the fault, then no traffic: within 2 s of Redis answering, another instance gets that answer", func(t *testing.T, r *faultRig) {
+			a, b := r.guard(Config{}), r.guard(Config{})
+			answerDuringFault(t, r, a)
+			// No request reaches a from here on, and its clock stands still.
+			r.mend()
+			wantWrittenWithin(t, a, 2*time.Second)
+			wantPrior(t, b, "ev-during", []byte("during"))
+		}},
+		{"answered during the fault, then SIGTERM: Close writes it to Redis", func(t *testing.T, r *faultRig) {
+			a, b := r.guard(Config{}), r.guard(Config{})
+			answerDuringFault(t, r, a)
+			r.mend()
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second) // the drain budget
+			defer cancel()
+			if err := a.Close(ctx); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			wantPrior(t, b, "ev-during", []byte("during"))
+		}},
+		{"rate windows count in memory during the fault, from zero; the logs name no one", func(t *testing.T, r *faultRig) {
+			g := r.guard(Config{PerPhone: Limit{2, time.Hour}})
+			allow := func(phone string, want Reason) {
+				t.Helper()
+				var got Reason
+				if ref := g.Allow(t.Context(), Subject{Phone: phone}); ref != nil {
+					got = ref.Reason
+				}
+				if got != want {
+					t.Fatalf("Allow = %q, want %q", got, want)
+				}
+			}
+			allow(phoneA, "") // in Redis, which memory does not see
+			r.breakIt()
+			_ = mustClaim(t, g, "ev1", time.Minute).Finish([]byte("answer"))
+			allow(phoneA, "")
+			allow(phoneA, "")
+			allow(phoneA, ReasonRatePhone)
+			r.mend()
+			r.pastRetry()
+			allow(phoneB, "") // in Redis again
+			logs := r.logs.String()
+			for _, want := range []string{`level=WARN msg="redis unavailable, using in-memory guard" error_class=`, "redis available again"} {
+				if !strings.Contains(logs, want) {
+					t.Fatalf("logs lack %q:\n%s", want, logs)
+				}
+			}
+			for _, secret := range []string{phoneA[1:], "okta8x8:", "ev1", "answer"} {
+				if strings.Contains(logs, secret) {
+					t.Fatalf("logs hold %q:\n%s", secret, logs)
+				}
+			}
 		}},
 		{"in flight on another instance, then Redis fails: never a claim here", func(t *testing.T, r *faultRig) {
-			spy := &spyStore{store: r.st, inFlight: make(chan struct{})}
-			holder, dup := r.guard(nil), r.guard(spy)
+			r.primary = &spyStore{Store: r.primary, inFlight: make(chan struct{})}
+			holder, dup := r.guard(Config{}), r.guard(Config{})
 			first := mustClaim(t, holder, "ev3", time.Minute)
 			done := beginAsync(t, dup, "ev3")
-			<-spy.inFlight // the duplicate polls Redis for the first's answer
+			<-r.primary.(*spyStore).inFlight // the duplicate polls Redis for the first's answer
 			r.breakIt()
 			if res := <-done; res.tk != nil || !errors.Is(res.err, ErrInFlight) {
 				res.tk.Abandon()
@@ -206,14 +235,15 @@ func TestExactlyOnceThroughRedisFaults(t *testing.T) {
 				t.Fatalf("holder's Finish after the fault: %v", err)
 			}
 			r.pastRetry()
-			wantPriorWithin(t, dup, "ev3", []byte("first"))
+			wantPrior(t, dup, "ev3", []byte("first"))
 		}},
 	}
 	for _, f := range redisFaults() {
 		for _, sc := range scenarios {
 			t.Run(f.name+"/"+sc.name, func(t *testing.T) {
-				st, breakIt, mend := f.open(t)
-				r := &faultRig{t: t, clock: newClock(), st: st, breakIt: breakIt, mend: mend, timeout: f.redisTimeout, logs: &syncBuffer{}}
+				r := &faultRig{rig: newRig(t, openMemory)}
+				r.primary, r.breakIt, r.mend = f.open(t)
+				r.timeout = f.timeout
 				sc.run(t, r)
 			})
 		}

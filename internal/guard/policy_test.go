@@ -15,13 +15,6 @@ func TestScreen(t *testing.T) {
 		t.Fatal(err)
 	}
 	def := Policy{RefusedTypes: DefaultRefusedTypes()}
-	set := func(cs ...string) map[string]bool {
-		m := make(map[string]bool)
-		for _, c := range cs {
-			m[c] = true
-		}
-		return m
-	}
 	cases := []struct {
 		name       string
 		policy     Policy
@@ -71,6 +64,14 @@ func TestScreen(t *testing.T) {
 			t.Fatalf("Screen(zero) = %v", ref)
 		}
 	})
+}
+
+func set(cs ...string) map[string]bool {
+	m := make(map[string]bool)
+	for _, c := range cs {
+		m[c] = true
+	}
+	return m
 }
 
 func TestParseLimit(t *testing.T) {
@@ -137,11 +138,7 @@ func TestParseCountries(t *testing.T) {
 				}
 				return
 			}
-			want := make(map[string]bool)
-			for _, c := range tc.want {
-				want[c] = true
-			}
-			if err != nil || !maps.Equal(got, want) {
+			if want := set(tc.want...); err != nil || !maps.Equal(got, want) {
 				t.Fatalf("ParseCountries(%q) = %v, %v; want %v", tc.in, got, err, want)
 			}
 		})

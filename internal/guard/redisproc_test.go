@@ -2,15 +2,16 @@ package guard
 
 import (
 	"bufio"
+	"errors"
 	"io"
-	"net"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/telephony-hooks/okta-8x8/internal/proctest"
 )
 
 // redisProc is a redis-server process that a test starts on a free port
@@ -19,7 +20,7 @@ import (
 type redisProc struct {
 	t    testing.TB
 	bin  string
-	port int
+	port string
 	cmd  *exec.Cmd
 }
 
@@ -45,7 +46,7 @@ func startRedisServer(t testing.TB) *redisProc {
 	// Another process may take the free port between our probe and the
 	// server's bind; try a few.
 	for range 3 {
-		p.port = freePort(t)
+		p.port = proctest.FreePort(t)
 		if err = p.start(); err == nil {
 			return p
 		}
@@ -54,21 +55,12 @@ func startRedisServer(t testing.TB) *redisProc {
 	return nil
 }
 
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func (p *redisProc) url() string { return "redis://127.0.0.1:" + strconv.Itoa(p.port) + "/0" }
+func (p *redisProc) url() string { return "redis://127.0.0.1:" + p.port + "/0" }
 
 // start runs the server and returns once it accepts connections (it says
 // so on stdout).
 func (p *redisProc) start() error {
-	cmd := exec.Command(p.bin, "--port", strconv.Itoa(p.port), "--bind", "127.0.0.1",
+	cmd := exec.Command(p.bin, "--port", p.port, "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -90,12 +82,12 @@ func (p *redisProc) start() error {
 			}
 			seen = append(seen, sc.Text())
 		}
-		ready <- &startError{lines: seen}
+		ready <- errors.New("redis-server did not start:\n" + strings.Join(seen, "\n"))
 	}()
 	select {
 	case err = <-ready:
 	case <-time.After(10 * time.Second):
-		err = &startError{lines: []string{"not ready after 10s"}}
+		err = errors.New("redis-server not ready after 10s")
 	}
 	if err != nil {
 		_ = cmd.Process.Kill()
@@ -104,12 +96,6 @@ func (p *redisProc) start() error {
 	}
 	p.cmd = cmd
 	return nil
-}
-
-type startError struct{ lines []string }
-
-func (e *startError) Error() string {
-	return "redis-server did not start:\n" + strings.Join(e.lines, "\n")
 }
 
 // pause stops the process (SIGSTOP): connections stay open, commands get

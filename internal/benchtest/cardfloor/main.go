@@ -1,4 +1,4 @@
-// Command cardfloor is the cold start's floor (issue 13): a binary that
+// Command cardfloor is the cold start's floor: a binary that
 // links only the design card's packages, the Functions Framework, Secret
 // Manager's client and Cloud Logging's client, plus libphonenumber, so
 // that they are linked and initialised as in the hook, registers a

@@ -1,5 +1,5 @@
-// Command floorreq serves benchtest.FloorReq, issue 13's floor of
-// required work, on 127.0.0.1:$PORT, delivering to
+// Command floorreq serves benchtest.FloorReq, the floor of required
+// work, on 127.0.0.1:$PORT, delivering to
 // $EIGHTYEIGHTX_VOICE_URL and logging one JSON line per request to stdout:
 // the process the hook's process is measured against (BenchmarkProcess,
 // BenchmarkColdStart in the root package).

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
+
 	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight/eightbyeighttest"
 	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
 	"github.com/telephony-hooks/okta-8x8/internal/proctest"
@@ -30,7 +32,7 @@ func TestMonitoringMatchesTheServicesLines(t *testing.T) {
 	defer func() {
 		if t.Failed() {
 			for _, e := range entries {
-				t.Logf("%s %v", e["severity"], e["jsonPayload"].(map[string]any)["message"])
+				t.Logf("%s %v", e["severity"], e["jsonPayload"])
 			}
 		}
 	}()
@@ -39,34 +41,15 @@ func TestMonitoringMatchesTheServicesLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range set.Metrics {
-		matched := 0
-		extractors := map[string]string{"value": m.ValueExtractor}
-		for k, x := range m.LabelExtractors {
-			extractors["label "+k] = x
+		r, err := monitoringfake.EvaluateMetric(m, entries)
+		if err != nil {
+			t.Fatal(err)
 		}
-		found := map[string]bool{}
-		for _, e := range entries {
-			ok, err := monitoringfake.Matches(m.Filter, e)
-			if err != nil {
-				t.Fatalf("metric %s: %v", m.Name, err)
-			}
-			if !ok {
-				continue
-			}
-			matched++
-			for what, x := range extractors {
-				if _, ok := monitoringfake.Extract(x, e); ok || x == "" {
-					found[what] = true
-				}
-			}
-		}
-		for what, x := range extractors {
-			if matched > 0 && !found[what] {
-				t.Errorf("metric %s: %s %s finds nothing in the %d lines it matches", m.Name, what, x, matched)
-			}
-		}
-		if matched == 0 {
+		if r.Matched == 0 {
 			t.Errorf("metric %s matches none of the %d lines the service wrote", m.Name, len(entries))
+		}
+		for _, x := range r.Empty {
+			t.Errorf("metric %s: %s finds nothing in the %d lines it matches", m.Name, x, r.Matched)
 		}
 	}
 	for _, a := range set.Alerts {
@@ -126,6 +109,9 @@ func serviceLines(t *testing.T) []monitoringfake.Entry {
 		"EIGHTYEIGHTX_VOICE_URL": fake.VoiceURL(), "EIGHTYEIGHTX_SMS_URL": fake.SMSURL(),
 		"EIGHTYEIGHTX_SOURCE_NUMBER": "+14155550100", "EIGHTYEIGHTX_WEBHOOK_SECRET": "webhook-secret-0123456789",
 		"OKTA_EVENT_HOOK_SECRET": "event-hook-secret-0123456789",
+		// The recommended topology: the conversion guard is on by default
+		// where every instance shares Redis.
+		"REDIS_URL": "redis://" + miniredis.RunT(t).Addr() + "/0", "REDIS_KEY_SECRET": "redis-key-secret-0123456789",
 	}})
 	if err := p.WaitHealthy(base+"/healthz", 30*time.Second); err != nil {
 		t.Fatal(err)
@@ -148,6 +134,7 @@ func serviceLines(t *testing.T) []monitoringfake.Entry {
 	sms.UserID, sms.Expires = user, time.Now().Add(5*time.Minute)
 	post("/", oktatest.Headers(), sms.Body(), 200)
 	post("/okta/events", http.Header{"Authorization": {"event-hook-secret-0123456789"}, "Content-Type": {"application/json"}}, verification(t, user), 200)
+	post("/okta/events", http.Header{"Authorization": {"event-hook-secret-0123456789"}, "Content-Type": {"application/json"}}, sendEvents(t, sms.Phone), 200)
 	receipt, err := os.ReadFile("../../receipts/testdata/sms-dr-undelivered.json")
 	if err != nil {
 		t.Fatal(err)
@@ -197,21 +184,47 @@ func serviceLines(t *testing.T) []monitoringfake.Entry {
 	return entries
 }
 
-// verification is Okta's event that user entered a code sent by SMS.
-func verification(t *testing.T, user string) []byte {
+// event is the first event of an Okta event hook fixture, fresh: a new
+// uuid, published now.
+func event(t *testing.T, fixture string) map[string]any {
 	t.Helper()
-	b, err := os.ReadFile(sharedtest.Path(t, "contracts/okta/event-hook/reconstructed-auth-via-mfa-sms-success.json"))
+	b, err := os.ReadFile(sharedtest.Path(t, "contracts/okta/event-hook", fixture))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var body map[string]any
+	var body struct {
+		Data struct{ Events []map[string]any }
+	}
 	if err := json.Unmarshal(b, &body); err != nil {
 		t.Fatal(err)
 	}
-	ev := body["data"].(map[string]any)["events"].([]any)[0].(map[string]any)
-	ev["published"] = time.Now().UTC().Format(time.RFC3339Nano)
-	ev["uuid"] = oktatest.EventID()
-	ev["actor"].(map[string]any)["id"] = user
-	b, _ = json.Marshal(body)
+	ev := body.Data.Events[0]
+	ev["uuid"], ev["published"] = oktatest.EventID(), time.Now().UTC().Format(time.RFC3339Nano)
+	return ev
+}
+
+// delivery is the body of one event hook POST.
+func delivery(events ...map[string]any) []byte {
+	b, _ := json.Marshal(map[string]any{"eventType": "com.okta.event_hook", "eventId": oktatest.EventID(),
+		"data": map[string]any{"events": events}})
 	return b
+}
+
+// verification is Okta's event that user entered a code sent by SMS.
+func verification(t *testing.T, user string) []byte {
+	ev := event(t, "reconstructed-auth-via-mfa-sms-success.json")
+	ev["actor"].(map[string]any)["id"] = user
+	return delivery(ev)
+}
+
+// sendEvents is a delivery of Okta's two kinds of send event worth a
+// line: one Okta blocked (DENY, as the fixture is) and one Okta sent
+// itself because the hook failed, to phone.
+func sendEvents(t *testing.T, phone string) []byte {
+	const fixture = "reconstructed-oie-send-phone-verification-sms.json"
+	failover := event(t, fixture)
+	failover["outcome"] = map[string]any{"result": "SUCCESS"}
+	debug := failover["debugContext"].(map[string]any)["debugData"].(map[string]any)
+	debug["phoneNumber"], debug["countryCallingCode"], debug["isSmsHookFailover"] = phone, "1", "true"
+	return delivery(event(t, fixture), failover)
 }
