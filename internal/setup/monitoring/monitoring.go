@@ -56,6 +56,9 @@ func load(fsys fs.FS, vars Vars) (*Set, error) {
 			case "SERVICE_HOST":
 				return vars.ServiceHost
 			}
+			if strings.ToUpper(k) != k { // a chart's legend: ${metric.labels.country}
+				return "${" + k + "}"
+			}
 			missing = append(missing, k)
 			return ""
 		})

@@ -1,6 +1,8 @@
 package monitoringfake
 
 import (
+	loggingpb "cloud.google.com/go/logging/apiv2/loggingpb"
+
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -165,4 +167,47 @@ func compare(c int, op string) bool {
 		return c == 0
 	}
 	return c != 0
+}
+
+// MetricResult is what a log-based metric makes of a set of entries.
+type MetricResult struct {
+	Matched int
+	// Empty are the extractors (label keys, or "value") that found
+	// nothing in any matched entry: a field the service no longer writes.
+	Empty []string
+}
+
+// EvaluateMetric runs a metric's filter and extractors over entries.
+func EvaluateMetric(m *loggingpb.LogMetric, entries []Entry) (MetricResult, error) {
+	extractors := map[string]string{}
+	if m.ValueExtractor != "" {
+		extractors["value"] = m.ValueExtractor
+	}
+	for k, x := range m.LabelExtractors {
+		extractors[k] = x
+	}
+	var r MetricResult
+	found := map[string]bool{}
+	for _, e := range entries {
+		ok, err := Matches(m.Filter, e)
+		if err != nil {
+			return r, fmt.Errorf("metric %s: %w", m.Name, err)
+		}
+		if !ok {
+			continue
+		}
+		r.Matched++
+		for k, x := range extractors {
+			if _, ok := Extract(x, e); ok {
+				found[k] = true
+			}
+		}
+	}
+	for k := range extractors {
+		if r.Matched > 0 && !found[k] {
+			r.Empty = append(r.Empty, k+" "+extractors[k])
+		}
+	}
+	slices.Sort(r.Empty)
+	return r, nil
 }
