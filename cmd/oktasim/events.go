@@ -3,8 +3,11 @@ package main
 import (
 	"crypto/rand"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nyaruka/phonenumbers"
 )
 
 // The shape of an Okta event hook delivery and of the System Log events in
@@ -34,7 +37,7 @@ type logEvent struct {
 	Version               string          `json:"version"`
 	DisplayMessage        string          `json:"displayMessage"`
 	Severity              string          `json:"severity"`
-	LegacyEventType       string          `json:"legacyEventType"`
+	LegacyEventType       *string         `json:"legacyEventType"`
 	Actor                 logEntity       `json:"actor"`
 	Client                logClient       `json:"client"`
 	Device                *struct{}       `json:"device"`
@@ -95,7 +98,7 @@ type authContext struct {
 	Interface              *string `json:"interface"`
 	AuthenticationStep     int     `json:"authenticationStep"`
 	ExternalSessionID      string  `json:"externalSessionId"`
-	RootSessionID          string  `json:"rootSessionId"`
+	RootSessionID          string  `json:"rootSessionId,omitempty"`
 }
 
 type logOutcome struct {
@@ -121,7 +124,13 @@ type debugData struct {
 	FactorIntent                     string `json:"factorIntent,omitempty"`
 	AuthenticatorMethodChallengeTime string `json:"authenticatorMethodChallengeTime,omitempty"`
 	EnrollmentMethodChallengeTime    string `json:"enrollmentMethodChallengeTime,omitempty"`
-	ThreatSuspected                  string `json:"threatSuspected"`
+	// A send event's number and calling code (Identity Engine), and
+	// whether Okta sent it itself because our hook failed.
+	PhoneNumber        string `json:"phoneNumber,omitempty"`
+	CountryCallingCode string `json:"countryCallingCode,omitempty"`
+	IsSmsHookFailover  bool   `json:"isSmsHookFailover,omitempty"`
+	IsCallHookFailover bool   `json:"isCallHookFailover,omitempty"`
+	ThreatSuspected    string `json:"threatSuspected"`
 }
 
 type securityContext struct {
@@ -147,6 +156,8 @@ type ipChainEntry struct {
 const (
 	eventAuthViaMFA     = "user.authentication.auth_via_mfa"
 	eventFactorActivate = "user.mfa.factor.activate"
+	eventSendSMS        = "system.sms.send_phone_verification_message"
+	eventSendCall       = "system.voice.send_phone_verification_call"
 	eventHookSource     = "https://oktasim.okta.com/api/v1/eventHooks/whoOktaSim0000000001"
 	eventsPath          = "/okta/events"
 )
@@ -175,15 +186,11 @@ func factorIntent(requestType string) string {
 	return "LOGIN"
 }
 
-// newEvent is the System Log event Okta writes when the user of hr answers
-// its code at at: user.authentication.auth_via_mfa for a sign-in or
-// recovery, user.mfa.factor.activate for an enrollment (typedIn only).
-func newEvent(hr hookRequest, at time.Time, what answerKind) (logEvent, error) {
+// baseEvent is what every event oktasim writes for hr's user shares:
+// the user, the browser, the network; reqID is the request Okta logs it
+// under.
+func baseEvent(hr hookRequest, at time.Time, reqID string) (logEvent, error) {
 	id, err := newUUID()
-	if err != nil {
-		return logEvent{}, err
-	}
-	reqID, err := randomBase62(27)
 	if err != nil {
 		return logEvent{}, err
 	}
@@ -192,8 +199,45 @@ func newEvent(hr hookRequest, at time.Time, what answerKind) (logEvent, error) {
 		return logEvent{}, err
 	}
 	u := hr.Data.UserProfile
-	user := logEntity{ID: u.UserID, Type: "User", AlternateID: u.Login, DisplayName: u.FirstName + " " + u.LastName}
+	ip := hr.Data.Context.Request.IPAddress
+	return logEvent{
+		UUID:      id,
+		Published: at.UTC().Format(okTimeLayout),
+		Version:   "0",
+		Severity:  "INFO",
+		Actor:     logEntity{ID: u.UserID, Type: "User", AlternateID: u.Login, DisplayName: u.FirstName + " " + u.LastName},
+		Client: logClient{
+			UserAgent: userAgent{
+				RawUserAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
+				OS:           "Windows 10",
+				Browser:      "CHROME",
+			},
+			Zone:                "null", // a string in Okta's events
+			Device:              "Computer",
+			IPAddress:           ip,
+			GeographicalContext: simGeo,
+		},
+		AuthenticationContext: authContext{ExternalSessionID: "idx" + session, RootSessionID: "idx" + session},
+		Transaction:           logTransaction{Type: "WEB", ID: reqID},
+		DebugContext:          debugContext{DebugData: debugData{RequestID: reqID, ThreatSuspected: "false"}},
+		SecurityContext:       securityContext{ASNumber: 64496, ASOrg: "example isp", ISP: "example isp", Domain: "example.net"},
+		Request:               logRequest{IPChain: []ipChainEntry{{IP: ip, GeographicalContext: simGeo, Version: "V4"}}},
+	}, nil
+}
 
+// newEvent is the System Log event Okta writes when the user of hr answers
+// its code at at: user.authentication.auth_via_mfa for a sign-in or
+// recovery, user.mfa.factor.activate for an enrollment (typedIn only).
+func newEvent(hr hookRequest, at time.Time, what answerKind) (logEvent, error) {
+	reqID, err := randomBase62(27)
+	if err != nil {
+		return logEvent{}, err
+	}
+	ev, err := baseEvent(hr, at, reqID)
+	if err != nil {
+		return logEvent{}, err
+	}
+	u := hr.Data.UserProfile
 	// Enrollment ids are per user and channel: sms… for SMS, clf… for voice
 	// (the Factors API's prefixes), then the user id's tail.
 	sms := strings.EqualFold(hr.Data.MessageProfile.DeliveryChannel, "sms")
@@ -206,61 +250,31 @@ func newEvent(hr hookRequest, at time.Time, what answerKind) (logEvent, error) {
 		AlternateID: "unknown", DisplayName: "Phone",
 		DetailEntry: &entityDetail{MethodTypeUsed: method},
 	}
-
-	ip := hr.Data.Context.Request.IPAddress
-	ev := logEvent{
-		UUID:      id,
-		Published: at.UTC().Format(okTimeLayout),
-		Version:   "0",
-		Severity:  "INFO",
-		Actor:     user,
-		Client: logClient{
-			UserAgent: userAgent{
-				RawUserAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
-				OS:           "Windows 10",
-				Browser:      "CHROME",
-			},
-			Zone:                "null", // a string in Okta's events
-			Device:              "Computer",
-			IPAddress:           ip,
-			GeographicalContext: simGeo,
-		},
-		AuthenticationContext: authContext{
-			AuthenticationProvider: ptr("FACTOR_PROVIDER"),
-			CredentialProvider:     ptr("OKTA_CREDENTIAL_PROVIDER"),
-			ExternalSessionID:      "idx" + session,
-			RootSessionID:          "idx" + session,
-		},
-		Transaction: logTransaction{Type: "WEB", ID: reqID},
-		DebugContext: debugContext{DebugData: debugData{
-			RequestID:       reqID,
-			RequestURI:      "/idp/idx/challenge/answer",
-			URL:             "/idp/idx/challenge/answer?",
-			ThreatSuspected: "false",
-		}},
-		SecurityContext: securityContext{ASNumber: 64496, ASOrg: "example isp", ISP: "example isp", Domain: "example.net"},
-		Request:         logRequest{IPChain: []ipChainEntry{{IP: ip, GeographicalContext: simGeo, Version: "V4"}}},
-	}
+	ev.AuthenticationContext.AuthenticationProvider = ptr("FACTOR_PROVIDER")
+	ev.AuthenticationContext.CredentialProvider = ptr("OKTA_CREDENTIAL_PROVIDER")
+	ev.DebugContext.DebugData.RequestURI = "/idp/idx/challenge/answer"
+	ev.DebugContext.DebugData.URL = "/idp/idx/challenge/answer?"
+	user := ev.Actor
 	dd := &ev.DebugContext.DebugData
 	switch {
 	case isEnrollment(hr.RequestType) && what == typedIn:
 		ev.EventType = eventFactorActivate
 		ev.DisplayMessage = "Activate factor or authenticator enrollment method for user"
-		ev.LegacyEventType = "core.user.factor.activate"
+		ev.LegacyEventType = ptr("core.user.factor.activate")
 		ev.AuthenticationContext.AuthenticationProvider, ev.AuthenticationContext.CredentialProvider = nil, nil
 		ev.Outcome = logOutcome{Result: "SUCCESS", Reason: ptr("User set up " + factor + " factor")}
 		dd.EnrollmentMethodChallengeTime = hr.EventTime
 	case what == typedIn:
 		ev.EventType = eventAuthViaMFA
 		ev.DisplayMessage = "Authentication of user via MFA"
-		ev.LegacyEventType = "core.user.factor.attempt_success"
+		ev.LegacyEventType = ptr("core.user.factor.attempt_success")
 		ev.Outcome = logOutcome{Result: "SUCCESS"}
 		enrollment.DetailEntry.MethodUsedVerifiedProperties = "[USER_PRESENCE]"
 		dd.Factor, dd.FactorIntent, dd.AuthenticatorMethodChallengeTime = factor, factorIntent(hr.RequestType), hr.EventTime
 	case what == mistyped:
 		ev.EventType = eventAuthViaMFA
 		ev.DisplayMessage = "Authentication of user via MFA"
-		ev.LegacyEventType = "core.user.factor.attempt_fail"
+		ev.LegacyEventType = ptr("core.user.factor.attempt_fail")
 		ev.Outcome = logOutcome{Result: "FAILURE", Reason: ptr("INVALID_CREDENTIALS")}
 		dd.Factor, dd.FactorIntent, dd.AuthenticatorMethodChallengeTime = factor, factorIntent(hr.RequestType), hr.EventTime
 	default:
@@ -268,6 +282,78 @@ func newEvent(hr hookRequest, at time.Time, what answerKind) (logEvent, error) {
 	}
 	ev.Target = []logEntity{user, enrollment}
 	return ev, nil
+}
+
+// sendShape is where a send event carries the number: Identity Engine in
+// debugData, Classic in a MobilePhone target.
+type sendShape int
+
+const (
+	shapeOIE sendShape = iota
+	shapeClassic
+)
+
+// sendKind is how Okta's send went.
+type sendKind int
+
+const (
+	sentByHook sendKind = iota // the hook's answer was taken
+	failedOver                 // Okta sent it itself: our hook failed it
+	deniedSend                 // Okta blocked it: the hook was not called
+)
+
+// newSendEvent is the event Okta logs for hr's send at at
+// (system.sms.send_phone_verification_message or
+// system.voice.send_phone_verification_call), carrying the number and
+// its calling code in shape's place. Its transaction id is the hook
+// request's id, as Okta's appears to be.
+func newSendEvent(hr hookRequest, at time.Time, shape sendShape, how sendKind) (logEvent, error) {
+	reqID := hr.Data.Context.Request.ID
+	ev, err := baseEvent(hr, at, reqID)
+	if err != nil {
+		return logEvent{}, err
+	}
+	number, callingCode := e164(hr.Data.MessageProfile.PhoneNumber)
+	dd := &ev.DebugContext.DebugData
+	sms := strings.EqualFold(hr.Data.MessageProfile.DeliveryChannel, "sms")
+	ev.EventType, ev.DisplayMessage = eventSendCall, "Send phone verification call"
+	if sms {
+		ev.EventType, ev.DisplayMessage = eventSendSMS, "Send phone verification SMS message"
+	}
+	ev.Outcome = logOutcome{Result: "SUCCESS"}
+	switch how {
+	case failedOver:
+		dd.IsSmsHookFailover, dd.IsCallHookFailover = sms, !sms
+	case deniedSend:
+		ev.Severity, ev.Outcome.Result, dd.ThreatSuspected = "WARN", "DENY", "true"
+	}
+	ev.Target = []logEntity{ev.Actor}
+	if shape == shapeClassic {
+		// Classic Engine: no Identity Engine session.
+		ev.AuthenticationContext.ExternalSessionID = "102" + strings.TrimPrefix(ev.AuthenticationContext.ExternalSessionID, "idx")
+		ev.AuthenticationContext.RootSessionID = ""
+		dd.RequestURI, dd.URL = "/api/v1/authn/factors", "/api/v1/authn/factors?"
+		u := hr.Data.UserProfile.UserID
+		ev.Target = append(ev.Target, logEntity{ID: "mbl" + u[max(0, len(u)-17):], Type: "MobilePhone", AlternateID: number, DisplayName: number})
+		return ev, nil
+	}
+	dd.RequestURI, dd.URL = signInPath, signInPath+"?"
+	dd.PhoneNumber, dd.CountryCallingCode = number, callingCode
+	return ev, nil
+}
+
+// e164 is a number as Okta logs it, and its calling code ("" when the
+// number is not valid: Okta's preview placeholder).
+func e164(raw string) (number, callingCode string) {
+	s := raw
+	if !strings.HasPrefix(s, "+") {
+		s = "+" + s
+	}
+	n, err := phonenumbers.Parse(s, "ZZ")
+	if err != nil || n.GetCountryCode() == 0 {
+		return raw, ""
+	}
+	return phonenumbers.Format(n, phonenumbers.E164), strconv.Itoa(int(n.GetCountryCode()))
 }
 
 // simGeo is where every simulated user signs in from: the events' geography

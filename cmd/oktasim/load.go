@@ -31,9 +31,10 @@ type outcome struct {
 	dest    int
 	// seq is the order the answers arrived in (1-based).
 	seq int64
-	// event: the user's answer was posted as an event (what says which).
-	event bool
-	what  answerKind
+	// denied: Okta blocked it itself (-deny-rate); the hook was not
+	// called, so only dest is set.
+	denied bool
+	played played
 }
 
 func runLoad(ctx context.Context, client *http.Client, o *options, e env, stdout, stderr io.Writer) error {
@@ -93,17 +94,28 @@ func runLoad(ctx context.Context, client *http.Client, o *options, e env, stdout
 					errOnce.Do(func() { firstErr = err })
 					return
 				}
+				if deniedByOkta(o, i) {
+					ev, err := newSendEvent(hr, e.now(), o.sendShape, deniedSend)
+					if err != nil {
+						errOnce.Do(func() { firstErr = err })
+						return
+					}
+					events.add(queuedEvent{dest: destOf(o, i), ev: ev})
+					outcomes[i] = outcome{sent: true, denied: true, dest: destOf(o, i)}
+					done.Add(1)
+					continue
+				}
 				r := send(ctx, client, o, body)
 				v := classify(r, o.timeout)
 				oc := outcome{sent: true, latency: r.latency, verdict: v, dest: destOf(o, i), seq: answered.Add(1)}
-				ev, what, err := userAnswer(o, hr, v, i, e.now())
+				evs, p, err := oktaEvents(o, hr, v, i, e.now())
 				if err != nil {
 					errOnce.Do(func() { firstErr = err })
 					return
 				}
-				if ev != nil {
-					oc.event, oc.what = true, what
-					events.add(queuedEvent{dest: oc.dest, ev: *ev})
+				oc.played = p
+				for _, ev := range evs {
+					events.add(queuedEvent{dest: oc.dest, ev: ev})
 				}
 				outcomes[i] = oc
 				if !v.kind.valid() {
@@ -127,14 +139,18 @@ func runLoad(ctx context.Context, client *http.Client, o *options, e env, stdout
 	if firstErr != nil {
 		return firstErr
 	}
-	// After an interrupt, report only what was sent.
-	completed := outcomes[:0:0]
+	// After an interrupt, report only what was sent; the summary's
+	// figures are the hook's answers, the table's Okta's blocks too.
+	var completed, answers []outcome
 	for _, oc := range outcomes {
 		if oc.sent {
 			completed = append(completed, oc)
 		}
+		if oc.sent && !oc.denied {
+			answers = append(answers, oc)
+		}
 	}
-	printSummary(stdout, o, completed, elapsed)
+	printSummary(stdout, o, answers, elapsed)
 	printCountries(stdout, o, completed, stats)
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -199,9 +215,10 @@ func printSummary(w io.Writer, o *options, outs []outcome, elapsed time.Duration
 	}
 }
 
-// suspectReason is the hook's refusal code for a destination the
-// conversion guard caught.
-const suspectReason = "conversion_suspect"
+// guardReason is the prefix of the conversion guard's refusal codes:
+// conversion_suspect for a destination that stopped converting,
+// conversion_budget for one that never converted.
+const guardReason = "conversion_"
 
 // countryRow is one country's line of the summary.
 type countryRow struct {
@@ -212,12 +229,16 @@ type countryRow struct {
 	refused  map[string]int // reason → error objects
 	verified int            // events posted for codes typed in
 	mistyped int            // events posted for codes mistyped
-	lost     int            // of those, in event POSTs not answered 2xx
-	// caught is the answer seq of the first conversion_suspect refusal
+	sends    int            // Okta's send events posted for the hook's sends
+	failover int            // of those, flagged as Okta's own failover
+	denied   int            // requests Okta blocked itself (a DENY send event)
+	lost     int            // events in event POSTs not answered 2xx
+	// caught is the answer seq of the first conversion guard refusal
 	// (0: none); sentBefore and sentAfter count SUCCESSFUL answers
 	// around it, in the order the answers arrived: exact with -c 1, off by
 	// fewer than -c otherwise (the hook may decide in another order).
 	caught                int64
+	caughtBy              string // its reason
 	sentBefore, sentAfter int
 }
 
@@ -244,6 +265,10 @@ func countryRows(o *options, outs []outcome, stats batchStats) []*countryRow {
 	}
 	for _, oc := range outs {
 		r := rowOf[oc.dest]
+		if oc.denied {
+			r.denied++
+			continue
+		}
 		r.requests++
 		r.kinds[oc.verdict.kind]++
 		if oc.verdict.kind == kindError {
@@ -252,20 +277,26 @@ func countryRows(o *options, outs []outcome, stats batchStats) []*countryRow {
 				reason = "(no reason given)"
 			}
 			r.refused[reason]++
-			if reason == suspectReason && (r.caught == 0 || oc.seq < r.caught) {
-				r.caught = oc.seq
+			if strings.HasPrefix(reason, guardReason) && (r.caught == 0 || oc.seq < r.caught) {
+				r.caught, r.caughtBy = oc.seq, reason
 			}
 		}
-		switch {
-		case oc.event && oc.what == typedIn:
+		switch p := oc.played; {
+		case p.verify && p.what == typedIn:
 			r.verified++
-		case oc.event && oc.what == mistyped:
+		case p.verify && p.what == mistyped:
 			r.mistyped++
+		}
+		if oc.played.send {
+			r.sends++
+		}
+		if oc.played.failover {
+			r.failover++
 		}
 	}
 	for _, oc := range outs {
 		r := rowOf[oc.dest]
-		if r.caught == 0 || oc.verdict.kind != kindSuccessful {
+		if r.caught == 0 || oc.denied || oc.verdict.kind != kindSuccessful {
 			continue
 		}
 		if oc.seq < r.caught {
@@ -277,7 +308,7 @@ func countryRows(o *options, outs []outcome, stats batchStats) []*countryRow {
 	return rows
 }
 
-const rowFormat = "  %-7s %6s %8v %10v %7v %6v %7v %5v %8v %8v %9v %12v\n"
+const rowFormat = "  %-7s %6s %8v %10v %7v %6v %7v %5v %8v %8v %7v %8v %5v %9v %12v\n"
 
 // printCountries is the per-country table: what was sent, refused and
 // verified, and how many codes a pumped country got before the conversion
@@ -286,7 +317,7 @@ func printCountries(w io.Writer, o *options, outs []outcome, stats batchStats) {
 	rows := countryRows(o, outs, stats)
 	fmt.Fprintln(w, "countries:")
 	fmt.Fprintf(w, rowFormat, "country", "verify", "requests", "SUCCESSFUL", "PENDING", "FAILED", "refused", "other",
-		"verified", "mistyped", "ev-non2xx", "caught-after")
+		"verified", "mistyped", "send-ev", "failover", "DENY", "ev-non2xx", "caught-after")
 	var refusedLines []string
 	for _, r := range rows {
 		other := r.requests - r.kinds[kindSuccessful] - r.kinds[kindPending] - r.kinds[kindFailed] - r.kinds[kindError]
@@ -295,7 +326,7 @@ func printCountries(w io.Writer, o *options, outs []outcome, stats batchStats) {
 			caught = strconv.Itoa(r.sentBefore)
 		}
 		fmt.Fprintf(w, rowFormat, r.label, r.rate, r.requests, r.kinds[kindSuccessful], r.kinds[kindPending],
-			r.kinds[kindFailed], r.kinds[kindError], other, r.verified, r.mistyped, r.lost, caught)
+			r.kinds[kindFailed], r.kinds[kindError], other, r.verified, r.mistyped, r.sends, r.failover, r.denied, r.lost, caught)
 		if len(r.refused) > 0 {
 			refusedLines = append(refusedLines, fmt.Sprintf("    %-5s %s", r.label, byCount(r.refused)))
 		}
@@ -309,10 +340,19 @@ func printCountries(w io.Writer, o *options, outs []outcome, stats batchStats) {
 	for _, r := range rows {
 		if r.caught != 0 {
 			fmt.Fprintf(w, "  %s caught by the conversion guard after %d codes sent (SUCCESSFUL), %d sent after its first %s refusal\n",
-				r.label, r.sentBefore, r.sentAfter, suspectReason)
+				r.label, r.sentBefore, r.sentAfter, r.caughtBy)
 		}
 	}
 	if o.verify {
+		var sends, failovers, denied int
+		for _, r := range rows {
+			sends, failovers, denied = sends+r.sends+r.denied, failovers+r.failover, denied+r.denied
+		}
+		if o.sendEvents {
+			fmt.Fprintf(w, "send events: %d posted (%s shape): %d Okta failovers, %d DENY\n", sends, o.shapeName(), failovers, denied)
+		} else {
+			fmt.Fprintln(w, "send events: none (-send-events off)")
+		}
 		n, why := stats.failures()
 		line := fmt.Sprintf("event hook:  %d events in %d POST(s) to %s, %d retried, %d not answered 2xx", stats.events, stats.posts, o.eventURL, stats.retried, n)
 		if n > 0 {

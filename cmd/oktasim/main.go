@@ -8,14 +8,21 @@
 // hook sent, the user types it in with the destination country's
 // probability, and oktasim posts the System Log event Okta would
 // (user.authentication.auth_via_mfa) to the hook's /okta/events, so a run
-// can show the conversion guard catching a pumped destination. With
-// -serve-8x8 it plays 8x8 instead, for such a run: a stand-in that takes
-// every send on loopback and counts the SMS feedback per umid.
+// can show the conversion guard catching a pumped destination. In the same
+// batches it posts the send event Okta logs for each code
+// (system.sms.send_phone_verification_message,
+// system.voice.send_phone_verification_call), a share of them Okta's own
+// failovers (-failover-rate) or sends Okta blocked (-deny-rate), unless
+// -send-events off plays an org that emits none. With -serve-8x8 it plays
+// 8x8 instead, for such a run: the repo's fake 8x8 (eightbyeighttest) on
+// loopback, which takes every send and counts the SMS feedback per umid.
 //
 //	go run ./cmd/oktasim -url http://localhost:8080/ -channel voice
 //	go run ./cmd/oktasim -url https://hook.example.run.app/ -n 2000 -c 32
 //	go run ./cmd/oktasim -n 3000 -c 4 -rps 300 -phone +14155550123,+37120000101 \
 //	    -verify-rate US=0.9,LV=0 -otp-lifetime 2s
+//	go run ./cmd/oktasim -n 100 -c 1 -rps 20 -phone +37120000101 -verify-rate '*=0' \
+//	    -failover-rate 0.05 -deny-rate 0.02 -otp-lifetime 1s
 //	go run ./cmd/oktasim -serve-8x8 127.0.0.1:9090
 package main
 
@@ -34,12 +41,15 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/nyaruka/phonenumbers"
 
+	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight/eightbyeighttest"
 	"github.com/telephony-hooks/okta-8x8/internal/redact"
+	"github.com/telephony-hooks/okta-8x8/internal/sharedtest"
 )
 
 func main() {
@@ -114,6 +124,11 @@ type options struct {
 	seed        uint64
 	seedSet     bool
 	mistype     float64
+	// Okta's send events: off with -send-events off.
+	sendEvents   bool
+	sendShape    sendShape
+	failoverRate float64
+	denyRate     float64
 
 	// serve8x8: play 8x8 on this address instead of Okta.
 	serve8x8 string
@@ -147,6 +162,9 @@ func parseFlags(args []string, e env, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.verifyDelay, "verify-delay", 0, "how long after the hook's answer the user types the code in (the event's published time; events are posted at once)")
 	fs.Uint64Var(&o.seed, "seed", 0, "seed of the users' choices, to repeat a run (default: random, printed)")
 	fs.Float64Var(&o.mistype, "mistype", 0, "fraction of the codes not typed in that are mistyped instead (a FAILURE event)")
+	sendEvents := fs.String("send-events", "oie", "with -verify-rate, also post Okta's send event for each send, in the Identity Engine shape (oie) or Classic's (classic); off plays an org that emits none")
+	fs.Float64Var(&o.failoverRate, "failover-rate", 0, "fraction of the codes the hook sent whose send event says Okta sent it itself because the hook failed (isSmsHookFailover/isCallHookFailover)")
+	fs.Float64Var(&o.denyRate, "deny-rate", 0, "fraction of the requests Okta blocks itself: not sent to the hook, a DENY send event instead")
 	fs.StringVar(&o.serve8x8, "serve-8x8", "", "play 8x8 instead: serve a stand-in on this host:port that takes every call and SMS and counts the SMS feedback per umid, until interrupted (nothing leaves the machine)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -231,17 +249,25 @@ func parseFlags(args []string, e env, stderr io.Writer) (*options, error) {
 	if o.token != "" && o.secret != "" && strings.EqualFold(o.header, "Authorization") {
 		return bad("-secret and -token both set the Authorization header; use one, or a custom -header for the secret")
 	}
-	if err := parseEventFlags(o, u, set, *verifyRate, e); err != nil {
+	if err := parseEventFlags(o, u, set, *verifyRate, *sendEvents, e); err != nil {
 		return bad("%v", err)
 	}
 	return o, nil
 }
 
+// shapeName names -send-events' choice for the summary.
+func (o *options) shapeName() string {
+	if o.sendShape == shapeClassic {
+		return "Classic"
+	}
+	return "Identity Engine"
+}
+
 // parseEventFlags checks the event hook's flags; hook is -url.
-func parseEventFlags(o *options, hook *url.URL, set map[string]bool, verifyRate string, e env) error {
+func parseEventFlags(o *options, hook *url.URL, set map[string]bool, verifyRate, sendEvents string, e env) error {
 	o.verify = set["verify-rate"]
 	if !o.verify {
-		for _, name := range []string{"event-url", "event-header", "event-secret", "verify-delay", "seed", "mistype"} {
+		for _, name := range []string{"event-url", "event-header", "event-secret", "verify-delay", "seed", "mistype", "send-events", "failover-rate", "deny-rate"} {
 			if set[name] {
 				return fmt.Errorf("-%s needs -verify-rate: without it no events are posted", name)
 			}
@@ -285,6 +311,21 @@ func parseEventFlags(o *options, hook *url.URL, set map[string]bool, verifyRate 
 	if !(o.mistype >= 0 && o.mistype <= 1) {
 		return errors.New("-mistype must be a fraction from 0 to 1")
 	}
+	switch strings.ToLower(strings.TrimSpace(sendEvents)) {
+	case "oie":
+		o.sendEvents, o.sendShape = true, shapeOIE
+	case "classic":
+		o.sendEvents, o.sendShape = true, shapeClassic
+	case "off":
+		if set["failover-rate"] || set["deny-rate"] {
+			return errors.New("-failover-rate and -deny-rate are played as send events: not with -send-events off")
+		}
+	default:
+		return fmt.Errorf("-send-events must be oie, classic or off, not %q", sendEvents)
+	}
+	if !(o.failoverRate >= 0 && o.failoverRate <= 1) || !(o.denyRate >= 0 && o.denyRate <= 1) {
+		return errors.New("-failover-rate and -deny-rate must be fractions from 0 to 1")
+	}
 	o.seedSet = set["seed"]
 	if !o.seedSet {
 		var b [8]byte
@@ -323,31 +364,84 @@ func runWith(ctx context.Context, args []string, e env, stdout, stderr io.Writer
 	return runOnce(ctx, client, o, e, stdout, stderr)
 }
 
+// serve8x8 plays 8x8 on addr until ctx ends: the repo's fake, which
+// takes every send with 8x8's success answers, says on stderr what 8x8
+// would not accept, and counts the SMS feedback per umid (GET /stats).
+// On exit it prints the counts.
+func serve8x8(ctx context.Context, addr string, stdout, stderr io.Writer) error {
+	var mu sync.Mutex
+	s, err := eightbyeighttest.Listen(addr, func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(stderr, "oktasim: "+format+"\n", args...)
+	})
+	if err != nil {
+		return err
+	}
+	check := "requests checked against 8x8's OpenAPI specs"
+	if !s.Validated {
+		check = "8x8's specs not found (set " + sharedtest.EnvVar + "): requests not checked against them"
+	}
+	fmt.Fprintf(stderr, "oktasim: playing 8x8 on %s (set EIGHTYEIGHTX_VOICE_URL and EIGHTYEIGHTX_SMS_URL to it); %s; counts at GET /stats and on exit\n", s.URL, check)
+	<-ctx.Done()
+	s.Close()
+	fmt.Fprintln(stdout, s.Stats())
+	return nil
+}
+
 func newPoster(client *http.Client, o *options, e env) *eventPoster {
 	return &eventPoster{client: client, url: o.eventURL, header: o.eventHeader, secret: o.eventSecret, now: e.now}
 }
 
-// userAnswer is what the user of request i does with a code the hook
-// sent: the event Okta logs for it, or nil when the user does nothing
-// Okta logs (or no code was sent, or no event hook is played).
-func userAnswer(o *options, hr hookRequest, v verdict, i int, answered time.Time) (*logEvent, answerKind, error) {
+// played is what oktasim posted to the event hook after request i.
+type played struct {
+	send, failover bool // Okta's send event, flagged as its own failover
+	verify         bool // the user's answer, typed in or mistyped (what)
+	what           answerKind
+}
+
+// oktaEvents are the events Okta logs after the hook's answer to request
+// i: the send event for a code the hook sent, then what the user does
+// with the code, if Okta logs it. None without -verify-rate, or when no
+// code was sent.
+func oktaEvents(o *options, hr hookRequest, v verdict, i int, answered time.Time) ([]logEvent, played, error) {
+	var p played
 	if !o.verify || v.kind != kindSuccessful {
-		return nil, 0, nil
+		return nil, p, nil
+	}
+	var evs []logEvent
+	if o.sendEvents {
+		how := sentByHook
+		if chosen(o.seed, i, streamFailover, o.failoverRate) {
+			how, p.failover = failedOver, true
+		}
+		ev, err := newSendEvent(hr, answered, o.sendShape, how)
+		if err != nil {
+			return nil, p, err
+		}
+		evs, p.send = append(evs, ev), true
 	}
 	rate, _ := o.rates.of(o.dests[destOf(o, i)].country)
-	what := typedIn
+	p.what = typedIn
 	switch {
 	case chosen(o.seed, i, streamVerify, rate):
 	case o.mistype > 0 && !isEnrollment(hr.RequestType) && chosen(o.seed, i, streamMistype, o.mistype):
-		what = mistyped
+		p.what = mistyped
 	default:
-		return nil, 0, nil
+		return evs, p, nil
 	}
-	ev, err := newEvent(hr, answered.Add(o.verifyDelay), what)
+	ev, err := newEvent(hr, answered.Add(o.verifyDelay), p.what)
 	if err != nil {
-		return nil, 0, err
+		return nil, p, err
 	}
-	return &ev, what, nil
+	p.verify = true
+	return append(evs, ev), p, nil
+}
+
+// deniedByOkta reports whether Okta blocks request i itself (-deny-rate):
+// then it does not call the hook, and logs a DENY send event.
+func deniedByOkta(o *options, i int) bool {
+	return o.verify && o.sendEvents && chosen(o.seed, i, streamDeny, o.denyRate)
 }
 
 func newClient(o *options) *http.Client {
@@ -391,6 +485,13 @@ func runOnce(ctx context.Context, client *http.Client, o *options, e env, stdout
 	if err != nil {
 		return err
 	}
+	if deniedByOkta(o, 0) {
+		w := stdout
+		if o.jsonOut {
+			w = stderr // there is no answer to print
+		}
+		return denyOnce(ctx, client, o, e, w, hr)
+	}
 	body, err := json.Marshal(hr)
 	if err != nil {
 		return err
@@ -423,28 +524,54 @@ func runOnce(ctx context.Context, client *http.Client, o *options, e env, stdout
 func verifyOnce(ctx context.Context, client *http.Client, o *options, e env, w io.Writer, hr hookRequest, v verdict) error {
 	d := o.dests[0]
 	rate, _ := o.rates.of(d.country)
-	ev, what, err := userAnswer(o, hr, v, 0, e.now())
-	switch {
-	case err != nil:
+	evs, p, err := oktaEvents(o, hr, v, 0, e.now())
+	if err != nil {
 		return err
-	case v.kind != kindSuccessful:
+	}
+	if v.kind != kindSuccessful {
 		fmt.Fprintf(w, "verification: none, no code was sent (%s)\n", v.kind)
 		return nil
-	case ev == nil:
+	}
+	if p.send {
+		how := "sent by the hook"
+		if p.failover {
+			how = "Okta's own failover"
+		}
+		fmt.Fprintf(w, "send event: %s %s, %s\n", evs[0].EventType, evs[0].Outcome.Result, how)
+	}
+	if !p.verify {
 		fmt.Fprintf(w, "verification: none, the user does not type the code in (%s rate %g)\n", d.label(), rate)
+	} else {
+		how := "types the code in"
+		if p.what == mistyped {
+			how = "mistypes the code"
+		}
+		ev := evs[len(evs)-1]
+		f := ev.DebugContext.DebugData.Factor
+		if f == "" {
+			f = ev.Target[1].DetailEntry.MethodTypeUsed
+		}
+		fmt.Fprintf(w, "verification: the user %s (%s rate %g): %s %s, %s, published %s\n",
+			how, d.label(), rate, ev.EventType, ev.Outcome.Result, f, ev.Published)
+	}
+	if len(evs) == 0 {
 		return nil
 	}
-	how := "types the code in"
-	if what == mistyped {
-		how = "mistypes the code"
+	return postOnce(ctx, client, o, e, w, evs)
+}
+
+// denyOnce plays Okta blocking the single request itself.
+func denyOnce(ctx context.Context, client *http.Client, o *options, e env, w io.Writer, hr hookRequest) error {
+	ev, err := newSendEvent(hr, e.now(), o.sendShape, deniedSend)
+	if err != nil {
+		return err
 	}
-	f := ev.DebugContext.DebugData.Factor
-	if f == "" {
-		f = ev.Target[1].DetailEntry.MethodTypeUsed
-	}
-	fmt.Fprintf(w, "verification: the user %s (%s rate %g): %s %s, %s, published %s\n",
-		how, d.label(), rate, ev.EventType, ev.Outcome.Result, f, ev.Published)
-	pr := newPoster(client, o, e).post(ctx, []logEvent{*ev})
+	fmt.Fprintf(w, "Okta blocks the send itself (-deny-rate): the hook is not called; send event %s %s\n", ev.EventType, ev.Outcome.Result)
+	return postOnce(ctx, client, o, e, w, []logEvent{ev})
+}
+
+func postOnce(ctx context.Context, client *http.Client, o *options, e env, w io.Writer, evs []logEvent) error {
+	pr := newPoster(client, o, e).post(ctx, evs)
 	fmt.Fprintf(w, "event POST %s: %s\n", o.eventURL, pr)
 	if !pr.ok() {
 		return fmt.Errorf("%w: %s", errEvents, pr.why())

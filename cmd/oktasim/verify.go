@@ -108,10 +108,13 @@ func (r rates) of(country string) (float64, bool) {
 }
 
 // Streams of draws: each decision has its own, so adding one (mistyping)
-// does not change another (verifying) for the same seed.
+// does not change another (verifying) for the same seed. draw spaces
+// requests four streams apart.
 const (
 	streamVerify uint64 = iota + 1
 	streamMistype
+	streamFailover
+	streamDeny
 )
 
 // draw is a number in [0, 1) that depends only on the seed, the request's
