@@ -1,15 +1,13 @@
 package guard
 
 import (
-	"cmp"
+	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"sync"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -18,57 +16,62 @@ import (
 
 // Config is the guard's part of the hook configuration.
 type Config struct {
-	PerPhone Limit // RATE_LIMIT_PER_PHONE, keyed on the E.164 number
-	PerUser  Limit // RATE_LIMIT_PER_USER, keyed on Okta's userId
-	// PerIP (RATE_LIMIT_PER_IP, off by default) caps the sends asked for
-	// from one end-user IP (an IPv6 /64): a company's users often share
-	// one egress address, so it suits a generous limit.
-	PerIP Limit
-	// PerCountry (RATE_LIMIT_PER_COUNTRY, off by default) caps the sends
-	// to one country in a window: a budget against SMS pumping spread over
-	// many numbers and accounts, which the other limits cannot see.
-	PerCountry Limit
+	PerPhone   Limit // RATE_LIMIT_PER_PHONE, keyed on the E.164 number
+	PerUser    Limit // RATE_LIMIT_PER_USER, keyed on Okta's userId
+	PerIP      Limit // RATE_LIMIT_PER_IP; users often share an egress address
+	PerCountry Limit // RATE_LIMIT_PER_COUNTRY, against pumping spread thin
 	// MaxAnswers bounds the eventIds remembered in memory, MaxWindows the
-	// rate windows (0: 100,000 each), shared evenly by the phone, user
-	// and IP limits that are on, each kind evicting only its own; a limit
-	// of more than 10 sends holds proportionally fewer windows. Countries
-	// have room of their own. CapsFor sizes both caps for a memory budget.
+	// rate windows (0: 100,000 each); CapsFor sizes both for a memory budget.
 	MaxAnswers, MaxWindows int
-	// RedisTimeout bounds each Redis operation (0: 250ms), within the
-	// request's own deadline.
-	RedisTimeout time.Duration
-	// KeySecret keys the hashes that name phone numbers, user ids, IPs and
-	// eventIds in the stores (HMAC-SHA256), so a dump of Redis cannot be
-	// reversed by hashing every number. Required (at least 16 bytes, see
-	// redisstore.DeriveSecret); every instance must use the same one.
+	// KeySecret (redisstore.DeriveSecret, at least 16 bytes) keys the store
+	// names of phones, users, IPs and eventIds; every instance shares it.
 	KeySecret []byte
 }
 
 const (
-	// MaxEventTTL caps how long an eventId is remembered (otpExpires is
-	// at most a few minutes out; this bounds a bad value).
+	// MaxEventTTL caps how long an eventId is remembered, whatever
+	// otpExpires says.
 	MaxEventTTL = 15 * time.Minute
 	// minEventTTL keeps concurrent duplicates together even when
 	// otpExpires has already passed or is missing.
 	minEventTTL = 30 * time.Second
 
-	defaultRedisTimeout = redisstore.Timeout
 	// SettleTimeout bounds recording an eventId's answer (Finish, Abandon)
 	// in Redis: it runs between the hook's deadline and its answer.
 	SettleTimeout = 50 * time.Millisecond
-	// redisRetryAfter is how long the Guard stays on memory after a Redis
-	// failure before trying Redis again (redisfail's rule).
-	redisRetryAfter = redisstore.RetryAfter
 )
 
-// The rate limits, in the order Allow checks them; also the memory
-// store's window tables.
+// The rate limits, in the order Allow checks them.
 const (
 	limitPhone = iota
 	limitUser
 	limitIP
 	limitCountry
+	numKinds
 )
+
+// Per rate limit: the kind its keys are named under, a refusal's reason.
+var (
+	kindNames    = [numKinds]string{redisstore.Phone, redisstore.User, redisstore.IP, redisstore.Country}
+	limitReasons = [numKinds]Reason{ReasonRatePhone, ReasonRateUser, ReasonRateIP, ReasonRateCountry}
+)
+
+// key names a phone, user, IP, country or eventId in a store.
+type key = redisstore.Key
+
+// Store is what the Guard needs of Redis: *redisstore.GuardStore (tests
+// wrap it to inject faults). The Guard passes the time into every call, so
+// one clock drives memory and Redis alike.
+type Store interface {
+	Hit(ctx context.Context, now time.Time, windows []redisstore.Window) (full int, retryAfter time.Duration, err error)
+	Claim(ctx context.Context, now time.Time, k key, token string, ttl time.Duration) (redisstore.Claim, error)
+	Finish(ctx context.Context, now time.Time, k key, token string, deadline time.Time, answer []byte) error
+	Release(ctx context.Context, k key, token string) error
+}
+
+// ErrClaimLost is returned by Ticket.Finish when the claim expired or was
+// taken over before the holder answered.
+var ErrClaimLost = redisstore.ErrClaimLost
 
 // ErrInFlight is returned by Begin when the first request with the same
 // eventId has not answered before ctx ended, or when another instance
@@ -78,75 +81,59 @@ var ErrInFlight = errors.New("guard: the first request with this eventId is stil
 
 // ErrNoBudget is returned by Begin, with a Ticket, when ctx ended before
 // the claim could be made in Redis and nobody else is known to hold the
-// eventId: nothing was sent, so answer as for an 8x8 that could not be
-// reached (FAILED, and Okta falls back) and Finish the Ticket with that
-// answer, for repeats. PENDING here would leave the user waiting for a
-// code nobody sends.
+// eventId: answer as for an unreachable 8x8 (FAILED: Okta falls back) and
+// Finish the Ticket with it. PENDING would wait for a code nobody sends.
 var ErrNoBudget = errors.New("guard: out of time before the eventId could be claimed")
 
-// Guard applies the rate limits and the once-per-eventId rule, on the
-// primary store (Redis) when it answers and in memory otherwise. Memory
-// always holds the eventIds this instance claimed or answered, and is
-// asked first: an answer known here is never delivered again because Redis
-// stalled, restarted or forgot.
-//
-// Contract for the caller: Screen first (Policy), then Begin, then Allow
-// only for a request that will really be delivered. Previews answered in
-// dry-run, refusals, and repeated eventIds never call Allow, so they never
-// count. A send counts once Allow says yes, whatever 8x8 answers.
+// Guard applies the rate limits and the once-per-eventId rule, in the
+// order the package comment gives. Close it at shutdown.
 type Guard struct {
-	cfg     Config
 	limits  [numKinds]Limit
-	primary store // nil: memory only
+	primary Store // nil: memory only
 	mem     *memStore
 	keys    *redisstore.Keyer
-	log     *slog.Logger
 	now     func() time.Time
-	nonce   string // unique per Guard: claim tokens are nonce+seq
-	seq     atomic.Uint64
-
-	fo *redisstore.Failover // whether Redis is worth trying now
+	fo      *redisstore.Failover // whether Redis is worth trying now
+	// redisstore.Timeout and SettleTimeout, longer in tests that run
+	// miniredis under the race detector.
+	timeout, settleTimeout time.Duration
 
 	// backlog holds the answers recorded in memory only while Redis did
-	// not answer; they are written to Redis once it answers again, so
-	// other instances find them instead of delivering again.
-	backlogMu  sync.Mutex
-	backlog    []unsettled
-	backlogCap int
-	flushing   bool
-	flushes    sync.WaitGroup // tests wait for a flush
+	// not answer. A loop writes them to Redis as soon as it answers again,
+	// whatever the traffic, so other instances find them instead of
+	// delivering again; Close writes what is left.
+	backlog chan unsettled
+	wakeup  chan struct{}      // a request found Redis back: write now
+	stop    context.CancelFunc // ends the loop
+	done    chan struct{}      // closed when the loop has returned
+	written chan struct{}      // for tests: a pass wrote something
 }
 
-// unsettled is an answer Redis has not heard of.
+// unsettled is an answer Redis has not heard of (not its Ticket, which
+// would keep the request's context alive).
 type unsettled struct {
 	key      key
 	token    string
 	deadline time.Time
+	answer   []byte
 }
 
-// New returns a Guard. primary is the shared store, or nil for memory
-// only; now is the clock (nil: time.Now). It refuses a KeySecret shorter
-// than 16 bytes and limits beyond what ParseLimit accepts.
-func New(cfg Config, primary *RedisStore, logger *slog.Logger, now func() time.Time) (*Guard, error) {
-	var st store
-	if primary != nil {
-		st = primary
-	}
-	return newGuard(cfg, st, logger, now)
+// New returns a Guard on primary, or in memory only if it is nil; now is
+// the clock (nil: time.Now). It refuses a KeySecret shorter than 16 bytes
+// and limits beyond what ParseLimit accepts.
+func New(cfg Config, primary Store, logger *slog.Logger, now func() time.Time) (*Guard, error) {
+	return newGuard(cfg, primary, logger, now, redisstore.Timeout, SettleTimeout)
 }
 
-func newGuard(cfg Config, primary store, logger *slog.Logger, now func() time.Time) (*Guard, error) {
+func newGuard(cfg Config, primary Store, logger *slog.Logger, now func() time.Time, timeout, settleTimeout time.Duration) (*Guard, error) {
 	if len(cfg.KeySecret) < redisstore.MinSecret {
 		return nil, errors.New("guard: Config.KeySecret must hold at least 16 bytes (use redisstore.DeriveSecret): without it store keys can be reversed into phone numbers")
 	}
 	limits := [numKinds]Limit{limitPhone: cfg.PerPhone, limitUser: cfg.PerUser, limitIP: cfg.PerIP, limitCountry: cfg.PerCountry}
 	for _, l := range limits {
-		if !l.Off() && (l.N > maxLimitN || l.Window <= 0) {
+		if l.N > 0 && (l.N > maxLimitN || l.Window <= 0) {
 			return nil, fmt.Errorf("guard: rate limit %s: N must be at most %d and the window positive", l, maxLimitN)
 		}
-	}
-	if cfg.RedisTimeout <= 0 {
-		cfg.RedisTimeout = defaultRedisTimeout
 	}
 	if now == nil {
 		now = time.Now
@@ -154,35 +141,38 @@ func newGuard(cfg Config, primary store, logger *slog.Logger, now func() time.Ti
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return &Guard{
-		// An outage of a few minutes at a few hundred sign-ins a second
-		// fits; beyond, answers stay in this instance's memory only.
-		backlogCap: max(64, cmp.Or(cfg.MaxAnswers, defaultMaxAnswers)/16),
-		cfg:        cfg,
-		limits:     limits,
-		primary:    primary,
-		mem:        newMemStore(cfg.MaxAnswers, cfg.MaxWindows, limits),
-		keys:       redisstore.NewKeyer(cfg.KeySecret),
-		log:        logger,
-		now:        now,
-		nonce:      hex.EncodeToString(b[:]) + ":",
-		// The class only in its warning: go-redis errors can quote
-		// arguments, and ours hold tokens and answers.
-		fo: redisstore.NewFailover(now, logger, "redis unavailable, using in-memory guard", "redis available again, using shared guard"),
-	}, nil
+	g := &Guard{
+		limits:        limits,
+		primary:       primary,
+		mem:           newMemStore(cfg.MaxAnswers, cfg.MaxWindows, limits),
+		keys:          redisstore.NewKeyer(cfg.KeySecret),
+		now:           now,
+		fo:            redisstore.NewFailover(now, logger, "redis unavailable, using in-memory guard", "redis available again, using shared guard"),
+		timeout:       timeout,
+		settleTimeout: settleTimeout,
+		wakeup:        make(chan struct{}, 1),
+		done:          make(chan struct{}),
+		written:       make(chan struct{}, 1),
+	}
+	if primary != nil {
+		// An outage of minutes at hundreds of sign-ins a second fits.
+		g.backlog = make(chan unsettled, max(64, g.mem.maxAnswers/16))
+		var ctx context.Context
+		ctx, g.stop = context.WithCancel(context.Background())
+		go g.writeBackLoop(ctx)
+	}
+	return g, nil
 }
 
 // Ticket is the claim on an eventId. Exactly one of Finish or Abandon
-// must be called; later calls do nothing. A nil Ticket is valid and does
-// nothing.
+// must be called; later calls do nothing. A nil Ticket does nothing.
 type Ticket struct {
-	g        *Guard
+	g *Guard
+	// ctx is the request's without its deadline: the record matters even
+	// once it passed, and settleTimeout fits the hook's margin to answer.
 	ctx      context.Context
 	key      key
-	seq      uint64    // the claim in memory
-	token    string    // the claim in Redis
+	token    string    // the claim, in memory and in Redis
 	deadline time.Time // the claim's expiry
 	shared   bool      // claimed in Redis too
 	done     atomic.Bool
@@ -195,30 +185,24 @@ type Ticket struct {
 // ErrInFlight if ctx ends first. If ctx ends before the claim is made in
 // Redis and nobody else is known to hold the eventId, it returns a Ticket
 // and ErrNoBudget. An empty eventID gets a Ticket that guards nothing.
-//
-// Memory is asked first: an answer or a claim this instance knows wins
-// whatever Redis says or fails to say. Only when memory knows nothing and
-// Redis fails does the claim fall back to memory; once Redis has said that
-// another instance holds the eventId, Begin never claims it in memory.
 func (g *Guard) Begin(ctx context.Context, eventID string, ttl time.Duration) (t *Ticket, prior []byte, err error) {
 	if eventID == "" {
 		return &Ticket{}, nil, nil
 	}
 	ttl = min(max(ttl, minEventTTL), MaxEventTTL)
-	k := g.keys.Key(kindEvent, eventID)
-	seq := g.seq.Add(1)
-	token := g.nonce + strconv.FormatUint(seq, 36)
+	k := g.keys.Key(redisstore.Event, eventID)
+	token := rand.Text() // names this claim in memory and in Redis
 	elsewhere := false
 	backoff := 5 * time.Millisecond
 	for {
 		now := g.now()
 		deadline := now.Add(ttl)
-		look, prior, wait, remote := g.mem.begin(k, seq, now, ceilSecs(deadline))
+		prior, wait, remote := g.mem.begin(k, token, now, deadline)
 		elsewhere = elsewhere || remote
-		switch look {
-		case lookAnswered:
+		if prior != nil {
 			return nil, prior, nil
-		case lookWait:
+		}
+		if wait != nil {
 			select {
 			case <-ctx.Done():
 				return nil, nil, ErrInFlight
@@ -227,56 +211,40 @@ func (g *Guard) Begin(ctx context.Context, eventID string, ttl time.Duration) (t
 			}
 		}
 		// This request holds the eventId in memory; now Redis.
-		tk := &Ticket{g: g, ctx: context.WithoutCancel(ctx), key: k, seq: seq, token: token, deadline: deadline}
-		st := g.pick()
-		if st == nil {
-			if elsewhere {
-				_ = g.mem.release(k, seq)
-				return nil, nil, ErrInFlight
-			}
-			return tk, nil, nil
+		tk := &Ticket{g: g, ctx: context.WithoutCancel(ctx), key: k, token: token, deadline: deadline}
+		tried := g.redisUsable()
+		var c redisstore.Claim
+		err := ctx.Err()
+		if tried && err == nil {
+			err = g.call(ctx, g.timeout, func(ctx context.Context) (err error) {
+				c, err = g.primary.Claim(ctx, now, k, token, ttl)
+				return err
+			})
 		}
-		// Out of time before Redis could say: only another holder makes
-		// it PENDING. Otherwise nothing was sent and nobody is sending:
-		// ErrNoBudget, with the claim in memory for the caller to Finish
-		// with its not-sent answer, which then goes to Redis under this
-		// token (overwriting a claim Redis applied late), so a repeat
-		// anywhere gets that answer, not a second code.
-		if ctx.Err() != nil {
-			if elsewhere {
-				_ = g.mem.release(k, seq)
-				return nil, nil, ErrInFlight
-			}
+		switch {
+		case (!tried || err != nil) && elsewhere:
+			// Redis said another instance holds it: never a claim here.
+			g.mem.release(k, token)
+			return nil, nil, ErrInFlight
+		case tried && err != nil && ctx.Err() != nil:
+			// Out of time, and nobody known to hold it: nothing was sent.
+			// The not-sent answer Finish records replaces even a claim
+			// Redis ran late, so a repeat anywhere gets it, not a code.
 			return tk, nil, ErrNoBudget
-		}
-		octx, cancel := context.WithTimeout(ctx, g.cfg.RedisTimeout)
-		c, err := st.claim(octx, now, k, token, ttl)
-		cancel()
-		if err != nil {
-			g.failed(ctx, err)
-			if elsewhere {
-				_ = g.mem.release(k, seq)
-				return nil, nil, ErrInFlight
-			}
-			if ctx.Err() != nil {
-				return tk, nil, ErrNoBudget
-			}
-			// Redis's first answer failed and memory knew nothing: claim
-			// in memory, sign-in availability beats the rule.
+		case !tried || err != nil:
+			// Redis is down and memory knew nothing: claim in memory,
+			// sign-in availability beats the rule.
 			return tk, nil, nil
 		}
-		g.up()
-		switch c.state {
-		case claimed:
-			g.mem.claimed(k)
+		g.mem.learned(k, token, c, now)
+		switch c.State {
+		case redisstore.Claimed:
 			tk.shared = true
 			return tk, nil, nil
-		case answered:
-			g.mem.cache(k, seq, c.answer, now, ceilSecs(c.deadline))
-			return nil, c.answer, nil
+		case redisstore.Answered:
+			return nil, c.Answer, nil
 		}
 		elsewhere = true
-		g.mem.remote(k, seq, now, ceilSecs(c.deadline))
 		// Redis has no cheap notification for one key; the first answer
 		// comes within the hook deadline, so short polls do.
 		timer := time.NewTimer(backoff)
@@ -298,25 +266,24 @@ func (t *Ticket) Finish(answer []byte) error {
 		return nil
 	}
 	g := t.g
-	err := g.mem.finish(t.key, t.seq, answer, g.now(), ceilSecs(t.deadline))
+	err := g.mem.finish(t.key, t.token, answer, g.now(), t.deadline)
 	if g.primary == nil || (!t.shared && err != nil) {
 		return err
 	}
 	// A claim made in memory while Redis did not answer is recorded there
 	// too, unless someone else holds the eventId meanwhile: other instances
 	// then find the answer instead of delivering again.
-	var rerr error
-	tried := t.shared || g.pick() != nil
+	tried := t.shared || g.redisUsable()
 	if tried {
-		rerr = g.settle(t, func(ctx context.Context) error {
-			return g.primary.finish(ctx, g.now(), t.key, t.token, t.deadline, answer)
+		err = g.call(t.ctx, g.settleTimeout, func(ctx context.Context) error {
+			return g.primary.Finish(ctx, g.now(), t.key, t.token, t.deadline, answer)
 		})
 	}
-	if !tried || (rerr != nil && !errors.Is(rerr, ErrClaimLost)) {
-		g.later(unsettled{key: t.key, token: t.token, deadline: t.deadline})
+	if !tried || (err != nil && !errors.Is(err, ErrClaimLost)) {
+		g.keep(unsettled{t.key, t.token, t.deadline, bytes.Clone(answer)})
 	}
-	if t.shared {
-		return rerr
+	if !t.shared {
+		return nil // recorded in memory, where the claim was made
 	}
 	return err
 }
@@ -328,31 +295,17 @@ func (t *Ticket) Abandon() {
 		return
 	}
 	g := t.g
-	if t.shared || g.pick() != nil {
+	if t.shared || g.redisUsable() {
 		// Redis first, so a duplicate here woken by the release in memory
 		// finds Redis free too. A claim made in memory may have reached
 		// Redis after all (a stalled Redis runs what it was sent once it
 		// resumes): the token matches it, and nothing else.
-		_ = g.settle(t, func(ctx context.Context) error { return g.primary.release(ctx, t.key, t.token) })
+		_ = g.call(t.ctx, g.settleTimeout, func(ctx context.Context) error { return g.primary.Release(ctx, t.key, t.token) })
 	}
-	_ = g.mem.release(t.key, t.seq)
+	g.mem.release(t.key, t.token)
 }
 
-func (g *Guard) settle(t *Ticket, op func(context.Context) error) error {
-	// The request's deadline may have passed (we answered PENDING): the
-	// record still matters, so it gets its own timeout, short enough to
-	// fit in the margin the hook keeps for writing its answer.
-	ctx, cancel := context.WithTimeout(t.ctx, min(g.cfg.RedisTimeout, SettleTimeout))
-	defer cancel()
-	err := op(ctx)
-	if err != nil && !errors.Is(err, ErrClaimLost) {
-		g.failed(t.ctx, err)
-	}
-	return err
-}
-
-// Subject is what one send is counted against. Empty fields (and limits
-// that are off) count nothing.
+// Subject is what one send is counted against; empty fields count nothing.
 type Subject struct {
 	Phone   string // the E.164 number
 	User    string // Okta's userId
@@ -360,139 +313,148 @@ type Subject struct {
 	IP      string // the end user's IP (Okta's data.context.request.ipAddress)
 }
 
-// Allow checks the per-phone, per-user, per-IP and per-country windows and
-// counts one send in each only if all allow it; a refusal counts nothing.
-// Each identity is keyed (HMAC) before it reaches a store.
+// Allow counts one send in the windows of s only if all have room; a
+// refusal counts nothing.
 func (g *Guard) Allow(ctx context.Context, s Subject) *Refusal {
-	var buf [numKinds]window
-	ws := buf[:0]
-	for kind := range numKinds {
-		if g.limits[kind].Off() {
-			continue
-		}
-		var name, id string
-		switch kind {
-		case limitPhone:
-			name, id = kindPhone, s.Phone
-		case limitUser:
-			name, id = kindUser, s.User
-		case limitIP:
-			name, id = kindIP, ipID(s.IP)
-		case limitCountry:
-			name, id = kindCountry, s.Country
-		}
-		if id != "" {
-			ws = append(ws, window{key: g.keys.Key(name, id), kind: kind, limit: g.limits[kind]})
+	var ws []redisstore.Window
+	var kinds []int
+	for kind, id := range [numKinds]string{limitPhone: s.Phone, limitUser: s.User, limitIP: ipID(s.IP), limitCountry: s.Country} {
+		if l := g.limits[kind]; l.N > 0 && id != "" {
+			ws = append(ws, redisstore.Window{Key: g.keys.Key(kindNames[kind], id), N: l.N, Window: l.Window})
+			kinds = append(kinds, kind)
 		}
 	}
 	if len(ws) == 0 {
 		return nil
 	}
-	full, retry := g.hit(ctx, ws)
+	full, counted := -1, false
+	// With ctx over, only memory can still answer, and Redis is not to blame.
+	if g.redisUsable() && ctx.Err() == nil {
+		counted = g.call(ctx, g.timeout, func(ctx context.Context) (err error) {
+			full, _, err = g.primary.Hit(ctx, g.now(), ws)
+			return err
+		}) == nil
+	}
+	if !counted {
+		full = g.mem.hit(g.now(), ws, kinds)
+	}
 	if full < 0 {
 		return nil
 	}
-	w := ws[full]
-	return &Refusal{Reason: limitReason(w.kind), Detail: w.limit.String(), RetryAfter: retry}
+	kind := kinds[full]
+	return &Refusal{Reason: limitReasons[kind], Detail: g.limits[kind].String()}
 }
 
-func limitReason(kind int) Reason {
-	switch kind {
-	case limitPhone:
-		return ReasonRatePhone
-	case limitUser:
-		return ReasonRateUser
-	case limitIP:
-		return ReasonRateIP
-	default:
-		return ReasonRateCountry
-	}
-}
+// redisUsable reports whether there is a primary store that did not fail
+// in the last redisstore.RetryAfter.
+func (g *Guard) redisUsable() bool { return g.primary != nil && g.fo.Usable() }
 
-func (g *Guard) hit(ctx context.Context, ws []window) (int, time.Duration) {
-	// With ctx over, only memory can still answer, and Redis is not to blame.
-	if st := g.pick(); st != nil && ctx.Err() == nil {
-		octx, cancel := context.WithTimeout(ctx, g.cfg.RedisTimeout)
-		full, retry, err := st.hit(octx, g.now(), ws)
-		cancel()
-		if err == nil {
-			g.up()
-			return full, retry
+// call runs op against Redis within timeout. An answer (a lost claim is
+// one) marks Redis up, and the backlog goes to Redis now; a failure marks
+// it down, unless ctx had ended: the caller ran out of time, Redis is not
+// to blame. Nor is it when a bound shorter than a Redis call's (Finish's
+// and Abandon's settleTimeout) runs out: a Redis slower than that but
+// within redisstore.Timeout is not stalled, and taken for down it would
+// be skipped for a second, every eventId and limit in memory only.
+func (g *Guard) call(ctx context.Context, timeout time.Duration, op func(context.Context) error) error {
+	octx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err := op(octx)
+	switch {
+	case err == nil || errors.Is(err, ErrClaimLost):
+		if g.fo.Up() {
+			signal(g.wakeup)
 		}
-		g.failed(ctx, err)
+	case timeout < g.timeout && octx.Err() != nil:
+	default:
+		g.fo.Failed(ctx, err)
 	}
-	return g.mem.hit(g.now(), ws)
+	return err
 }
 
-// pick returns the primary store unless there is none or it failed less
-// than a second ago.
-func (g *Guard) pick() store {
-	if g.primary == nil || !g.fo.Usable() {
+// keep adds u to the backlog if it has room.
+func (g *Guard) keep(u unsettled) {
+	select {
+	case g.backlog <- u:
+	default:
+	}
+}
+
+// writeBackLoop writes the backlog every redisstore.RetryAfter (an outage
+// costs one Redis call a second, as the requests' own retry does) and
+// whenever a request finds Redis back.
+func (g *Guard) writeBackLoop(ctx context.Context) {
+	defer close(g.done)
+	tick := time.NewTicker(redisstore.RetryAfter)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-g.wakeup:
+		}
+		if n, _ := g.writeBack(ctx); n > 0 {
+			signal(g.written)
+		}
+	}
+}
+
+// writeBack writes the backlog to Redis. It stops at the first failure and
+// keeps what is left for the next pass. It returns how many it wrote.
+func (g *Guard) writeBack(ctx context.Context) (wrote int, err error) {
+	for range len(g.backlog) { // the loop and Close never run it at once
+		u := <-g.backlog
+		now := g.now()
+		if !now.Before(u.deadline) {
+			continue // expired: nothing to tell
+		}
+		err = g.call(ctx, g.timeout, func(ctx context.Context) error {
+			return g.primary.Finish(ctx, now, u.key, u.token, u.deadline, u.answer)
+		})
+		if err != nil && !errors.Is(err, ErrClaimLost) { // lost: another answer stands
+			g.keep(u)
+			return wrote, err
+		}
+		wrote++
+	}
+	return wrote, nil
+}
+
+// Close stops the write-back loop, then writes what is left of the
+// backlog to Redis within ctx (at SIGTERM, the drain budget). Call it once
+// no request is in flight.
+func (g *Guard) Close(ctx context.Context) error {
+	if g.primary == nil {
 		return nil
 	}
-	return g.primary
+	g.stop()
+	<-g.done // within one Redis call's timeout
+	if _, err := g.writeBack(ctx); err != nil {
+		return fmt.Errorf("guard: answers not written to Redis, other instances may deliver them again: %w", err)
+	}
+	return nil
 }
 
-// up notes a Redis call that worked; the answers kept in memory while it
-// was down go to Redis now.
-func (g *Guard) up() {
-	if g.fo.Up() {
-		g.flush()
+// signal wakes c's reader, unless a wake-up is already pending.
+func signal(c chan<- struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
 	}
 }
 
-// failed notes a Redis error. If the request's own ctx ended, the caller
-// ran out of time and Redis is not marked down.
-func (g *Guard) failed(ctx context.Context, err error) { g.fo.Failed(ctx, err) }
-
-// later keeps an answer for Redis until it answers again.
-func (g *Guard) later(u unsettled) {
-	g.backlogMu.Lock()
-	defer g.backlogMu.Unlock()
-	if len(g.backlog) < g.backlogCap {
-		g.backlog = append(g.backlog, u)
+// ipID is the identity a per-IP window counts: an IPv4 address, or the /64
+// of an IPv6 address (one subscriber gets at least a /64). "" when the
+// address does not parse: no IP window then.
+func ipID(s string) string {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return ""
 	}
-}
-
-// flush writes the backlog to Redis in the background (the request that
-// found Redis back does not wait for it), and stops at the first failure:
-// the next recovery starts it again.
-func (g *Guard) flush() {
-	g.backlogMu.Lock()
-	defer g.backlogMu.Unlock()
-	if g.flushing || len(g.backlog) == 0 {
-		return
+	if a = a.Unmap().WithZone(""); a.Is4() {
+		return a.String()
 	}
-	g.flushing = true
-	g.flushes.Go(func() {
-		for {
-			g.backlogMu.Lock()
-			n := len(g.backlog)
-			if n == 0 {
-				g.flushing = false
-				g.backlogMu.Unlock()
-				return
-			}
-			u := g.backlog[n-1]
-			g.backlog = g.backlog[:n-1]
-			g.backlogMu.Unlock()
-
-			now := g.now()
-			answer, ok := g.mem.answerOf(u.key, now)
-			if !ok || !u.deadline.After(now) {
-				continue // forgotten or expired: nothing to tell
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), g.cfg.RedisTimeout)
-			err := g.primary.finish(ctx, now, u.key, u.token, u.deadline, answer)
-			cancel()
-			if err != nil && !errors.Is(err, ErrClaimLost) {
-				g.failed(context.Background(), err)
-				g.backlogMu.Lock()
-				g.backlog = append(g.backlog, u)
-				g.flushing = false
-				g.backlogMu.Unlock()
-				return
-			}
-		}
-	})
+	p, _ := a.Prefix(64)
+	return p.String()
 }

@@ -1,389 +1,239 @@
 package guard
 
 import (
-	"math"
-	"slices"
 	"sync"
 	"time"
-)
 
-// The memory store holds what this instance knows: every eventId it
-// claimed or answered (whatever Redis says), and the rate windows while
-// Redis is unreachable. It is built to stay small under a flood of
-// distinct keys: answers and windows live in maps whose keys and values
-// hold no pointers (the garbage collector skips them), times are seconds,
-// and a window's sends are uint16 offsets in an arena sized to its limit.
-//
-// Costs, measured by BenchmarkMemoryPerEntry (map overhead included):
-// 63–101 B per remembered answer of at most inlineAnswer bytes, 40–56 B
-// per window of 5 sends and 50–64 B per window of 10; see bytesPerAnswer
-// and bytesPerWindow for what CapsFor plans with.
+	"github.com/telephony-hooks/okta-8x8/internal/redisstore"
+)
 
 const (
-	// memShards splits each map so that requests for different keys rarely
-	// wait for one another (BenchmarkGuardMemoryParallel).
-	memShards = 64
+	defaultCap = 100_000 // MaxAnswers and MaxWindows
 
-	defaultMaxAnswers = 100_000
-	defaultMaxWindows = 100_000
-
-	// inlineAnswer is the longest answer kept inside the map entry; the
-	// hook's compact answers fit. Longer ones go to a second map.
-	inlineAnswer = 26
-
-	// numKinds is the number of rate limits (phone, user, IP, country).
-	numKinds = 4
-
-	// refWindowN is the limit MaxWindows and CapsFor count windows in.
+	// refWindowN is the limit MaxWindows and CapsFor count windows in: a
+	// window logs up to N sends, so a larger limit holds fewer windows.
 	refWindowN = 10
 
-	// countryWindowsPerShard leaves room for every region (about 250)
-	// however they fall into shards.
-	countryWindowsPerShard = 32
+	// countryWindows leaves room for every region (about 250).
+	countryWindows = 512
+
+	// What CapsFor plans with per entry, map slot included, generous on
+	// purpose: an answer's key, expiry, rendered bytes and share of the
+	// backlog; a window's key and up to refWindowN send times, in a log
+	// that may have grown to twice its length.
+	answerCost = 512
+	windowCost = 640
 )
 
-type memStore struct {
-	perAnswers int               // per shard: answers and remote markers
-	perFlights int               // per shard: claims held by requests on this instance
-	specs      [numKinds]winSpec // per limit, with its cap per shard
-	shards     [memShards]memShard
+// CapsFor returns MaxAnswers and MaxWindows such that the guard's memory
+// stays within budget bytes: a quarter for answers, kept for minutes, and
+// three quarters for windows, up to four per send and kept for up to an
+// hour. A budget of 0 or less returns 0, 0: the defaults.
+func CapsFor(budget int64) (answers, windows int) {
+	if budget <= 0 {
+		return 0, 0
+	}
+	return int(max(64, budget/4/answerCost)), int(max(64, budget*3/4/windowCost))
 }
 
-type memShard struct {
-	mu sync.Mutex
-	// answers holds answered eventIds and remote markers. Pointer-free.
-	answers map[mkey]memAnswer
-	// spill holds the answers longer than inlineAnswer (strings: a
-	// smaller header than a slice).
-	spill map[mkey]string
-	// flights holds the claims (and reservations) of requests on this
-	// instance: few, and they need a token and a channel to wait on.
-	flights map[mkey]memFlight
-	tables  [numKinds]winTable
-	_       [64]byte
+// memStore holds what this instance knows: every eventId it claimed or
+// answered (whatever Redis says), and the rate windows while Redis is
+// unreachable. Plain maps under one lock, each with a size cap.
+type memStore struct {
+	mu         sync.Mutex
+	answers    map[key]memAnswer // answered eventIds and remote markers
+	maxAnswers int
+	// flights holds the claims (and reservations) of requests here: the
+	// cap only bounds claims a caller forgot to settle.
+	flights map[key]flight
+	// One log of send times per limit and key, oldest first.
+	windows    [numKinds]map[key][]time.Time
+	maxWindows [numKinds]int
 }
 
 type memAnswer struct {
-	exp   uint32 // Unix seconds; gone once now >= exp
-	n     uint8  // bytes used in data
-	flags uint8
-	data  [inlineAnswer]byte
+	answer []byte // read-only; never nil for an answer
+	exp    time.Time
+	// remote marks an eventId that Redis said another instance holds: no
+	// answer yet, and no claim in memory if Redis fails (ErrInFlight).
+	remote bool
 }
 
-const (
-	// flagRemote marks an eventId that Redis said another instance holds:
-	// no answer yet, and no claim in memory if Redis fails (ErrInFlight).
-	flagRemote = 1 << iota
-	// flagSpill: the answer is in memShard.spill.
-	flagSpill
-)
-
-type memFlight struct {
-	seq  uint64 // the holder's Begin
-	exp  uint32 // Unix seconds
-	done chan struct{}
+type flight struct {
+	token string // the holder's Begin
+	exp   time.Time
+	done  chan struct{} // closed when the holder settles or is dropped
 }
 
 func newMemStore(maxAnswers, maxWindows int, limits [numKinds]Limit) *memStore {
 	if maxAnswers <= 0 {
-		maxAnswers = defaultMaxAnswers
+		maxAnswers = defaultCap
 	}
 	if maxWindows <= 0 {
-		maxWindows = defaultMaxWindows
+		maxWindows = defaultCap
 	}
-	s := &memStore{perAnswers: (maxAnswers + memShards - 1) / memShards}
-	// In-flight claims are as many as requests being served; the cap only
-	// bounds claims a caller forgot to settle.
-	s.perFlights = s.perAnswers
+	s := &memStore{answers: map[key]memAnswer{}, maxAnswers: maxAnswers, flights: map[key]flight{}}
 	// The windows are shared among the limits a flood can widen (phone,
-	// user, IP), each with its own maps and cap: a flood of one kind never
-	// evicts the windows of another, and each kind's memory is bounded by
-	// its own cap. Countries are a few hundred at most.
+	// user, IP), each with its own map and cap: a flood of one kind never
+	// evicts the windows of another. Countries are a few hundred at most.
 	floodable := 0
-	for i, l := range limits {
-		if i != limitCountry && !l.Off() {
+	for kind, l := range limits {
+		if kind != limitCountry && l.N > 0 {
 			floodable++
 		}
 	}
-	for i, l := range limits {
-		perShard := countryWindowsPerShard
-		if i != limitCountry {
-			perShard = (maxWindows/max(1, floodable) + memShards - 1) / memShards
-			// A window logs up to N sends: MaxWindows counts windows of
-			// up to refWindowN, and a larger limit holds fewer, so the
-			// memory bound stays what CapsFor planned.
-			if l.N > refWindowN {
-				perShard = max(1, perShard*(2+refWindowN)/(2+l.N))
-			}
-		}
-		s.specs[i] = newWinSpec(l, perShard)
-	}
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.answers = make(map[mkey]memAnswer)
-		sh.spill = make(map[mkey]string)
-		sh.flights = make(map[mkey]memFlight)
-		for k := range sh.tables {
-			sh.tables[k].idx = make(map[mkey]uint32)
+	for kind, l := range limits {
+		s.windows[kind] = map[key][]time.Time{}
+		s.maxWindows[kind] = countryWindows
+		if kind != limitCountry {
+			s.maxWindows[kind] = max(1, maxWindows/max(1, floodable)*refWindowN/max(refWindowN, l.N))
 		}
 	}
 	return s
 }
 
-// shardIndex spreads keys by their first byte: keys are HMAC outputs, so
-// an attacker cannot aim at one shard.
-func shardIndex(k key) int { return int(k[0]) % memShards }
-
-// mkey is how the memory maps name a key: 96 of its bits, apart from the
-// byte that picks the shard. Four bytes less per entry; two keys among a
-// million collide with odds of about 1 in 10^17.
-type mkey [12]byte
-
-func mkeyOf(k key) mkey { return mkey(k[4:]) }
-
-func (s *memStore) shard(k key) *memShard { return &s.shards[shardIndex(k)] }
-
-// size reports what the store holds, expired or not.
-func (s *memStore) size() (answers, flights, windows int) {
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.mu.Lock()
-		answers += len(sh.answers)
-		flights += len(sh.flights)
-		for k := range sh.tables {
-			windows += len(sh.tables[k].idx)
+// begin looks k up for the Begin holding token. An answer wins; a live
+// claim by another request here is to be waited for; otherwise token now
+// holds a reservation until exp. remote: Redis last said another instance
+// holds k.
+func (s *memStore) begin(k key, token string, now, exp time.Time) (answer []byte, wait <-chan struct{}, remote bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a, ok := s.answers[k]; ok && now.Before(a.exp) {
+		if !a.remote {
+			return a.answer, nil, false
 		}
-		sh.mu.Unlock()
+		remote = true
 	}
-	return answers, flights, windows
-}
-
-// unixSecs is t in whole seconds, floored, within uint32.
-func unixSecs(t time.Time) uint32 {
-	return uint32(min(max(t.Unix(), 0), math.MaxUint32))
-}
-
-// ceilSecs is t rounded up to a whole second: an eventId is remembered up
-// to a second longer, never shorter.
-func ceilSecs(t time.Time) uint32 {
-	s := t.Unix()
-	if t.Nanosecond() > 0 {
-		s++
-	}
-	return uint32(min(max(s, 0), math.MaxUint32))
-}
-
-// memLook is what begin found.
-type memLook int
-
-const (
-	// lookReserved: nothing live was known; the caller now holds a
-	// reservation (a flight with its seq) and must settle it.
-	lookReserved memLook = iota
-	// lookAnswered: an answer is known.
-	lookAnswered
-	// lookWait: another request on this instance holds the eventId.
-	lookWait
-)
-
-// begin looks k up for the Begin numbered seq. An answer wins; a live
-// claim by another request here is waited for; otherwise the caller
-// reserves k until exp. remote reports that Redis last said another
-// instance holds k.
-func (s *memStore) begin(k key, seq uint64, now time.Time, exp uint32) (look memLook, answer []byte, wait <-chan struct{}, remote bool) {
-	sh, mk := s.shard(k), mkeyOf(k)
-	t := unixSecs(now)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if a, ok := sh.answers[mk]; ok {
-		switch {
-		case a.exp <= t:
-			s.dropAnswer(sh, mk, a)
-		case a.flags&flagRemote != 0:
-			remote = true
-		case a.flags&flagSpill != 0:
-			return lookAnswered, []byte(sh.spill[mk]), nil, false
-		default:
-			return lookAnswered, slices.Clone(a.data[:a.n:a.n]), nil, false
+	if f, ok := s.flights[k]; ok {
+		if now.Before(f.exp) {
+			return nil, f.done, remote
 		}
+		s.dropFlight(k, f.token) // its waiters look again
+	} else if len(s.flights) >= s.maxAnswers {
+		s.flights = evict(s.flights, s.maxAnswers, func(f flight) bool { return now.Before(f.exp) }, func(f flight) { close(f.done) })
 	}
-	if f, ok := sh.flights[mk]; ok {
-		if f.exp > t {
-			return lookWait, nil, f.done, remote
-		}
-		delete(sh.flights, mk)
-		close(f.done) // its waiters look again
-	} else if len(sh.flights) >= s.perFlights {
-		s.evictFlights(sh, t)
-	}
-	sh.flights[mk] = memFlight{seq: seq, exp: exp, done: make(chan struct{})}
-	return lookReserved, nil, nil, remote
+	s.flights[k] = flight{token: token, exp: exp, done: make(chan struct{})}
+	return nil, nil, remote
 }
 
-// answerOf returns k's answer, if one is known.
-func (s *memStore) answerOf(k key, now time.Time) ([]byte, bool) {
-	sh, mk := s.shard(k), mkeyOf(k)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	a, ok := sh.answers[mk]
+// finish records token's answer until exp, unless another request now
+// holds k or answered it; a claim evicted from memory still records it.
+func (s *memStore) finish(k key, token string, answer []byte, now, exp time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, held := s.flights[k]
+	if held && f.token != token {
+		return ErrClaimLost
+	}
+	if a, ok := s.answers[k]; !held && ok && !a.remote && now.Before(a.exp) {
+		return ErrClaimLost
+	}
+	s.put(k, memAnswer{answer: append([]byte{}, answer...), exp: exp}, now)
+	s.dropFlight(k, token)
+	return nil
+}
+
+// learned records what Redis said when token claimed k. Claimed: token's
+// reservation is now a shared claim, and a remote marker (from a holder
+// that since released or expired) goes. Otherwise the reservation goes,
+// and the answer or a remote marker (which never replaces an answer) is
+// recorded.
+func (s *memStore) learned(k key, token string, c redisstore.Claim, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.answers[k]
 	switch {
-	case !ok || a.exp <= unixSecs(now) || a.flags&flagRemote != 0:
-		return nil, false
-	case a.flags&flagSpill != 0:
-		return []byte(sh.spill[mk]), true
-	default:
-		return slices.Clone(a.data[:a.n:a.n]), true
+	case c.State == redisstore.Claimed:
+		if ok && old.remote {
+			delete(s.answers, k)
+		}
+		return
+	case c.State == redisstore.Answered:
+		s.put(k, memAnswer{answer: c.Answer, exp: c.Deadline}, now)
+	case !ok || old.remote || !now.Before(old.exp):
+		s.put(k, memAnswer{exp: c.Deadline, remote: true}, now)
 	}
+	s.dropFlight(k, token)
 }
 
-// finish records seq's answer until exp. It fails only if another request
-// now holds k or k was answered meanwhile; a claim evicted from memory
-// still records its answer, since no one else claimed.
-func (s *memStore) finish(k key, seq uint64, answer []byte, now time.Time, exp uint32) error {
-	sh, mk := s.shard(k), mkeyOf(k)
-	t := unixSecs(now)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	f, held := sh.flights[mk]
-	if held && f.seq != seq {
-		return ErrClaimLost
-	}
-	if a, ok := sh.answers[mk]; !held && ok && a.exp > t && a.flags&flagRemote == 0 {
-		return ErrClaimLost
-	}
-	s.putAnswer(sh, mk, answer, exp, 0, t)
-	if held {
-		delete(sh.flights, mk)
+// release drops token's claim or reservation, if it still holds k; its
+// waiters look again.
+func (s *memStore) release(k key, token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dropFlight(k, token)
+}
+
+func (s *memStore) dropFlight(k key, token string) {
+	if f, ok := s.flights[k]; ok && f.token == token {
+		delete(s.flights, k)
 		close(f.done)
 	}
-	return nil
 }
 
-// cache records an answer read from Redis and drops seq's reservation.
-func (s *memStore) cache(k key, seq uint64, answer []byte, now time.Time, exp uint32) {
-	sh, mk := s.shard(k), mkeyOf(k)
-	t := unixSecs(now)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	s.putAnswer(sh, mk, answer, exp, 0, t)
-	s.dropFlight(sh, mk, seq)
+// put stores a, evicting at the cap.
+func (s *memStore) put(k key, a memAnswer, now time.Time) {
+	if _, ok := s.answers[k]; !ok && len(s.answers) >= s.maxAnswers {
+		s.answers = evict(s.answers, s.maxAnswers, func(a memAnswer) bool { return now.Before(a.exp) }, nil)
+	}
+	s.answers[k] = a
 }
 
-// remote notes that another instance holds k until exp, and drops seq's
-// reservation.
-func (s *memStore) remote(k key, seq uint64, now time.Time, exp uint32) {
-	sh, mk := s.shard(k), mkeyOf(k)
-	t := unixSecs(now)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if a, ok := sh.answers[mk]; !ok || a.flags&flagRemote != 0 || a.exp <= t {
-		s.putAnswer(sh, mk, nil, exp, flagRemote, t)
-	}
-	s.dropFlight(sh, mk, seq)
-}
-
-// claimed notes that seq's reservation is now a claim in Redis too: a
-// remote marker, from a holder that since released or expired, goes.
-func (s *memStore) claimed(k key) {
-	sh, mk := s.shard(k), mkeyOf(k)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if a, ok := sh.answers[mk]; ok && a.flags&flagRemote != 0 {
-		delete(sh.answers, mk)
-	}
-}
-
-// release drops seq's claim or reservation, if it still holds k.
-func (s *memStore) release(k key, seq uint64) error {
-	sh, mk := s.shard(k), mkeyOf(k)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if !s.dropFlight(sh, mk, seq) {
-		return ErrClaimLost
-	}
-	return nil
-}
-
-func (s *memStore) dropFlight(sh *memShard, k mkey, seq uint64) bool {
-	f, ok := sh.flights[k]
-	if !ok || f.seq != seq {
-		return false
-	}
-	delete(sh.flights, k)
-	close(f.done)
-	return true
-}
-
-func (s *memStore) putAnswer(sh *memShard, k mkey, answer []byte, exp uint32, flags uint8, t uint32) {
-	old, ok := sh.answers[k]
-	if ok && old.flags&flagSpill != 0 {
-		delete(sh.spill, k)
-	}
-	if !ok && len(sh.answers) >= s.perAnswers {
-		s.evictAnswers(sh, t)
-	}
-	a := memAnswer{exp: exp, flags: flags}
-	if len(answer) <= inlineAnswer {
-		a.n = uint8(copy(a.data[:], answer))
-	} else {
-		a.flags |= flagSpill
-		sh.spill[k] = string(answer)
-	}
-	sh.answers[k] = a
-}
-
-func (s *memStore) dropAnswer(sh *memShard, k mkey, a memAnswer) {
-	delete(sh.answers, k)
-	if a.flags&flagSpill != 0 {
-		delete(sh.spill, k)
-	}
-}
-
-// keep is the size a full map is trimmed to: 15/16 of capacity, so the
-// sweep's cost is spread over the next cap/16 inserts.
-func keep(perCap int) int { return perCap - max(1, perCap/16) }
-
-// evictAnswers makes room: expired entries first, then arbitrary ones,
-// down to 15/16 of capacity. An answer forgotten here makes a repeat of
-// that eventId on this instance ask Redis again, and deliver again if
-// Redis does not have it. The survivors move to fresh maps: deleting in
-// place leaves tombstones, and a map churned that way grows to twice its
-// entries and more.
-func (s *memStore) evictAnswers(sh *memShard, t uint32) {
-	n := keep(s.perAnswers)
-	answers := make(map[mkey]memAnswer, s.perAnswers)
-	spill := make(map[mkey]string)
-	for k, a := range sh.answers {
-		if len(answers) >= n {
-			break
-		}
-		if a.exp <= t {
-			continue
-		}
-		answers[k] = a
-		if a.flags&flagSpill != 0 {
-			spill[k] = sh.spill[k]
+// hit checks every window, then counts one send at now in all of them
+// only if none is full; otherwise it returns the index of the first full
+// window. kinds[i] is ws[i]'s limit.
+func (s *memStore) hit(now time.Time, ws []redisstore.Window, kinds []int) (full int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, w := range ws {
+		if len(inWindow(s.windows[kinds[i]][w.Key], now, w.Window)) >= w.N {
+			return i
 		}
 	}
-	sh.answers, sh.spill = answers, spill
+	for i, w := range ws {
+		kind := kinds[i]
+		m := s.windows[kind]
+		log, ok := m[w.Key]
+		if !ok && len(m) >= s.maxWindows[kind] {
+			m = evict(m, s.maxWindows[kind], func(log []time.Time) bool { return len(inWindow(log, now, w.Window)) > 0 }, nil)
+			s.windows[kind] = m
+		}
+		log = inWindow(log, now, w.Window)
+		at := now
+		if n := len(log); n > 0 && at.Before(log[n-1]) {
+			// A clock that stepped back counts the send as the newest one:
+			// it leaves the window later, never earlier.
+			at = log[n-1]
+		}
+		m[w.Key] = append(log, at)
+	}
+	return -1
 }
 
-// evictFlights makes room among claims in flight: expired ones first, then
-// arbitrary ones, whose waiters look again (and may claim and send: only a
-// flood of claims never settled gets here).
-func (s *memStore) evictFlights(sh *memShard, t uint32) {
-	for k, f := range sh.flights {
-		if f.exp <= t {
-			delete(sh.flights, k)
-			close(f.done)
+// inWindow is the part of log still inside a window of length w at now.
+func inWindow(log []time.Time, now time.Time, w time.Duration) []time.Time {
+	i := 0
+	for i < len(log) && !now.Before(log[i].Add(w)) {
+		i++
+	}
+	return log[i:]
+}
+
+// evict makes room in a full map: entries no longer live go first, then
+// arbitrary ones, down to 15/16 of the cap, so one sweep serves the next
+// cap/16 inserts. The survivors move to a fresh map: a map churned by
+// deletes in place can grow beyond its entries. drop, if not nil, sees
+// each entry dropped.
+func evict[V any](m map[key]V, limit int, live func(V) bool, drop func(V)) map[key]V {
+	keep := limit - max(1, limit/16)
+	out := make(map[key]V, limit)
+	for k, v := range m {
+		if len(out) < keep && live(v) {
+			out[k] = v
+		} else if drop != nil {
+			drop(v)
 		}
 	}
-	n := keep(s.perFlights)
-	for k, f := range sh.flights {
-		if len(sh.flights) <= n {
-			return
-		}
-		delete(sh.flights, k)
-		close(f.done)
-	}
+	return out
 }

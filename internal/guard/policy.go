@@ -2,7 +2,6 @@ package guard
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -30,9 +29,8 @@ const (
 // Refusal is a policy decision not to send. Detail is for the admin
 // ("premium_rate", "country KP", "5/15m0s") and never holds the number.
 type Refusal struct {
-	Reason     Reason
-	Detail     string
-	RetryAfter time.Duration // rate limits only: when a send would next be allowed
+	Reason Reason
+	Detail string
 }
 
 func (r *Refusal) Error() string {
@@ -48,11 +46,8 @@ type Limit struct {
 	Window time.Duration
 }
 
-// Off reports whether the limit is disabled.
-func (l Limit) Off() bool { return l.N <= 0 }
-
 func (l Limit) String() string {
-	if l.Off() {
+	if l.N <= 0 {
 		return "0"
 	}
 	return strconv.Itoa(l.N) + "/" + l.Window.String()
@@ -94,8 +89,7 @@ type Policy struct {
 	// Allowed and Blocked hold upper-case ISO 3166-1 alpha-2 codes. An empty
 	// Allowed allows every country not Blocked.
 	Allowed, Blocked map[string]bool
-	// RefusedTypes are line types no user's phone has; see
-	// DefaultRefusedTypes.
+	// RefusedTypes are line types no user's phone has (DefaultRefusedTypes).
 	RefusedTypes map[phone.Type]bool
 }
 
@@ -103,13 +97,7 @@ type Policy struct {
 // no one receives a passcode on: premium rate, shared cost, UAN, pager and
 // voicemail access.
 func DefaultRefusedTypes() map[phone.Type]bool {
-	return map[phone.Type]bool{
-		phone.PremiumRate: true,
-		phone.SharedCost:  true,
-		phone.UAN:         true,
-		phone.Pager:       true,
-		phone.Voicemail:   true,
-	}
+	return map[phone.Type]bool{phone.PremiumRate: true, phone.SharedCost: true, phone.UAN: true, phone.Pager: true, phone.Voicemail: true}
 }
 
 // ParseRefusedTypes reads a comma-separated list of type names as
@@ -148,7 +136,6 @@ func ParseCountries(s string) (map[string]bool, error) {
 		}
 	}
 	if len(bad) > 0 {
-		sort.Strings(bad)
 		return nil, fmt.Errorf("not ISO 3166-1 alpha-2 country codes with phone numbers: %s", strings.Join(bad, ", "))
 	}
 	return out, nil
