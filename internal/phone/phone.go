@@ -66,10 +66,11 @@ var ErrInvalid = errors.New("not a valid phone number")
 // Format, LogValue, MarshalJSON) are redacted, so no log line or error can
 // carry the full number by accident; E164 is for the 8x8 request alone.
 type Number struct {
-	e164   string
-	region string
-	typ    Type
-	cc     int
+	e164     string
+	region   string
+	typ      Type
+	cc       int
+	redacted string // every log line of a request prints it: masked once
 }
 
 // E164 is the full number, "+" and digits. Send it to 8x8; never log it.
@@ -99,7 +100,12 @@ func (n Number) IsZero() bool { return n.e164 == "" }
 
 // Redacted is the number with all but the country code and the last two
 // digits masked: "+1*******99".
-func (n Number) Redacted() string { return redact.Phone(n.e164, n.cc) }
+func (n Number) Redacted() string {
+	if n.redacted == "" {
+		return redact.Phone(n.e164, n.cc)
+	}
+	return n.redacted
+}
 
 // The printable forms: fmt's verbs (%#v included) go through Format.
 func (n Number) String() string               { return n.Redacted() }
@@ -192,12 +198,14 @@ func fromLib(raw, region string) (Number, error) {
 	if typ == phonenumbers.UNKNOWN {
 		return Number{}, ErrInvalid
 	}
-	return Number{
+	n := Number{
 		e164:   phonenumbers.Format(num, phonenumbers.E164),
 		region: phonenumbers.GetRegionCodeForNumber(num),
 		typ:    Type(typ),
 		cc:     int(num.GetCountryCode()),
-	}, nil
+	}
+	n.redacted = redact.Phone(n.e164, n.cc)
+	return n, nil
 }
 
 // Warm parses an example mobile number of each region, without caching it,
