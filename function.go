@@ -181,7 +181,7 @@ func (f *Function) load(done chan struct{}) {
 	opts := f.opt.App
 	opts.Stdout, opts.Terminal = f.stdout, isTerminal(f.opt.Stdout)
 	if f.ownsProcess {
-		opts.MemoryLimit, _ = memlimit.Apply(f.opt.Getenv, nil)
+		opts.MemoryLimit = memlimit.Apply(f.opt.Getenv, nil)
 	}
 	var a *app.App
 	cfg, err := config.Load(ctx, f.opt.Getenv, config.Options{NewAccessor: f.opt.NewAccessor})

@@ -45,10 +45,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/nyaruka/phonenumbers"
-
 	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight/eightbyeighttest"
-	"github.com/telephony-hooks/okta-8x8/internal/redact"
+	"github.com/telephony-hooks/okta-8x8/internal/phone"
 	"github.com/telephony-hooks/okta-8x8/internal/sharedtest"
 )
 
@@ -584,7 +582,7 @@ func printOnce(w io.Writer, o *options, hr hookRequest, r result, v verdict) {
 	if o.preview {
 		kindOfRequest += " preview"
 	}
-	fmt.Fprintf(w, "POST %s  %s %s to %s  eventId %s\n", o.url, o.channel, kindOfRequest, redactPhone(hr.Data.MessageProfile.PhoneNumber), hr.EventID)
+	fmt.Fprintf(w, "POST %s  %s %s to %s  eventId %s\n", o.url, o.channel, kindOfRequest, maskPhone(hr.Data.MessageProfile.PhoneNumber), hr.EventID)
 	if r.err != nil {
 		fmt.Fprintf(w, "no answer: %v\n", r.err)
 	} else {
@@ -612,17 +610,8 @@ func prettyBody(b []byte) string {
 	return string(b)
 }
 
-// redactPhone shows the number the way the hook logs it: never in full.
-func redactPhone(raw string) string {
-	s := raw
-	if !strings.HasPrefix(s, "+") {
-		s = "+" + s
-	}
-	if num, err := phonenumbers.Parse(s, "ZZ"); err == nil && num.GetCountryCode() != 0 {
-		return redact.Phone(phonenumbers.Format(num, phonenumbers.E164), int(num.GetCountryCode()))
-	}
-	return "[redacted]"
-}
+// maskPhone shows the number the way the hook logs it: never in full.
+func maskPhone(raw string) string { masked, _ := phone.Mask(raw); return masked }
 
 func ms(d time.Duration) string {
 	return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))

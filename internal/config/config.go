@@ -147,7 +147,7 @@ func table(c *Config) []variable {
 		{name: AllowedCountries, shown: "all", group: fraud, set: countries(&c.Policy.Allowed),
 			doc: "ISO 3166 alpha-2 codes, comma separated; decided from the parsed number (`+1 876…` is Jamaica)"},
 		{name: BlockedCountries, shown: "none", group: fraud, set: countries(&c.Policy.Blocked), doc: "ISO 3166 alpha-2 codes, comma separated"},
-		{name: RefusedTypes, def: "premium_rate,shared_cost,uan,pager,voicemail", group: fraud,
+		{name: RefusedTypes, def: guard.DefaultRefusedTypes, group: fraud,
 			set: func(v string) (err error) { c.Policy.RefusedTypes, err = guard.ParseRefusedTypes(v); return err },
 			doc: "number types refused without a call (also: `toll_free`, `voip`, `personal_number`, `fixed_line`, …)"},
 		{name: RatePerPhone, def: "5/15m", group: fraud, set: limit(&c.PerPhone),

@@ -63,7 +63,7 @@ type key = redisstore.Key
 // wrap it to inject faults). The Guard passes the time into every call, so
 // one clock drives memory and Redis alike.
 type Store interface {
-	Hit(ctx context.Context, now time.Time, windows []redisstore.Window) (full int, retryAfter time.Duration, err error)
+	Hit(ctx context.Context, now time.Time, windows []redisstore.Window) (full int, err error)
 	Claim(ctx context.Context, now time.Time, k key, token string, ttl time.Duration) (redisstore.Claim, error)
 	Finish(ctx context.Context, now time.Time, k key, token string, deadline time.Time, answer []byte) error
 	Release(ctx context.Context, k key, token string) error
@@ -331,7 +331,7 @@ func (g *Guard) Allow(ctx context.Context, s Subject) *Refusal {
 	// With ctx over, only memory can still answer, and Redis is not to blame.
 	if g.redisUsable() && ctx.Err() == nil {
 		counted = g.call(ctx, g.timeout, func(ctx context.Context) (err error) {
-			full, _, err = g.primary.Hit(ctx, g.now(), ws)
+			full, err = g.primary.Hit(ctx, g.now(), ws)
 			return err
 		}) == nil
 	}

@@ -95,10 +95,8 @@ type Policy struct {
 
 // DefaultRefusedTypes are the types that carry revenue-share fraud and that
 // no one receives a passcode on: premium rate, shared cost, UAN, pager and
-// voicemail access.
-func DefaultRefusedTypes() map[phone.Type]bool {
-	return map[phone.Type]bool{phone.PremiumRate: true, phone.SharedCost: true, phone.UAN: true, phone.Pager: true, phone.Voicemail: true}
-}
+// voicemail access (REFUSED_NUMBER_TYPES' default).
+const DefaultRefusedTypes = "premium_rate,shared_cost,uan,pager,voicemail"
 
 // ParseRefusedTypes reads a comma-separated list of type names as
 // phone.ParseType accepts them ("premium_rate, shared_cost").

@@ -14,7 +14,11 @@ func TestScreen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	def := Policy{RefusedTypes: DefaultRefusedTypes()}
+	refused, err := ParseRefusedTypes(DefaultRefusedTypes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := Policy{RefusedTypes: refused}
 	cases := []struct {
 		name       string
 		policy     Policy

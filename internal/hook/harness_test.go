@@ -53,6 +53,9 @@ type setup struct {
 	wrapGuard  func(*guard.Guard) hook.Guard // nil: the guard as it is
 }
 
+// refusedByDefault are REFUSED_NUMBER_TYPES' default types.
+var refusedByDefault, _ = guard.ParseRefusedTypes(guard.DefaultRefusedTypes)
+
 func defaults() setup {
 	return setup{
 		opt: hook.Options{
@@ -60,7 +63,7 @@ func defaults() setup {
 			CallerID:    oktatest.Caller,
 			SMSSource:   "Acme",
 			Repetitions: 2,
-			Policy:      guard.Policy{RefusedTypes: guard.DefaultRefusedTypes()},
+			Policy:      guard.Policy{RefusedTypes: refusedByDefault},
 		},
 		guard:   guard.Config{PerPhone: guard.Limit{N: 5, Window: 15 * time.Minute}},
 		header:  "Authorization",

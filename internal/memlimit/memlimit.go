@@ -24,18 +24,18 @@ var Files = []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.
 
 // Apply sets the runtime's soft memory limit from the container's when
 // GOMEMLIMIT is unset, and returns the limit in force (0 when there is
-// none) and where it came from ("GOMEMLIMIT", "cgroup", "none").
-func Apply(getenv func(string) string, read func(string) ([]byte, error)) (limit int64, source string) {
+// none).
+func Apply(getenv func(string) string, read func(string) ([]byte, error)) int64 {
 	if getenv("GOMEMLIMIT") != "" {
-		return debug.SetMemoryLimit(-1), "GOMEMLIMIT"
+		return debug.SetMemoryLimit(-1)
 	}
 	c := container(read)
 	if c <= 0 {
-		return 0, "none"
+		return 0
 	}
-	limit = int64(float64(c) * (1 - headroom))
+	limit := int64(float64(c) * (1 - headroom))
 	debug.SetMemoryLimit(limit)
-	return limit, "cgroup"
+	return limit
 }
 
 // container is the cgroup's memory limit in bytes, or 0 when unlimited or

@@ -61,8 +61,7 @@ var ErrClaimLost = errors.New("eventId claim expired or taken over")
 // hitScript checks every window, then counts the send in all of them only
 // if none is full. Each window is a sorted set of send times (ms); members
 // are unique per send. KEYS: windows. ARGV: now, member, then N and window
-// (ms) per key. Returns {0,0}, or {i, retry-after ms} for the first full
-// window i (1-based).
+// (ms) per key. Returns 0, or i for the first full window (1-based).
 var hitScript = redis.NewScript(`
 local now = tonumber(ARGV[1])
 for i, key in ipairs(KEYS) do
@@ -71,15 +70,14 @@ for i, key in ipairs(KEYS) do
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - w)
   local c = redis.call('ZCARD', key)
   if c >= n then
-    local s = redis.call('ZRANGE', key, c - n, c - n, 'WITHSCORES')
-    return {i, tonumber(s[2]) + w - now}
+    return i
   end
 end
 for i, key in ipairs(KEYS) do
   redis.call('ZADD', key, now, ARGV[2])
   redis.call('PEXPIRE', key, ARGV[2 + 2*i])
 end
-return {0, 0}
+return 0
 `)
 
 // claimScript: KEYS[1] event key; ARGV now ms, ttl ms, token, deadline.
@@ -135,9 +133,8 @@ return 1
 `)
 
 // Hit counts one send at now in every window, or none if one is full: it
-// then returns that window's index and how long until it has room (full is
-// -1 when the send was counted).
-func (s *GuardStore) Hit(ctx context.Context, now time.Time, windows []Window) (full int, retryAfter time.Duration, err error) {
+// then returns that window's index (full is -1 when the send was counted).
+func (s *GuardStore) Hit(ctx context.Context, now time.Time, windows []Window) (full int, err error) {
 	keys := make([]string, len(windows))
 	args := make([]any, 2, 2+2*len(windows))
 	args[0] = now.UnixMilli()
@@ -146,17 +143,11 @@ func (s *GuardStore) Hit(ctx context.Context, now time.Time, windows []Window) (
 		keys[i] = guardPrefix + "rl:" + w.Key.Hex()
 		args = append(args, w.N, w.Window.Milliseconds())
 	}
-	res, err := hitScript.Run(ctx, s.client, keys, args...).Int64Slice()
+	i, err := hitScript.Run(ctx, s.client, keys, args...).Int()
 	if err != nil {
-		return 0, 0, err
+		return 0, err
 	}
-	if len(res) != 2 {
-		return 0, 0, fmt.Errorf("guard: rate script answered %d values: %w", len(res), ErrBadReply)
-	}
-	if res[0] == 0 {
-		return -1, 0, nil
-	}
-	return int(res[0] - 1), time.Duration(res[1]) * time.Millisecond, nil
+	return i - 1, nil
 }
 
 func (s *GuardStore) eventKey(k Key) string { return guardPrefix + "ev:" + k.Hex() }
