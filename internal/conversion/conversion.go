@@ -280,7 +280,9 @@ func (t *Tracker) Check(ctx context.Context, country, prefix string) *Verdict {
 			Window: t.cfg.Window, Refuse: t.cfg.Mode == Enforce && !paused, Paused: paused,
 		}
 	}
-	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.sentTimeout)
+	// Within the request's deadline: a stalled Redis costs this send its
+	// budget check (allowed), never Okta's answer.
+	bctx, cancel := context.WithTimeout(ctx, t.timeout)
 	d, err := t.budget.Allow(bctx, country)
 	cancel()
 	if err != nil || d.Allowed {
@@ -334,7 +336,9 @@ func (t *Tracker) Sent(ctx context.Context, s Send) {
 	if s.Phone != "" {
 		r.Phone = t.keys.Key(rs.Phone, s.Phone).Hex()
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.sentTimeout)
+	// ctx bounds it too: the hook gives the record only what is left of
+	// its answer's margin.
+	sctx, cancel := context.WithTimeout(ctx, t.sentTimeout)
 	defer cancel()
 	if t.cfg.Mode != Off {
 		// Lost, the budget undercounts one send: no code is held up.
