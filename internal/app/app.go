@@ -183,7 +183,8 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 // LOG_SINK=cloudlogging.
 func (a *App) newLogger(ctx context.Context, cfg *config.Config, opt Options) (*slog.Logger, error) {
 	format := logging.JSON
-	if cfg.LogFormat == "text" || (cfg.LogFormat == "" && opt.Terminal && !cfg.Deployed) {
+	// The Cloud Logging sink reads JSON lines: text would be lost.
+	if cfg.LogSink != "cloudlogging" && (cfg.LogFormat == "text" || (cfg.LogFormat == "" && opt.Terminal && !cfg.Deployed)) {
 		format = logging.Text
 	}
 	project := cfg.ProjectID

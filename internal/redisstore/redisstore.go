@@ -170,19 +170,6 @@ func ErrorClass(err error) string {
 	return "unknown"
 }
 
-// MaybeApplied reports whether a failed Redis call may still have run:
-// anything but a refused connection or a client that never got one.
-func MaybeApplied(err error) bool {
-	var oe *net.OpError
-	switch {
-	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, redis.ErrPoolTimeout), errors.Is(err, redis.ErrClosed):
-		return false
-	case errors.As(err, &oe) && oe.Op == "dial":
-		return false
-	}
-	return true
-}
-
 // Key names one thing in a store.
 type Key [16]byte
 

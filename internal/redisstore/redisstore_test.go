@@ -68,20 +68,3 @@ func TestErrorClass(t *testing.T) {
 		}
 	}
 }
-
-func TestMaybeApplied(t *testing.T) {
-	for _, tt := range []struct {
-		err  error
-		want bool
-	}{
-		{syscall.ECONNREFUSED, false},
-		{redis.ErrPoolTimeout, false},
-		{&net.OpError{Op: "dial", Err: errors.New("no route")}, false},
-		{context.DeadlineExceeded, true},
-		{io.EOF, true},
-	} {
-		if got := MaybeApplied(tt.err); got != tt.want {
-			t.Errorf("MaybeApplied(%v) = %v, want %v", tt.err, got, tt.want)
-		}
-	}
-}
