@@ -10,7 +10,7 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/telephony-hooks/okta-8x8/internal/setup"
+	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup"
 )
 
 func main() {

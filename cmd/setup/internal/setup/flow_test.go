@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
-	"github.com/telephony-hooks/okta-8x8/internal/setup/monitoring"
-	"github.com/telephony-hooks/okta-8x8/internal/setup/monitoringfake"
+	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/monitoring"
+	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/monitoringfake"
 )
 
 // The whole flow: an empty project and org → setup → the hook running as
@@ -43,7 +43,7 @@ func TestWholeFlow(t *testing.T) {
 	if oktatest.DecodeBody(t, answer).Kind() != "SUCCESSFUL" {
 		t.Errorf("sign-in answered %s", answer)
 	}
-	receipt, err := os.ReadFile("../receipts/testdata/sms-dr-undelivered.json")
+	receipt, err := os.ReadFile("../../../../internal/receipts/testdata/sms-dr-undelivered.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/telephony-hooks/okta-8x8/internal/setup/plan"
+	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/plan"
 )
 
 // Config is what the step needs. APIKey and Secret are never printed.

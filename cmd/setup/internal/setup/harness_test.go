@@ -18,10 +18,10 @@ import (
 
 	"github.com/telephony-hooks/okta-8x8/internal/app"
 	"github.com/telephony-hooks/okta-8x8/internal/config"
-	"github.com/telephony-hooks/okta-8x8/internal/setup/gcpfake"
-	"github.com/telephony-hooks/okta-8x8/internal/setup/monitoringfake"
-	"github.com/telephony-hooks/okta-8x8/internal/setup/oktafake"
-	"github.com/telephony-hooks/okta-8x8/internal/setup/webhooks8x8/webhooksfake"
+	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/gcpfake"
+	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/monitoringfake"
+	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/oktafake"
+	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/webhooks8x8/webhooksfake"
 )
 
 const project = "acme-hook"
@@ -69,7 +69,7 @@ func newHarness(t *testing.T) *harness {
 			option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials()))},
 		Command: h.build,
 		Okta:    h.okta.Client(),
-		Dir:     filepath.Join("..", ".."),
+		Dir:     filepath.Join("..", "..", "..", ".."),
 	}
 	return h
 }

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/telephony-hooks/okta-8x8/internal/setup/oktafake"
-	"github.com/telephony-hooks/okta-8x8/internal/setup/plan"
+	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/oktafake"
+	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/plan"
 )
 
 const (

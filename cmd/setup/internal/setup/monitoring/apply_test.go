@@ -9,8 +9,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/telephony-hooks/okta-8x8/internal/setup/monitoringfake"
-	"github.com/telephony-hooks/okta-8x8/internal/setup/plan"
+	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/monitoringfake"
+	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/plan"
 )
 
 func fakeProject(t *testing.T) (*monitoringfake.Fake, []option.ClientOption) {

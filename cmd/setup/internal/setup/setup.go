@@ -17,8 +17,8 @@ import (
 
 	"google.golang.org/api/option"
 
-	"github.com/telephony-hooks/okta-8x8/internal/setup/oktaorg"
-	"github.com/telephony-hooks/okta-8x8/internal/setup/plan"
+	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/oktaorg"
+	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/plan"
 )
 
 // Config is what the flags say.

@@ -16,7 +16,7 @@ import (
 	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight/eightbyeighttest"
 	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
 	"github.com/telephony-hooks/okta-8x8/internal/proctest"
-	"github.com/telephony-hooks/okta-8x8/internal/setup/monitoringfake"
+	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/monitoringfake"
 	"github.com/telephony-hooks/okta-8x8/internal/sharedtest"
 )
 
@@ -80,7 +80,7 @@ func inSource(t *testing.T, filter string) bool {
 	_, msg, _ := strings.Cut(filter, `jsonPayload.message:"`)
 	msg, _, _ = strings.Cut(msg, `"`)
 	found := false
-	err := filepath.WalkDir("../../..", func(path string, d os.DirEntry, err error) error {
+	err := filepath.WalkDir("../../../../..", func(path string, d os.DirEntry, err error) error {
 		if err != nil || found || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") || strings.Contains(path, "/setup/") {
 			return err
 		}
@@ -135,7 +135,7 @@ func serviceLines(t *testing.T) []monitoringfake.Entry {
 	post("/", oktatest.Headers(), sms.Body(), 200)
 	post("/okta/events", http.Header{"Authorization": {"event-hook-secret-0123456789"}, "Content-Type": {"application/json"}}, verification(t, user), 200)
 	post("/okta/events", http.Header{"Authorization": {"event-hook-secret-0123456789"}, "Content-Type": {"application/json"}}, sendEvents(t, sms.Phone), 200)
-	receipt, err := os.ReadFile("../../receipts/testdata/sms-dr-undelivered.json")
+	receipt, err := os.ReadFile("../../../../../internal/receipts/testdata/sms-dr-undelivered.json")
 	if err != nil {
 		t.Fatal(err)
 	}

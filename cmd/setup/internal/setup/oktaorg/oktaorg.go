@@ -18,7 +18,7 @@ import (
 
 	"github.com/okta/okta-sdk-golang/v6/okta"
 
-	"github.com/telephony-hooks/okta-8x8/internal/setup/plan"
+	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/plan"
 )
 
 // The names setup finds (and names) its two hooks by.

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	neturl "net/url"
 
-	"github.com/telephony-hooks/okta-8x8/internal/setup/monitoring"
-	"github.com/telephony-hooks/okta-8x8/internal/setup/oktaorg"
-	"github.com/telephony-hooks/okta-8x8/internal/setup/plan"
-	"github.com/telephony-hooks/okta-8x8/internal/setup/webhooks8x8"
+	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/monitoring"
+	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/oktaorg"
+	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/plan"
+	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/webhooks8x8"
 )
 
 // step is what the 8x8, Okta and monitoring packages each provide.

@@ -13,7 +13,7 @@ import (
 	"cloud.google.com/go/run/apiv2/runpb"
 	"gopkg.in/yaml.v3"
 
-	"github.com/telephony-hooks/okta-8x8/internal/setup/plan"
+	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/plan"
 )
 
 // Command runs an external program (gcloud) in dir. Tests replace it.

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/telephony-hooks/okta-8x8/internal/setup/plan"
-	"github.com/telephony-hooks/okta-8x8/internal/setup/webhooks8x8/webhooksfake"
+	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/plan"
+	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/webhooks8x8/webhooksfake"
 )
 
 const (
