@@ -273,18 +273,17 @@ func (f *Function) start() {
 	})
 }
 
-// discardFrameworkOutput points the os.Stdout and os.Stderr variables at
-// /dev/null. On Cloud Run the Functions Framework prints a blank line to
-// each after every request (fmt.Println reads the variable then): with the
-// log reader stalled, that write would hold the connection after its
-// answer. Discarded: those blank lines and the framework's panic reports
-// (the hook recovers and logs its own). Our log lines keep the real stdout
-// through the bounded writer; the log package and Go's crash reports keep
-// the real stderr.
+// discardFrameworkOutput sets the os.Stdout and os.Stderr variables to
+// nil. On Cloud Run the Functions Framework prints a blank line to each
+// after every request (fmt.Println reads the variable then): with the log
+// reader stalled, that write would hold the connection after its answer.
+// A method on a nil *os.File returns os.ErrInvalid without a system call,
+// so those writes cost nothing. Discarded: those blank lines and the
+// framework's panic reports (the hook recovers and logs its own). Our log
+// lines keep the real stdout through the bounded writer; the log package
+// and Go's crash reports keep the real stderr.
 func discardFrameworkOutput() {
-	if null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
-		os.Stdout, os.Stderr = null, null
-	}
+	os.Stdout, os.Stderr = nil, nil
 }
 
 // Shutdown stops taking new work once every request in flight has been

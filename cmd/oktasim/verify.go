@@ -30,7 +30,7 @@ func (d destination) label() string {
 
 // parseDestinations splits -phone's comma-separated seeds.
 func parseDestinations(s string) ([]destination, error) {
-	p, err := phone.NewParser("US", 0)
+	p, err := phone.NewParser("US")
 	if err != nil {
 		return nil, err
 	}

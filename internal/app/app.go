@@ -80,7 +80,7 @@ func Build(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err er
 		return nil, err
 	}
 	a.Logger = logger
-	phones, err := phone.NewParser(cfg.DefaultRegion, 10000)
+	phones, err := phone.NewParser(cfg.DefaultRegion)
 	if err != nil {
 		return nil, err
 	}

@@ -141,7 +141,7 @@ func table(c *Config) []variable {
 
 		{name: DefaultRegion, def: "US", group: fraud, set: func(v string) error {
 			c.DefaultRegion = strings.ToUpper(v)
-			_, err := phone.NewParser(c.DefaultRegion, 0)
+			_, err := phone.NewParser(c.DefaultRegion)
 			return check(err == nil, "must be an ISO 3166-1 alpha-2 region code such as US")
 		}, doc: "region for numbers without `+`: read as a national number of this region, then as international digits"},
 		{name: AllowedCountries, shown: "all", group: fraud, set: countries(&c.Policy.Allowed),
@@ -489,7 +489,7 @@ func isPort(s string) bool { n, err := strconv.Atoi(s); return err == nil && n >
 
 // isPhoneNumber: "+" and a number the numbering plan knows.
 func isPhoneNumber(s string) bool {
-	p, err := phone.NewParser("US", 0)
+	p, err := phone.NewParser("US")
 	if err != nil || !strings.HasPrefix(s, "+") {
 		return false
 	}

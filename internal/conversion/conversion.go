@@ -103,6 +103,9 @@ type Send struct {
 	TxID    string
 	SentAt  time.Time // zero: now
 	Expires time.Time // Okta's otpExpires; zero: SentAt + 5 min
+	// Until bounds the store's work on the record, before its own
+	// timeout: the hook gives it only what is left of its answer's margin.
+	Until time.Time
 }
 
 // Reporter sends one SMS outcome to 8x8's Feedback API. The 8x8 client
@@ -336,9 +339,11 @@ func (t *Tracker) Sent(ctx context.Context, s Send) {
 	if s.Phone != "" {
 		r.Phone = t.keys.Key(rs.Phone, s.Phone).Hex()
 	}
-	// ctx bounds it too: the hook gives the record only what is left of
-	// its answer's margin.
-	sctx, cancel := context.WithTimeout(ctx, t.sentTimeout)
+	until := time.Now().Add(t.sentTimeout)
+	if !s.Until.IsZero() && s.Until.Before(until) {
+		until = s.Until
+	}
+	sctx, cancel := context.WithDeadline(ctx, until)
 	defer cancel()
 	if t.cfg.Mode != Off {
 		// Lost, the budget undercounts one send: no code is held up.

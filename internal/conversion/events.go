@@ -235,7 +235,7 @@ func outcomeOf(ev *logEvent) classified {
 
 // numbers reads send events' numbers: only international ones ("+…")
 // are expected, so the default region never applies.
-var numbers, _ = phone.NewParser("US", 0)
+var numbers, _ = phone.NewParser("US")
 
 // sendOf reads a send event in either shape: Identity Engine puts the
 // number in debugData.phoneNumber, Classic in a MobilePhone target. The

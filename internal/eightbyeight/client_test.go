@@ -50,7 +50,7 @@ func (w *waits) sleep(ctx context.Context, d time.Duration) error {
 }
 
 func number(raw string) phone.Number {
-	p, err := phone.NewParser("US", 0)
+	p, err := phone.NewParser("US")
 	if err != nil {
 		panic(err)
 	}

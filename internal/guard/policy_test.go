@@ -10,7 +10,7 @@ import (
 )
 
 func TestScreen(t *testing.T) {
-	parser, err := phone.NewParser("US", 0)
+	parser, err := phone.NewParser("US")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -93,7 +93,7 @@ func newHarness(t *testing.T, edits ...func(*setup)) *harness {
 	}
 	h := &harness{t: t, fake: eightbyeighttest.New(t), clk: oktatest.NewClock(time.Now()), logs: &logtest.Buffer{}}
 	logger := slog.New(logging.NewHandler(suite.Tee(h.logs), logging.Options{Level: slog.LevelDebug, ProjectID: "acme-hooks"}))
-	phones, err := phone.NewParser(s.region, 1000)
+	phones, err := phone.NewParser(s.region)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,11 +7,11 @@
 package hook
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -330,15 +330,16 @@ func readRequest(r *http.Request) (*okta.Request, *outcome) {
 	if r.ContentLength > MaxBody {
 		return nil, tooLarge
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBody))
-	if err != nil {
+	// Sized from Content-Length (bounded above): one allocation.
+	buf := bytes.NewBuffer(make([]byte, 0, max(r.ContentLength, 0)+bytes.MinRead))
+	if _, err := buf.ReadFrom(http.MaxBytesReader(nil, r.Body, MaxBody)); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return nil, tooLarge
 		}
 		return nil, badRequest("body", "could not be read")
 	}
-	req, err := okta.Parse(raw)
+	req, err := okta.Parse(buf.Bytes())
 	if err != nil {
 		var fe *okta.FieldError
 		if errors.As(err, &fe) {
@@ -507,12 +508,10 @@ func (h *hookHandler) sent(ctx context.Context, req *okta.Request, num phone.Num
 	// The request's own deadline has passed when 8x8 took its whole
 	// budget: the record gets what is left of the margin, no more.
 	dl, _ := ctx.Deadline()
-	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), dl.Add(answerMargin-afterRecord))
-	defer cancel()
-	h.conv.Sent(ctx, conversion.Send{
+	h.conv.Sent(context.WithoutCancel(ctx), conversion.Send{
 		UserID: req.UserID, Channel: req.Channel.String(),
 		Country: num.Region(), Prefix: num.Prefix(), Phone: num.E164(),
-		TxID: txID, SentAt: h.now(), Expires: req.OTPExpires,
+		TxID: txID, SentAt: h.now(), Expires: req.OTPExpires, Until: dl.Add(answerMargin - afterRecord),
 	})
 }
 
@@ -645,7 +644,7 @@ func (h *hookHandler) logRequest(ctx context.Context, r *http.Request, o outcome
 		}
 	}
 	if !o.num.IsZero() {
-		attrs = append(attrs, slog.Any("phone", o.num), slog.String("country", o.num.Region()), slog.String("numberType", o.num.Type().String()))
+		attrs = append(attrs, slog.String("phone", o.num.Redacted()), slog.String("country", o.num.Region()), slog.String("numberType", o.num.Type().String()))
 	}
 	str := func(k, v string) {
 		if v != "" {

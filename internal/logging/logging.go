@@ -224,7 +224,7 @@ func (r HTTPRequest) String() string {
 // int64 sizes are strings, the latency is a Duration string ("0.25s"),
 // zero values are omitted.
 func (r HTTPRequest) value() slog.Value {
-	var as []slog.Attr
+	as := make([]slog.Attr, 0, 9)
 	str := func(k, v string) {
 		if v != "" {
 			as = append(as, slog.String(k, Clip(v, maxField)))

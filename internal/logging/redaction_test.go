@@ -13,7 +13,7 @@ import (
 // A value whose LogValue redacts is never written in the clear, in any
 // format, wherever it is put.
 func TestRedactionEverywhere(t *testing.T) {
-	p, err := phone.NewParser("US", 10)
+	p, err := phone.NewParser("US")
 	if err != nil {
 		t.Fatal(err)
 	}

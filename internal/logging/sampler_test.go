@@ -234,15 +234,3 @@ func TestThousands(t *testing.T) {
 		}
 	}
 }
-
-// BenchmarkSamplerAllow is the cost on every refused request once the burst
-// is spent.
-func BenchmarkSamplerAllow(b *testing.B) {
-	now := t0
-	s := NewSampler(5, time.Minute, func() time.Time { return now })
-	l := slog.New(slog.DiscardHandler)
-	b.ReportAllocs()
-	for b.Loop() {
-		s.Allow(l, "unauthorized")
-	}
-}

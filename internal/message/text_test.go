@@ -188,13 +188,3 @@ func TestSegments(t *testing.T) {
 		})
 	}
 }
-
-func BenchmarkResolveAndRender(b *testing.B) {
-	locales := []string{"EN-US", "en_GB", "fr", "ja", "pt_BR", "es-419", "sv-SE", ""}
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		l := Resolve(locales[i%len(locales)])
-		_ = l.VoiceText("482913")
-		_ = l.builtinProfile()
-	}
-}

@@ -4,6 +4,7 @@
 package okta
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -79,6 +80,10 @@ type flexString string
 
 func (f *flexString) UnmarshalJSON(b []byte) error {
 	switch {
+	case len(b) > 1 && b[0] == '"' && bytes.IndexByte(b, '\\') < 0 && utf8.Valid(b):
+		// Nothing to unescape: exactly what encoding/json would decode,
+		// without decoding the value a second time.
+		*f = flexString(b[1 : len(b)-1])
 	case len(b) > 1 && b[0] == '"':
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {

@@ -134,21 +134,3 @@ func TestFlexStringMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
-
-func BenchmarkParse(b *testing.B) {
-	body := []byte(`{"eventId":"Zp8wR2mKQx6Nf4Tb1YhLsg","eventTime":"2026-03-14T10:02:11.000Z","eventType":"com.okta.telephony.provider","eventTypeVersion":"1.0","contentType":"application/json","cloudEventVersion":"0.1","source":"https://acme.okta.com/api/v1/inlineHooks/calq3z8WbV5nPd2Hx0h7","requestType":"com.okta.user.telephony.mfa-verification","data":{"context":{"request":{"id":"Qw9Er7Ty5Ui3Op1As8Df6Gh4JkL","method":"POST","url":{"value":"/idp/idx/challenge"},"ipAddress":"198.51.100.23"}},"userProfile":{"firstName":"Élodie","lastName":"Dupré","login":"elodie.dupre@example.fr","userId":"00u9f3KqL2mNx8Rt4dd7"},"messageProfile":{"phoneNumber":"+33612345678","otpExpires":"2026-03-14T10:07:11.902Z","deliveryChannel":"Voice call","otpCode":"905127","locale":"fr"}}}`)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := Parse(body); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkMarshalCommand(b *testing.B) {
-	r := Command(Result{Status: Successful, Provider: Provider, TransactionID: "5a8e7c3e-376b-11ef-a28b-0582ff0039d5", TransactionMetadata: "voice"})
-	b.ReportAllocs()
-	for b.Loop() {
-		_ = Marshal(r)
-	}
-}

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode"
 
 	"github.com/nyaruka/phonenumbers"
@@ -113,30 +112,19 @@ func (n Number) LogValue() slog.Value         { return slog.StringValue(n.Redact
 func (n Number) Format(f fmt.State, _ rune)   { _, _ = f.Write([]byte(n.Redacted())) }
 func (n Number) MarshalJSON() ([]byte, error) { return []byte(`"` + n.Redacted() + `"`), nil }
 
-// Parser normalises raw numbers. It keeps a small bounded cache of parsed
-// numbers: parsing costs ~20 µs and the same users sign in again and again.
+// Parser normalises raw numbers.
 type Parser struct {
 	defaultRegion string
-
-	mu    sync.Mutex
-	cache map[string]parsed
-	max   int
-}
-
-type parsed struct {
-	n   Number
-	err error
 }
 
 // NewParser returns a Parser that reads numbers without a "+" as national
-// numbers of defaultRegion first (ISO alpha-2, e.g. "US"), and keeps up to
-// cacheSize results (0 disables the cache).
-func NewParser(defaultRegion string, cacheSize int) (*Parser, error) {
+// numbers of defaultRegion first (ISO alpha-2, e.g. "US").
+func NewParser(defaultRegion string) (*Parser, error) {
 	r := strings.ToUpper(strings.TrimSpace(defaultRegion))
 	if phonenumbers.GetCountryCodeForRegion(r) == 0 {
 		return nil, fmt.Errorf("DEFAULT_REGION %q is not a known region code", defaultRegion)
 	}
-	return &Parser{defaultRegion: r, cache: make(map[string]parsed), max: cacheSize}, nil
+	return &Parser{defaultRegion: r}, nil
 }
 
 // maxRawLen bounds the input: no real number, with formatting, is longer.
@@ -154,31 +142,6 @@ func (p *Parser) Parse(raw string) (Number, error) {
 		// number and dial it. Okta sends digits.
 		return Number{}, ErrInvalid
 	}
-	if p.max == 0 {
-		return p.parse(raw)
-	}
-	p.mu.Lock()
-	r, ok := p.cache[raw]
-	p.mu.Unlock()
-	if ok {
-		return r.n, r.err
-	}
-	n, err := p.parse(raw)
-	p.mu.Lock()
-	if len(p.cache) >= p.max {
-		// Evict an arbitrary entry: map iteration order is random, which
-		// is good enough for a cache that only saves CPU.
-		for k := range p.cache {
-			delete(p.cache, k)
-			break
-		}
-	}
-	p.cache[raw] = parsed{n, err}
-	p.mu.Unlock()
-	return n, err
-}
-
-func (p *Parser) parse(raw string) (Number, error) {
 	if strings.HasPrefix(raw, "+") {
 		return fromLib(raw, "ZZ")
 	}
@@ -208,9 +171,9 @@ func fromLib(raw, region string) (Number, error) {
 	return n, nil
 }
 
-// Warm parses an example mobile number of each region, without caching it,
-// so libphonenumber compiles those regions' patterns now (0.5–2.5 ms each)
-// rather than during the first Okta request from there.
+// Warm parses an example mobile number of each region, so libphonenumber
+// compiles those regions' patterns now (0.5–2.5 ms each) rather than
+// during the first Okta request from there.
 func (p *Parser) Warm(regions ...string) {
 	for _, r := range append([]string{p.defaultRegion}, regions...) {
 		if ex := phonenumbers.GetExampleNumberForType(r, phonenumbers.MOBILE); ex != nil {

@@ -18,6 +18,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
+	"hash"
 	"io"
 	"log/slog"
 	"net"
@@ -209,22 +210,35 @@ func DeriveSecret(material string) []byte {
 	return k
 }
 
-// Keyer computes keys.
+// Keyer computes keys. A request derives several (its eventId, phone,
+// user, IP, country): keyed HMACs and their scratch space are reused
+// through a pool rather than rebuilt from the secret each time.
 type Keyer struct {
-	secret []byte
+	macs sync.Pool // of *keyMAC
+}
+
+type keyMAC struct {
+	mac hash.Hash
+	buf []byte
 }
 
 // NewKeyer returns a Keyer for secret (copied).
 func NewKeyer(secret []byte) *Keyer {
-	return &Keyer{secret: append([]byte(nil), secret...)}
+	secret = append([]byte(nil), secret...)
+	k := &Keyer{}
+	k.macs.New = func() any { return &keyMAC{mac: hmac.New(sha256.New, secret)} }
+	return k
 }
 
 // Key names id of the given kind.
 func (k *Keyer) Key(kind, id string) Key {
-	h := hmac.New(sha256.New, k.secret)
-	h.Write([]byte(kind))
-	h.Write([]byte(id))
+	m := k.macs.Get().(*keyMAC)
+	m.mac.Reset()
+	m.buf = append(append(m.buf[:0], kind...), id...)
+	m.mac.Write(m.buf)
+	m.buf = m.mac.Sum(m.buf[:0])
 	var out Key
-	copy(out[:], h.Sum(nil))
+	copy(out[:], m.buf)
+	k.macs.Put(m)
 	return out
 }

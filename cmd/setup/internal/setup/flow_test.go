@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
 	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/monitoring"
 	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/monitoringfake"
+	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
 )
 
 // The whole flow: an empty project and org → setup → the hook running as

@@ -16,12 +16,12 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/telephony-hooks/okta-8x8/internal/app"
-	"github.com/telephony-hooks/okta-8x8/internal/config"
 	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/gcpfake"
 	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/monitoringfake"
 	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/oktafake"
 	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/webhooks8x8/webhooksfake"
+	"github.com/telephony-hooks/okta-8x8/internal/app"
+	"github.com/telephony-hooks/okta-8x8/internal/config"
 )
 
 const project = "acme-hook"

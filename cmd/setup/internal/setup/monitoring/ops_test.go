@@ -13,10 +13,10 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 
+	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/monitoringfake"
 	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight/eightbyeighttest"
 	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
 	"github.com/telephony-hooks/okta-8x8/internal/proctest"
-	"github.com/telephony-hooks/okta-8x8/cmd/setup/internal/setup/monitoringfake"
 	"github.com/telephony-hooks/okta-8x8/internal/sharedtest"
 )
 

@@ -55,19 +55,3 @@ func TestRedactedIsKept(t *testing.T) {
 		t.Errorf("redacted %q, printed %q, logged %q", n.Redacted(), fmt.Sprint(n), n.LogValue())
 	}
 }
-
-// Parse with and without the cache: a hit costs nanoseconds, a miss tens
-// of microseconds.
-func BenchmarkParse(b *testing.B) {
-	for _, size := range []int{0, 10000} {
-		b.Run(fmt.Sprintf("cache=%d", size), func(b *testing.B) {
-			p, _ := NewParser("US", size)
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := p.Parse("+14155550123"); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
