@@ -2,41 +2,20 @@ package telephonyhook
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
 	"github.com/telephony-hooks/okta-8x8/internal/proctest"
+	"github.com/telephony-hooks/okta-8x8/internal/sharedtest"
 )
 
-// redisURLs are the Redis servers to test against: miniredis always, and
-// the real redis-server when REDIS_TEST_URL is set (CI sets it).
-func redisURLs(t *testing.T) map[string]string {
-	mr := miniredis.RunT(t)
-	urls := map[string]string{"miniredis": "redis://" + mr.Addr() + "/0"}
-	if u := os.Getenv("REDIS_TEST_URL"); u != "" {
-		opt, err := redis.ParseURL(u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		opt.DB = 3 // this package's own database: FLUSHDB cannot touch other tests'
-		c := redis.NewClient(opt)
-		defer c.Close()
-		if err := c.FlushDB(t.Context()).Err(); err != nil {
-			t.Fatalf("REDIS_TEST_URL set but redis does not answer: %v", err)
-		}
-		urls["redis-server"] = fmt.Sprintf("redis://%s/3", opt.Addr)
-	} else {
-		t.Log("REDIS_TEST_URL not set: testing against miniredis only (CI runs redis-server too)")
-	}
-	return urls
-}
+// redisURLs are the Redis servers to test against (see sharedtest).
+func redisURLs(t *testing.T) map[string]string { return sharedtest.RedisURLs(t, sharedtest.DBRoot) }
 
 // Two instances sharing one Redis behave as one: never two calls for one
 // eventId, and one per-phone limit.

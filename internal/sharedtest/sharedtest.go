@@ -1,5 +1,7 @@
-// Package sharedtest finds the shared contracts (Okta and 8x8 specs and
-// fixtures) that sit beside the repository on developer machines and in CI.
+// Package sharedtest holds what tests across packages share: the shared
+// contracts (Okta and 8x8 specs and fixtures) that sit beside the
+// repository on developer machines and in CI, and the Redis servers to run
+// on (redis.go).
 package sharedtest
 
 import (
