@@ -293,12 +293,6 @@ type NewAccessor func(ctx context.Context, emulatorHost string) (secrets.Accesso
 type Options struct {
 	// NewAccessor opens Secret Manager (nil: the real client).
 	NewAccessor NewAccessor
-	// Local is the local run (`go run ./cmd`, like LOCAL_ONLY=true): only
-	// there do missing credentials mean a dry run open to every request.
-	// Anywhere else (Cloud Run, GKE, a VM) they are errors, so an instance
-	// never stops sending codes because a variable went missing. K_SERVICE
-	// always wins over it.
-	Local bool
 }
 
 // Load reads the configuration. ctx bounds Secret Manager. The error lists
@@ -309,9 +303,10 @@ func Load(ctx context.Context, getenv func(string) string, opts Options) (*Confi
 	for _, v := range table(new(Config)) {
 		s := strings.TrimSpace(getenv(v.name))
 		env[v.name] = s
-		// A malformed sm:// value is a reference too, so that the
-		// resolver says what is wrong with it.
-		if _, ok, _ := secrets.ParseReference(s); !v.plain && (ok || strings.HasPrefix(s, "sm://")) {
+		// A malformed reference is a reference too, so that the resolver
+		// says what is wrong with it: never a mistyped path taken as the
+		// secret itself.
+		if _, ok, err := secrets.ParseReference(s); !v.plain && (ok || err != nil) {
 			refs[v.name] = s
 		}
 	}
@@ -339,7 +334,7 @@ func Load(ctx context.Context, getenv func(string) string, opts Options) (*Confi
 	}
 
 	c := &Config{SecretRefs: len(refs)}
-	c.Deployed = !opts.Local && !strings.EqualFold(env[LocalOnly], "true") || env[KService] != ""
+	c.Deployed = !strings.EqualFold(env[LocalOnly], "true") || env[KService] != ""
 	var errs []error
 	for _, v := range table(c) {
 		if v.set == nil {

@@ -14,10 +14,8 @@ import (
 	"github.com/telephony-hooks/okta-8x8/internal/secrets"
 )
 
-func load(env map[string]string) (*Config, error) { return loadAs(env, false) }
-
-func loadAs(env map[string]string, local bool) (*Config, error) {
-	return Load(context.Background(), func(k string) string { return env[k] }, Options{Local: local,
+func load(env map[string]string) (*Config, error) {
+	return Load(context.Background(), func(k string) string { return env[k] }, Options{
 		NewAccessor: func(context.Context, string) (secrets.Accessor, error) {
 			return mapAccessor{"projects/p/secrets/key/versions/latest": "k-from-sm"}, nil
 		}})
@@ -30,7 +28,7 @@ func (m mapAccessor) Access(_ context.Context, name string) ([]byte, error) {
 }
 
 var deployed = map[string]string{
-	KService: "hook", OktaSecret: "okta-secret-value", Subaccount: "acme", APIKey: "api-key-value", SourceNumber: "+14155550100",
+	KService: "hook", OktaSecret: "okta-secret-value", Subaccount: "acme", APIKey: "api-key-value", SourceNumber: "+12025550175",
 }
 
 func with(base map[string]string, kv ...string) map[string]string {
@@ -64,7 +62,7 @@ func TestLoadErrors(t *testing.T) {
 		{"OAuth issuer without client id", with(deployed, OktaSecret, "", OktaOAuthIssuer, "https://acme.okta.com/oauth2/default"), []string{OktaOAuthClientID}},
 		{"OAuth issuer on a look-alike host", with(deployed, OktaOAuthIssuer, "http://localhost.evil.example/oauth2/default", OktaOAuthClientID, "0oahook"), []string{OktaOAuthIssuer}},
 		{"caller id not a number", with(deployed, SourceNumber, "not-a-number"), []string{SourceNumber}},
-		{"caller id without +", with(deployed, SourceNumber, "14155550100"), []string{SourceNumber}},
+		{"caller id without +", with(deployed, SourceNumber, "12025550175"), []string{SourceNumber}},
 		{"caller id an invalid number", with(deployed, SourceNumber, "+1555"), []string{SourceNumber}},
 		{"SMS sender alphanumeric, 11 characters", with(deployed, SMSSource, "Acme Verify"), nil},
 		{"SMS sender short code", with(deployed, SMSSource, "72345"), nil},
@@ -103,6 +101,8 @@ func TestLoadErrors(t *testing.T) {
 		{"bad failure mode", with(deployed, OnDeliveryFailure, "retry"), []string{OnDeliveryFailure}},
 		{"bad preview mode", with(deployed, PreviewMode, "skip"), []string{PreviewMode}},
 		{"bad redis url", with(deployed, RedisURL, "memcache://x"), []string{RedisURL}},
+		// A mistyped reference must not become the secret itself.
+		{"malformed Secret Manager path", with(deployed, OktaSecret, "projects/p/secrets/okta-secret/versions/lat"), []string{OktaSecret, "invalid secret reference"}},
 		{"long SMS sender", with(deployed, SMSSource, "AcmeCorporationOTP"), []string{SMSSource}},
 		{"local run flag, but on Cloud Run", with(deployed, APIKey, "", LocalOnly, "true"), []string{APIKey}},
 		{"several problems at once", with(deployed, APIKey, "", OTPRepetitions, "0", LogLevel, "loud"), []string{APIKey, OTPRepetitions, LogLevel}},
@@ -124,8 +124,10 @@ func TestLoadErrors(t *testing.T) {
 					t.Errorf("error does not name %s: %v", w, err)
 				}
 			}
-			for _, k := range []string{OktaSecret, APIKey, WebhookSecret, EventHookSecret, RedisKeySecret} {
-				if v := tt.env[k]; v != "" && strings.Contains(err.Error(), v) {
+			// The error is logged: it names variables, never their values
+			// (a value may be a secret pasted into the wrong variable).
+			for k, v := range tt.env {
+				if len(v) >= 6 && strings.Contains(err.Error(), v) {
 					t.Errorf("error carries the value of %s: %v", k, err)
 				}
 			}
@@ -134,7 +136,7 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestLoadValues(t *testing.T) {
-	c, err := loadAs(map[string]string{}, true)
+	c, err := load(map[string]string{LocalOnly: "true"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,19 +149,15 @@ func TestLoadValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.APIKey != "k-from-sm" || c.SecretRefs != 1 || c.SMSSource != "+14155550100" || !c.DryRun || c.OpenAuth ||
+	if c.APIKey != "k-from-sm" || c.SecretRefs != 1 || c.SMSSource != "+12025550175" || !c.DryRun || c.OpenAuth ||
 		!c.PreviewDryRun || !c.ErrorOnFailure || c.DryRunReason != "DRY_RUN is set" {
 		t.Errorf("values: %+v", c)
 	}
-	if c, err := loadAs(map[string]string{KService: "hook"}, true); err == nil || c.DryRun && c.OpenAuth {
+	if c, err := load(map[string]string{LocalOnly: "true", KService: "hook"}); err == nil || c.DryRun && c.OpenAuth {
 		t.Errorf("the local run with K_SERVICE set must not fall into dry run: %v", err)
 	}
 	if c.Policy.RefusedTypes == nil || len(c.Policy.RefusedTypes) != 5 {
 		t.Errorf("refused types: %v", c.Policy.RefusedTypes)
-	}
-	// LOCAL_ONLY=true (what `go run ./cmd` sets) is the local run.
-	if c, err := load(map[string]string{LocalOnly: "true"}); err != nil || !c.DryRun || !c.OpenAuth {
-		t.Errorf("LOCAL_ONLY=true: %+v, %v", c, err)
 	}
 }
 
@@ -173,20 +171,19 @@ func TestConversionDefaults(t *testing.T) {
 	cases := []struct {
 		name     string
 		env      map[string]string
-		local    bool
 		mode     conversion.Mode
 		feedback bool
 	}{
-		{"no event hook", deployed, false, conversion.Off, false},
-		{"event hook, deployed, no Redis", hook, false, conversion.Off, false},
-		{"event hook, deployed, Redis", with(hook, RedisURL, "redis://10.0.0.3:6379/0", RedisKeySecret, "k"), false, conversion.Record, true},
-		{"event hook, the local run", with(hook, KService, "", LocalOnly, "true"), true, conversion.Record, true},
-		{"set explicitly without Redis: one instance, the operator's word", with(hook, ConversionGuard, "Enforce", SMSFeedback, "on"), false, conversion.Enforce, true},
-		{"enforce, feedback off", with(hook, RedisURL, "redis://10.0.0.3:6379/0", RedisKeySecret, "k", ConversionGuard, "enforce", SMSFeedback, "off"), false, conversion.Enforce, false},
+		{"no event hook", deployed, conversion.Off, false},
+		{"event hook, deployed, no Redis", hook, conversion.Off, false},
+		{"event hook, deployed, Redis", with(hook, RedisURL, "redis://10.0.0.3:6379/0", RedisKeySecret, "k"), conversion.Record, true},
+		{"event hook, the local run", with(hook, KService, "", LocalOnly, "true"), conversion.Record, true},
+		{"set explicitly without Redis: one instance, the operator's word", with(hook, ConversionGuard, "Enforce", SMSFeedback, "on"), conversion.Enforce, true},
+		{"enforce, feedback off", with(hook, RedisURL, "redis://10.0.0.3:6379/0", RedisKeySecret, "k", ConversionGuard, "enforce", SMSFeedback, "off"), conversion.Enforce, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := loadAs(tc.env, tc.local)
+			c, err := load(tc.env)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -58,6 +59,9 @@ func (l Limit) String() string {
 const maxLimitN = 10000
 
 // ParseLimit reads "N/duration" ("5/15m", "10/1h"); "0" or "0/…" is off.
+// Its errors say what is expected, never what was given: configuration
+// errors are logged, and a secret pasted into the wrong variable must not
+// be. They read after the variable's name ("RATE_LIMIT_PER_PHONE must be…").
 func ParseLimit(s string) (Limit, error) {
 	s = strings.TrimSpace(s)
 	if s == "0" {
@@ -65,21 +69,21 @@ func ParseLimit(s string) (Limit, error) {
 	}
 	ns, ds, ok := strings.Cut(s, "/")
 	if !ok {
-		return Limit{}, fmt.Errorf("rate limit %q: want N/duration, e.g. 5/15m, or 0 to turn it off", s)
+		return Limit{}, errors.New("must be N/duration, e.g. 5/15m, or 0 to turn it off")
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(ns))
 	if err != nil || n < 0 || n > maxLimitN {
-		return Limit{}, fmt.Errorf("rate limit %q: N must be a whole number from 0 to %d", s, maxLimitN)
+		return Limit{}, fmt.Errorf("must be N/duration with N a whole number from 0 to %d", maxLimitN)
 	}
 	if n == 0 {
 		return Limit{}, nil
 	}
 	d, err := time.ParseDuration(strings.TrimSpace(ds))
 	if err != nil {
-		return Limit{}, fmt.Errorf("rate limit %q: bad duration %q (use s, m or h, e.g. 15m)", s, ds)
+		return Limit{}, errors.New("must be N/duration with a duration in s, m or h, e.g. 15m")
 	}
 	if d < time.Second {
-		return Limit{}, fmt.Errorf("rate limit %q: window must be at least 1s", s)
+		return Limit{}, errors.New("must be N/duration with a window of at least 1s")
 	}
 	return Limit{N: n, Window: d}, nil
 }
@@ -118,11 +122,15 @@ func ParseRefusedTypes(s string) (map[phone.Type]bool, error) {
 // ParseCountries reads a comma-separated list of ISO 3166-1 alpha-2 codes
 // ("US, gb ,FR"), case-insensitive, each checked against the regions the
 // phone metadata knows. "001" names non-geographic numbers (+800, +882…).
+// Its error names bad entries by position (the first is 1), never by
+// value, for the reason ParseLimit gives.
 func ParseCountries(s string) (map[string]bool, error) {
 	known := phonenumbers.GetSupportedRegions()
 	out := make(map[string]bool)
 	var bad []string
+	pos := 0
 	for f := range strings.SplitSeq(s, ",") {
+		pos++
 		c := strings.ToUpper(strings.TrimSpace(f))
 		switch {
 		case c == "":
@@ -130,11 +138,14 @@ func ParseCountries(s string) (map[string]bool, error) {
 		case c == phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY, len(c) == 2 && known[c]:
 			out[c] = true
 		default:
-			bad = append(bad, strconv.Quote(strings.TrimSpace(f)))
+			bad = append(bad, strconv.Itoa(pos))
 		}
 	}
-	if len(bad) > 0 {
-		return nil, fmt.Errorf("not ISO 3166-1 alpha-2 country codes with phone numbers: %s", strings.Join(bad, ", "))
+	switch n := len(bad); {
+	case n == 1:
+		return nil, fmt.Errorf("entry %s is not the ISO 3166-1 alpha-2 code of a country with phone numbers (such as US or GB)", bad[0])
+	case n > 1:
+		return nil, fmt.Errorf("entries %s and %s are not ISO 3166-1 alpha-2 codes of countries with phone numbers (such as US or GB)", strings.Join(bad[:n-1], ", "), bad[n-1])
 	}
 	return out, nil
 }

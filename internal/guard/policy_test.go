@@ -78,6 +78,10 @@ func set(cs ...string) map[string]bool {
 	return m
 }
 
+// pasted stands for a secret pasted into the wrong variable: a
+// configuration error is logged, and must not repeat it.
+const pasted = "sk-hunter2-0123456789abcdef"
+
 func TestParseLimit(t *testing.T) {
 	cases := []struct {
 		in      string
@@ -89,17 +93,20 @@ func TestParseLimit(t *testing.T) {
 		{"3/90s", Limit{3, 90 * time.Second}, ""},
 		{"0", Limit{}, ""},
 		{"0/1h", Limit{}, ""},
-		{"", Limit{}, "want N/duration"},
-		{"5", Limit{}, "want N/duration"},
+		{"", Limit{}, "must be N/duration, e.g. 5/15m"},
+		{"5", Limit{}, "must be N/duration, e.g. 5/15m"},
 		{"five/15m", Limit{}, "whole number"},
 		{"-1/15m", Limit{}, "whole number"},
 		{"1.5/15m", Limit{}, "whole number"},
 		{"100000/1h", Limit{}, "whole number"},
-		{"5/15", Limit{}, "bad duration"},
-		{"5/fortnight", Limit{}, "bad duration"},
-		{"5/", Limit{}, "bad duration"},
+		{"5/15", Limit{}, "duration in s, m or h"},
+		{"5/fortnight", Limit{}, "duration in s, m or h"},
+		{"5/", Limit{}, "duration in s, m or h"},
 		{"5/-15m", Limit{}, "at least 1s"},
 		{"5/10ms", Limit{}, "at least 1s"},
+		{pasted, Limit{}, "must be N/duration, e.g. 5/15m"},
+		{pasted + "/15m", Limit{}, "whole number"},
+		{"5/" + pasted, Limit{}, "duration in s, m or h"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.in, func(t *testing.T) {
@@ -107,6 +114,9 @@ func TestParseLimit(t *testing.T) {
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("ParseLimit(%q) = %v, %v; want error containing %q", tc.in, got, err, tc.wantErr)
+				}
+				if strings.Contains(err.Error(), "hunter2") {
+					t.Fatalf("ParseLimit(%q) error %q repeats the value", tc.in, err)
 				}
 				return
 			}
@@ -128,17 +138,22 @@ func TestParseCountries(t *testing.T) {
 		{" , ,", nil, ""},
 		{"kp,KP", []string{"KP"}, ""},
 		{"001", []string{"001"}, ""},
-		{"UK", nil, `"UK"`},       // the ISO code is GB
-		{"USA", nil, `"USA"`},     // alpha-3
-		{"US,XX,zz", nil, `"XX"`}, // names every bad entry
-		{"AQ", nil, `"AQ"`},       // a country with no phone numbering plan
+		{"UK", nil, "entry 1 is not"},                   // the ISO code is GB
+		{"USA", nil, "entry 1 is not"},                  // alpha-3
+		{"US,XX,zz", nil, "entries 2 and 3 are not"},    // names every bad entry
+		{"XX,US,,YY,ZZ", nil, "entries 1, 4 and 5 are"}, // positions count empty entries
+		{"AQ", nil, "entry 1 is not"},                   // a country with no phone numbering plan
+		{"US," + pasted, nil, "entry 2 is not the ISO"}, // never repeated
 	}
 	for _, tc := range cases {
 		t.Run(tc.in, func(t *testing.T) {
 			got, err := ParseCountries(tc.in)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("ParseCountries(%q) = %v, %v; want error containing %s", tc.in, got, err, tc.wantErr)
+					t.Fatalf("ParseCountries(%q) = %v, %v; want error containing %q", tc.in, got, err, tc.wantErr)
+				}
+				if strings.Contains(err.Error(), "hunter2") {
+					t.Fatalf("ParseCountries(%q) error %q repeats the value", tc.in, err)
 				}
 				return
 			}
