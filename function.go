@@ -40,19 +40,20 @@ func init() {
 }
 
 // registered is the instance behind the registered function, built from
-// the process environment. It owns the process: signals (see start), the
-// standard streams and the Go heap's soft limit.
-var registered = newFunction(Options{}, true)
+// the process environment on first use (importing the package starts
+// nothing). It owns the process: signals (see start), the standard streams
+// and the Go heap's soft limit.
+var registered = sync.OnceValue(func() *Function { return newFunction(Options{}, true) })
 
 // OktaTelephonyHook is the registered function.
 func OktaTelephonyHook(w http.ResponseWriter, r *http.Request) {
-	registered.ServeHTTP(w, r)
+	registered().ServeHTTP(w, r)
 }
 
 // Ready loads the registered function's configuration now (cmd calls it
 // before serving, to print how the hook runs) and returns it, or why it
 // could not load.
-func Ready(ctx context.Context) (*config.Config, error) { return registered.Ready(ctx) }
+func Ready(ctx context.Context) (*config.Config, error) { return registered().Ready(ctx) }
 
 // Options build a Function. The zero value reads the process environment
 // and logs to stdout.
@@ -181,7 +182,7 @@ func (f *Function) load(done chan struct{}) {
 	opts := f.opt.App
 	opts.Stdout, opts.Terminal = f.stdout, isTerminal(f.opt.Stdout)
 	if f.ownsProcess {
-		opts.MemoryLimit = memlimit.Apply(f.opt.Getenv, nil)
+		opts.MemoryLimit = memlimit.Apply(f.opt.Getenv)
 	}
 	var a *app.App
 	cfg, err := config.Load(ctx, f.opt.Getenv, config.Options{NewAccessor: f.opt.NewAccessor})

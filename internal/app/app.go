@@ -189,7 +189,7 @@ func (a *App) newLogger(ctx context.Context, cfg *config.Config, opt Options) (*
 	}
 	project := cfg.ProjectID
 	if project == "" {
-		project = logging.ProjectID(ctx, func(string) string { return "" })
+		project = logging.ProjectID(ctx)
 	}
 	out := opt.Stdout
 	if cfg.LogSink == "cloudlogging" {
@@ -225,9 +225,9 @@ func newTracker(cfg *config.Config, opt Options, secret []byte, rdb *redis.Clien
 	cc.MinSends, cc.MinRate, cc.Feedback = cfg.Conversion.MinSends, cfg.Conversion.MinRate, cfg.Conversion.Feedback
 	cc.KeySecret, cc.Refusals = secret, refusals
 	cc.Memory = conversion.CapsFor(int64(float64(opt.MemoryLimit) * conversionMemoryShare))
-	var store conversion.Store
+	var store *redisstore.Conversion
 	if rdb != nil && cfg.EventHookSecret != "" {
-		store = conversion.NewRedisStore(rdb)
+		store = redisstore.NewConversion(rdb)
 	}
 	var rep conversion.Reporter
 	if c, ok := sender.(*eightbyeight.Client); ok && cfg.Conversion.Feedback {

@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/telephony-hooks/okta-8x8/internal/conversion/budget"
 	"github.com/telephony-hooks/okta-8x8/internal/logging"
 	rs "github.com/telephony-hooks/okta-8x8/internal/redisstore"
@@ -114,10 +112,10 @@ type Reporter interface {
 	Feedback(ctx context.Context, umid string, success bool, at time.Time) error
 }
 
-// Store holds the sends, the destinations' windows, the due work and the
-// event uuids seen. The memory store and redisstore.Conversion are held to
-// the same behaviour by the same tests.
-type Store interface {
+// store holds the sends, the destinations' windows, the due work and the
+// event uuids seen: redisstore.Conversion, or memoryStore without Redis.
+// The two are held to the same behaviour by the same tests.
+type store interface {
 	AddSend(ctx context.Context, p rs.ConvParams, r rs.ConvSend) error
 	// Apply applies verifications and send events, each once per uuid.
 	Apply(ctx context.Context, p rs.ConvParams, items []rs.ConvItem) ([]rs.ConvResult, rs.ConvChanges, error)
@@ -126,10 +124,6 @@ type Store interface {
 	Finish(ctx context.Context, p rs.ConvParams, id, action string, next int64) error
 	Refresh(ctx context.Context, p rs.ConvParams) (rs.ConvView, rs.ConvChanges, error)
 }
-
-// NewRedisStore returns the Store in Redis. The client should have
-// ContextTimeoutEnabled set, so that the Tracker's timeouts apply.
-func NewRedisStore(client redis.UniversalClient) Store { return rs.NewConversion(client) }
 
 // Verdict is Check's answer for a suspect destination.
 type Verdict struct {
@@ -190,7 +184,7 @@ func logPrefix(p string) string {
 // 8x8 and judges destinations. Safe for concurrent use.
 type Tracker struct {
 	cfg    Config
-	store  Store
+	store  store
 	budget *budget.Budget
 	rep    Reporter
 	log    *slog.Logger
@@ -212,10 +206,11 @@ type Tracker struct {
 	pausedWarn, deafWarn, storeWarn time.Time
 }
 
-// New returns a Tracker. store is the Redis store (NewRedisStore), or nil
-// for a store in this process; rep may be nil when Feedback is off; now
-// is the clock (nil: time.Now).
-func New(cfg Config, store Store, rep Reporter, logger *slog.Logger, now func() time.Time) *Tracker {
+// New returns a Tracker. redisStore is the store shared in Redis
+// (redisstore.NewConversion), or nil to keep the sends and the budget in
+// this process; rep may be nil when Feedback is off; now is the clock
+// (nil: time.Now).
+func New(cfg Config, redisStore *rs.Conversion, rep Reporter, logger *slog.Logger, now func() time.Time) *Tracker {
 	def := DefaultConfig()
 	cfg.Window = cmp.Or(max(cfg.Window, 0), def.Window)
 	cfg.MinSends = cmp.Or(max(cfg.MinSends, 0), def.MinSends)
@@ -229,18 +224,16 @@ func New(cfg Config, store Store, rep Reporter, logger *slog.Logger, now func() 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	var bs budget.Store
-	if r, ok := store.(*rs.Conversion); ok {
-		bs = r.Budget()
-	} else {
-		store, bs = newMemoryStore(cfg.Memory), budget.NewMemory()
-	}
 	t := &Tracker{
-		cfg: cfg, store: store, rep: rep, log: logger, now: now,
+		cfg: cfg, rep: rep, log: logger, now: now,
 		keys:        rs.NewKeyer(cfg.KeySecret),
 		nonce:       rand.Text()[:10] + ".",
 		sentTimeout: storeTimeout, postTimeout: postTimeout, timeout: storeTimeout, settleEvery: settleInterval,
-		budget: budget.New(budget.DefaultConfig(), bs, now),
+	}
+	if redisStore != nil {
+		t.store, t.budget = redisStore, budget.New(redisStore.Budget(), now)
+	} else {
+		t.store, t.budget = newMemoryStore(cfg.Memory), budget.New(budget.NewMemory(), now)
 	}
 	// Until the first refresh nothing is known of the event hook.
 	t.snap.Store(&snapshot{deaf: true})
@@ -306,8 +299,9 @@ func rate(settled, verified int64) float64 {
 }
 
 // Sent records a code 8x8 accepted (or may have: PENDING) for the join
-// with Okta's events, in store calls bounded by 250 ms even when ctx is
-// over. A store failure loses this record only, and a WARNING says so.
+// with Okta's events, then counts it in its country's budget, in store
+// calls bounded together by 250 ms even when ctx is over. A store failure
+// loses this record only, and a WARNING says so.
 func (t *Tracker) Sent(ctx context.Context, s Send) {
 	if t.idle() || s.UserID == "" { // no user: nothing to join a verification on
 		return
@@ -345,12 +339,9 @@ func (t *Tracker) Sent(ctx context.Context, s Send) {
 	}
 	sctx, cancel := context.WithDeadline(ctx, until)
 	defer cancel()
-	if t.cfg.Mode != Off {
-		// Lost, the budget undercounts one send: no code is held up.
-		_ = t.budget.Sent(sctx, r.Country)
-	}
-	err := t.store.AddSend(sctx, t.params(), r)
-	if err != nil {
+	// The record first: it is what joins Okta's verification, and what
+	// takes the send back from the budget once verified.
+	if err := t.store.AddSend(sctx, t.params(), r); err != nil {
 		class, why := rs.ErrorClass(err), "the store refused the record: this code gets no 8x8 report and is not counted"
 		if class == "timeout" {
 			why = "the store did not answer in time: if the record is lost, this code gets no 8x8 report"
@@ -358,6 +349,13 @@ func (t *Tracker) Sent(ctx context.Context, s Send) {
 		t.log.LogAttrs(ctx, slog.LevelWarn, msgSendLost,
 			slog.String("transactionId", r.Tx), slog.String("channel", channelName(ch)),
 			slog.String("reason", why), slog.String("error_class", class), slog.Int64("lost", t.lost.Add(1)))
+		// Not counted in the budget either: without its record, its
+		// verification could never take it back.
+		return
+	}
+	if t.cfg.Mode != Off {
+		// Lost, the budget undercounts one send: no code is held up.
+		_ = t.budget.Sent(sctx, r.Country)
 	}
 }
 

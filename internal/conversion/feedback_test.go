@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight"
 )
 
 func settle(t testing.TB, tr *Tracker) int {
@@ -421,4 +423,31 @@ func TestFailureReportsWaitForTheEventHook(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestRefusedReportDropped: a report 8x8 refuses with a 4xx other than
+// 429 would be refused again: it is tried once, then dropped and counted,
+// not retried until 8x8's 15 minutes are up.
+func TestRefusedReportDropped(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		r := newRig(t, b, aliceSent)
+		r.rep.fail = func(int, report) error {
+			return &eightbyeight.Error{Kind: eightbyeight.Refused, HTTPStatus: 400}
+		}
+		tr := r.tracker(testConfig(Record))
+		tr.Sent(t.Context(), smsTo(aliceID, "umid-alice", aliceSent, "US", "+1415555"))
+		for at := 6 * time.Minute; at <= 20*time.Minute; at += 10 * time.Second {
+			r.clock.Set(aliceSent.Add(at))
+			settle(t, tr)
+		}
+		if n := len(r.rep.attempts()); n != 1 {
+			t.Fatalf("%d attempts, want 1", n)
+		}
+		if st := logStats(t, r.logs); st.ReportsDropped != 1 || st.Reports != 0 {
+			t.Fatalf("stats %+v, want the report dropped", st)
+		}
+		if l := lastLine(t, r.logs, msgFeedbackDropped); l["reason"] != dropRefused {
+			t.Fatalf("drop line %v, want reason %q", l, dropRefused)
+		}
+	})
 }

@@ -16,9 +16,9 @@ import (
 	rs "github.com/telephony-hooks/okta-8x8/internal/redisstore"
 )
 
-// MaxBody bounds an event POST. Okta batches up to a few hundred events
+// maxBody bounds an event POST. Okta batches up to a few hundred events
 // of 2–5 KiB each.
-const MaxBody = 1 << 20
+const maxBody = 1 << 20
 
 // Handler serves GET and POST /okta/events. auth checks the POSTs; a nil
 // auth (no OKTA_EVENT_HOOK_SECRET) refuses every POST with 401.
@@ -93,7 +93,7 @@ func (t *Tracker) deliver(w http.ResponseWriter, r *http.Request, auth *okta.Hea
 		t.refuse(w, r, http.StatusUnauthorized, slog.LevelWarn, reason, msgRefused)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {

@@ -193,8 +193,8 @@ func TestPOSTBodies(t *testing.T) {
 		{"data is a string", []byte(`{"data":"x"}`), 400, "body is not an event hook delivery"},
 		{"events is an object", []byte(`{"data":{"events":{}}}`), 400, "body is not an event hook delivery"},
 		{"empty batch", []byte(`{"data":{"events":[]}}`), 200, ""},
-		{"over 1 MiB", append(append([]byte(`{"data":{"events":[]},"pad":"`), bytes.Repeat([]byte("a"), MaxBody)...), '"', '}'), 413, "body over 1 MiB"},
-		{"just under 1 MiB", append(append([]byte(`{"data":{"events":[]},"pad":"`), bytes.Repeat([]byte("a"), MaxBody-40)...), '"', '}'), 200, ""},
+		{"over 1 MiB", append(append([]byte(`{"data":{"events":[]},"pad":"`), bytes.Repeat([]byte("a"), maxBody)...), '"', '}'), 413, "body over 1 MiB"},
+		{"just under 1 MiB", append(append([]byte(`{"data":{"events":[]},"pad":"`), bytes.Repeat([]byte("a"), maxBody-40)...), '"', '}'), 200, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -41,6 +41,7 @@ const (
 	dropNoClient = "no 8x8 client on this instance (feedback off here)"
 	dropTooLate  = "8x8 takes feedback only within 15 minutes of the send"
 	dropDeaf     = "no Okta event hook delivery in the window: the code may have been verified unheard"
+	dropRefused  = "8x8 refused the report (4xx): repeating it cannot succeed"
 )
 
 // settled writes a code's settled line and takes a verified one back from

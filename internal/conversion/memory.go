@@ -13,9 +13,11 @@ import (
 
 // MemoryCaps bounds the memory store; a zero field takes its default.
 type MemoryCaps struct {
-	Pending      int // sends held (pending, or settled and kept for late events): 100,000
-	Destinations int // countries and prefixes with counts: 20,000
-	Seen         int // event uuids remembered: 100,000
+	Pending int // sends held (pending, or settled and kept for late events): 100,000
+	Seen    int // event uuids remembered: 100,000
+	// destinations caps the countries and prefixes with counts: 20,000.
+	// Only tests set it, to see the cap hold.
+	destinations int
 }
 
 // CapsFor sizes the memory store so that its sends and event uuids fit in
@@ -30,7 +32,7 @@ func CapsFor(budget int64) MemoryCaps {
 	return MemoryCaps{Pending: int(max(1000, budget*3/4/960)), Seen: int(max(1000, budget/4/96))}
 }
 
-// memoryStore is the Store of a deployment without Redis: the same
+// memoryStore is the store of a deployment without Redis: the same
 // operations as the Redis scripts, under one mutex. When a cap is
 // reached, the send that expires first goes (settled unverified now if
 // still pending, its report dropped and logged), then empty destination
@@ -61,7 +63,7 @@ type memSend struct {
 
 func newMemoryStore(caps MemoryCaps) *memoryStore {
 	caps.Pending = cmp.Or(caps.Pending, 100_000)
-	caps.Destinations = cmp.Or(caps.Destinations, 20_000)
+	caps.destinations = cmp.Or(caps.destinations, 20_000)
 	caps.Seen = cmp.Or(caps.Seen, 100_000)
 	return &memoryStore{
 		caps: caps, sends: map[string]*memSend{}, users: map[string][]string{},
@@ -265,22 +267,26 @@ func (m *memoryStore) Refresh(_ context.Context, p rs.ConvParams) (rs.ConvView, 
 }
 
 // count adds one send's conclusion to its destinations' windows and
-// judges them.
+// judges them. As the Lua bump, a bucket the window does not take (out of
+// the window, or its slot holds a newer one) changes nothing, and nothing
+// is judged.
 func (m *memoryStore) count(p rs.ConvParams, s *memSend, idx, ds, dv int64, ch *rs.ConvChanges) {
+	if !inWindow(p, idx) {
+		return
+	}
 	for _, d := range [3]string{"c:" + s.Country, "p:" + s.Prefix, "*"} {
 		if len(d) == 2 {
 			continue // no country or no prefix
 		}
 		w := m.dests[d]
 		if w == nil {
-			if len(m.dests) >= m.caps.Destinations {
+			if len(m.dests) >= m.caps.destinations {
 				m.trimDests(p)
 			}
 			w = new(window)
 			m.dests[d] = w
 		}
-		w.add(p, idx, ds, dv)
-		if d != "*" {
+		if w.add(p, idx, ds, dv) && d != "*" {
 			m.judge(p, d, ch)
 		}
 	}
@@ -355,7 +361,7 @@ func (m *memoryStore) trimDests(p rs.ConvParams) {
 		}
 	}
 	for d := range m.dests {
-		if len(m.dests) <= m.caps.Destinations-max(1, m.caps.Destinations/16) {
+		if len(m.dests) <= m.caps.destinations-max(1, m.caps.destinations/16) {
 			return
 		}
 		if d[0] == 'p' {
@@ -371,16 +377,19 @@ type window [rs.ConvBuckets]struct{ idx, settled, verified int64 }
 
 func inWindow(p rs.ConvParams, idx int64) bool { return idx > p.Now/p.Width-rs.ConvBuckets }
 
-func (w *window) add(p rs.ConvParams, idx, ds, dv int64) {
+// add counts a bucket's sends, and reports false when the window does not
+// take them: out of the window, or the slot holds a newer bucket.
+func (w *window) add(p rs.ConvParams, idx, ds, dv int64) bool {
 	sl := &w[idx%rs.ConvBuckets]
 	if !inWindow(p, idx) || sl.idx > idx {
-		return // out of the window, or the slot holds a newer bucket
+		return false
 	}
 	if sl.idx < idx {
 		sl.idx, sl.settled, sl.verified = idx, 0, 0
 	}
 	sl.settled += ds
 	sl.verified += dv
+	return true
 }
 
 func (w *window) sums(p rs.ConvParams) (settled, verified int64) {

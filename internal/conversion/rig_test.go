@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/telephony-hooks/okta-8x8/internal/logtest"
@@ -101,36 +100,16 @@ type backend struct {
 	name string
 	// open returns the shared store of one test (nil: memory only); every
 	// Tracker of the test gets the same one.
-	open func(t testing.TB) Store
+	open func(t testing.TB) *redisstore.Conversion
 }
 
-var memoryBackend = backend{name: "memory", open: func(testing.TB) Store { return nil }}
+var memoryBackend = backend{name: "memory", open: func(testing.TB) *redisstore.Conversion { return nil }}
 
-var miniredisBackend = backend{name: "miniredis", open: func(t testing.TB) Store {
-	return NewRedisStore(newClient(t, "redis://"+miniredis.RunT(t).Addr()))
+var miniredisBackend = backend{name: "miniredis", open: func(t testing.TB) *redisstore.Conversion {
+	return redisstore.NewConversion(newClient(t, sharedtest.Miniredis(t)))
 }}
 
-// openRedis is the store on the redis-server at url, under a key prefix
-// of its own whose keys are deleted at the end.
-func openRedis(t testing.TB, url string) Store {
-	c := newClient(t, url)
-	if err := c.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("REDIS_TEST_URL is set but redis does not answer: %v", err)
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "okta8x8test:{" + hex.EncodeToString(b[:]) + "}:"
-	st := redisstore.NewConversion(c).WithPrefix(prefix)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
-		}
-	})
-	return st
-}
-
+// newClient is a client on the server at url.
 func newClient(t testing.TB, url string) *redis.Client {
 	opt, err := redis.ParseURL(url)
 	if err != nil {
@@ -144,14 +123,16 @@ func newClient(t testing.TB, url string) *redis.Client {
 	return c
 }
 
-// realRedisBackend is the redis-server at REDIS_TEST_URL; each test gets
-// its own key prefix and deletes only its own keys.
+// realRedisBackend is the redis-server at REDIS_TEST_URL, in this
+// package's database, emptied for each test.
 func realRedisBackend() (backend, bool) {
-	url := os.Getenv("REDIS_TEST_URL")
-	if url == "" {
+	if os.Getenv("REDIS_TEST_URL") == "" {
 		return backend{}, false
 	}
-	return backend{name: "redis-server", open: func(t testing.TB) Store { return openRedis(t, url) }}, true
+	return backend{name: "redis-server", open: func(t testing.TB) *redisstore.Conversion {
+		url, _ := sharedtest.RealRedis(t, sharedtest.DBConversion)
+		return redisstore.NewConversion(newClient(t, url))
+	}}, true
 }
 
 func backends() []backend {
@@ -172,7 +153,7 @@ func forEachBackend(t *testing.T, run func(t *testing.T, b backend)) {
 type rig struct {
 	t     testing.TB
 	clock *oktatest.Clock
-	store Store
+	store *redisstore.Conversion // nil: memory
 	rep   *recorder
 	logs  *logtest.Buffer
 }

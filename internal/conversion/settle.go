@@ -2,11 +2,13 @@ package conversion
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/telephony-hooks/okta-8x8/internal/eightbyeight"
 	rs "github.com/telephony-hooks/okta-8x8/internal/redisstore"
 )
 
@@ -121,6 +123,11 @@ func (t *Tracker) reportOne(ctx context.Context, j rs.ConvJob) bool {
 			slog.String("transactionId", j.Tx), slog.String("outcome", outcomeName(j.Success)),
 			slog.Int("attempt", j.Attempts+1))
 		return true
+	}
+	// A report 8x8 refused (a 4xx) would be refused again: not retried.
+	var refused *eightbyeight.Error
+	if errors.As(err, &refused) && refused.Permanent() {
+		return drop(dropRefused)
 	}
 	now = t.now()
 	next := now.Add(backoff(j.Attempts))

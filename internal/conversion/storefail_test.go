@@ -1,19 +1,24 @@
 package conversion
 
 import (
+	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
 
+	"github.com/telephony-hooks/okta-8x8/internal/conversion/budget"
 	"github.com/telephony-hooks/okta-8x8/internal/logtest"
 	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
+	"github.com/telephony-hooks/okta-8x8/internal/redisstore"
 )
 
 // A fault of the shared store, injected into a live store and then healed.
@@ -43,7 +48,7 @@ type faultRig struct {
 func newFaultRig(t *testing.T) *faultRig {
 	mr := miniredis.RunT(t)
 	px := newHoldingProxy(t, mr.Addr())
-	st := NewRedisStore(newClient(t, "redis://"+px.ln.Addr().String()))
+	st := redisstore.NewConversion(newClient(t, "redis://"+px.ln.Addr().String()))
 	r := &rig{t: t, clock: oktatest.NewClock(aliceSent), store: st, rep: &recorder{}, logs: &logtest.Buffer{}}
 	return &faultRig{rig: r, mr: mr, px: px}
 }
@@ -224,7 +229,7 @@ func (p *holdingProxy) release() {
 func TestMemoryBoundedUnderFlood(t *testing.T) {
 	r := newRig(t, memoryBackend, aliceSent)
 	cfg := testConfig(Record)
-	cfg.Memory = MemoryCaps{Pending: 100, Destinations: 50, Seen: 100}
+	cfg.Memory = MemoryCaps{Pending: 100, Seen: 100, destinations: 50}
 	tr := r.tracker(cfg)
 	for i := range 1000 {
 		tr.Sent(t.Context(), smsTo("00u"+strconv.Itoa(i), "umid-"+strconv.Itoa(i), aliceSent, "US", "+1"+strconv.Itoa(4155550+i)))
@@ -239,4 +244,69 @@ func TestMemoryBoundedUnderFlood(t *testing.T) {
 	if st := logStats(t, r.logs); st.Reports+st.ReportsDropped != 1000 {
 		t.Fatalf("%d reports and %d WARNINGs for 1000 SMS", st.Reports, st.ReportsDropped)
 	}
+}
+
+// TestSentRecordsBeforeTheBudget: Sent stores the send's record (what
+// joins Okta's verification) before it counts the send in the country's
+// budget. A budget write that stalls costs the budget that one send, never
+// the record; a record the store refuses is not counted in the budget, as
+// its verification could never take it back.
+func TestSentRecordsBeforeTheBudget(t *testing.T) {
+	cases := []struct {
+		name                      string
+		stallBudget, refuseRecord bool
+		wantVerified, wantCounted int
+	}{
+		{"both writes work", false, false, 1, 1},
+		{"the budget's write stalls: the record is kept", true, false, 1, 0},
+		{"the record is refused: the budget does not count the send", false, true, 0, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			forEachBackend(t, func(t *testing.T, b backend) {
+				r := newRig(t, b, aliceSent)
+				tr := r.tracker(testConfig(Record))
+				bs := &budgetDouble{Store: budget.NewMemory(), stall: tc.stallBudget}
+				tr.budget = budget.New(bs, r.clock.Now)
+				tr.sentTimeout = time.Second // a stall spends it all; a record takes milliseconds
+				if tc.refuseRecord {
+					tr.store = refusingStore{tr.store}
+				}
+				tr.Sent(t.Context(), smsTo(aliceID, "umid-alice", aliceSent, "US", "+1415555"))
+				r.clock.Set(aliceVerified)
+				mustPost(t, tr.Handler(auth()), successEvent(newUUID(), aliceID, "SMS_FACTOR", aliceVerified))
+				if st := logStats(t, r.logs); st.Verified != tc.wantVerified {
+					t.Errorf("%d verifications matched, want %d", st.Verified, tc.wantVerified)
+				}
+				if n := int(bs.counted.Load()); n != tc.wantCounted {
+					t.Errorf("the budget counted %d sends, want %d", n, tc.wantCounted)
+				}
+			})
+		})
+	}
+}
+
+// budgetDouble is the budget's store in memory, counting the sends it
+// records; with stall set, its Sent answers only when its ctx ends, as a
+// Redis stalled on that write.
+type budgetDouble struct {
+	budget.Store
+	stall   bool
+	counted atomic.Int32
+}
+
+func (b *budgetDouble) Sent(ctx context.Context, country string, hour, day int64) error {
+	if b.stall {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	b.counted.Add(1)
+	return b.Store.Sent(ctx, country, hour, day)
+}
+
+// refusingStore refuses every send's record, as a Redis refusing writes.
+type refusingStore struct{ store }
+
+func (refusingStore) AddSend(context.Context, redisstore.ConvParams, redisstore.ConvSend) error {
+	return errors.New("READONLY You can't write against a read only replica.")
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	rs "github.com/telephony-hooks/okta-8x8/internal/redisstore"
 )
 
 var t0 = time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
@@ -268,4 +270,45 @@ func TestParseMode(t *testing.T) {
 	if _, err := ParseMode("on"); err == nil || !strings.Contains(err.Error(), "off, record or enforce") {
 		t.Errorf("ParseMode(on) error %v", err)
 	}
+}
+
+// TestLateVerificationOutOfTheWindow: a verification of a send settled
+// unverified so long ago that its bucket has left the window counts
+// nowhere and judges nothing, in the memory store as in the Lua scripts:
+// the destination it made suspect clears at the next refresh, not here.
+func TestLateVerificationOutOfTheWindow(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		var st store = newMemoryStore(MemoryCaps{})
+		if c := b.open(t); c != nil {
+			st = c
+		}
+		ctx, sent := t.Context(), t0.UnixMilli()
+		window, width := time.Hour.Milliseconds(), (5 * time.Minute).Milliseconds()
+		at := func(now int64) rs.ConvParams {
+			return rs.ConvParams{Now: now, Width: width, MinSends: 1, MinRate: 0.5, MaxSuspects: 10,
+				DestTTL: 2 * window, PostTTL: 2 * window, SeenTTL: window, Lease: 30_000, Skew: 5000,
+				Retain: 3 * window, MatchWindow: 120_000}
+		}
+		send := rs.ConvSend{ID: "1", User: "user:s", Channel: chSMS, Country: "LV", Prefix: "+3712000",
+			SentAt: sent, SettleAt: sent + 6*60_000, FeedbackBy: sent + 15*60_000}
+		if err := st.AddSend(ctx, at(sent), send); err != nil {
+			t.Fatal(err)
+		}
+		_, ch, err := st.Take(ctx, at(send.SettleAt), 10)
+		if err != nil || len(ch.Transitions) != 2 {
+			t.Fatalf("settled: %+v, %v; want LV and its prefix suspect", ch.Transitions, err)
+		}
+		late := send.SettleAt + window + width // its bucket has left the window
+		res, ch, err := st.Apply(ctx, at(late), []rs.ConvItem{{UUID: "e1", Published: sent + 60_000, Users: []string{send.User}}})
+		if err != nil || len(res) != 1 || res[0].Outcome != rs.ConvLate {
+			t.Fatalf("applied: %+v, %v; want a late verification", res, err)
+		}
+		if len(ch.Transitions) != 0 {
+			t.Fatalf("the late verification judged: %+v, want nothing", ch.Transitions)
+		}
+		_, ch, err = st.Refresh(ctx, at(late))
+		if err != nil || len(ch.Transitions) != 2 || ch.Transitions[0].Suspect || ch.Transitions[1].Suspect {
+			t.Fatalf("refreshed: %+v, %v; want LV and its prefix cleared", ch.Transitions, err)
+		}
+	})
 }

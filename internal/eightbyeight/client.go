@@ -62,7 +62,6 @@ type Client struct {
 	speechProfilesURL string
 	authValue         []string // the Authorization header's value
 	hc                *http.Client
-	now               func() time.Time
 	// sleep waits d or until ctx ends (tests replace it: no real waits).
 	sleep func(ctx context.Context, d time.Duration) error
 }
@@ -91,7 +90,6 @@ func New(cfg Config) (*Client, error) {
 		speechProfilesURL: voice + "/api/v1/subaccounts/" + sub + "/speech-profiles",
 		authValue:         []string{"Bearer " + cfg.APIKey},
 		hc:                cfg.HTTPClient,
-		now:               time.Now,
 		sleep:             sleep,
 	}
 	if c.hc == nil {
@@ -220,7 +218,7 @@ func (c *Client) request(ctx context.Context, method, u string, body []byte, lim
 		if idempotent {
 			wait, room = cmp.Or(e.RetryAfter, backoffFor(attempt)), 0
 		}
-		if dl, ok := ctx.Deadline(); (ok && dl.Sub(c.now().Add(wait)) < room) || c.sleep(ctx, wait) != nil {
+		if dl, ok := ctx.Deadline(); (ok && time.Until(dl)-wait < room) || c.sleep(ctx, wait) != nil {
 			return a, e
 		}
 	}
@@ -299,7 +297,7 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte, limit 
 		// The status line says 8x8 took it; only the body was cut.
 		return answer{err: err, mayHaveSent: true}
 	}
-	return answer{status: resp.StatusCode, body: b, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), c.now())}
+	return answer{status: resp.StatusCode, body: b, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 }
 
 // backoffFor is the wait after the given attempt: retryBackoff doubling

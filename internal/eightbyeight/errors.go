@@ -46,8 +46,9 @@ type Error struct {
 	Err        error // transport error, if any
 }
 
-// Error masks Code and Message again: an Error can be built outside this
-// package, and the string is what reaches the logs.
+// Error masks what came from outside again: an Error can be built outside
+// this package, the string is what reaches the logs, and a decode error can
+// quote 8x8's answer (a garbled 2xx with a number in it).
 func (e *Error) Error() string {
 	s := "8x8 " + e.Kind.String()
 	if e.HTTPStatus != 0 {
@@ -60,9 +61,16 @@ func (e *Error) Error() string {
 		s += ": " + redact.Text(e.Message)
 	}
 	if e.Err != nil {
-		s += ": " + e.Err.Error()
+		s += ": " + redact.Text(e.Err.Error())
 	}
 	return s
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// Permanent reports whether 8x8 refused the request itself (a 4xx other
+// than 429): the same request can never succeed, so it is not worth
+// repeating later.
+func (e *Error) Permanent() bool {
+	return e.Kind == Refused && e.HTTPStatus >= 400 && e.HTTPStatus < 500 && e.HTTPStatus != 429
+}

@@ -316,17 +316,30 @@ type Subject struct {
 // Allow counts one send in the windows of s only if all have room; a
 // refusal counts nothing.
 func (g *Guard) Allow(ctx context.Context, s Subject) *Refusal {
-	var ws []redisstore.Window
-	var kinds []int
-	for kind, id := range [numKinds]string{limitPhone: s.Phone, limitUser: s.User, limitIP: ipID(s.IP), limitCountry: s.Country} {
-		if l := g.limits[kind]; l.N > 0 && id != "" {
-			ws = append(ws, redisstore.Window{Key: g.keys.Key(kindNames[kind], id), N: l.N, Window: l.Window})
-			kinds = append(kinds, kind)
+	ids := [numKinds]string{limitPhone: s.Phone, limitUser: s.User, limitCountry: s.Country}
+	var (
+		windows [numKinds]redisstore.Window
+		kinds   [numKinds]int
+		n       int
+	)
+	for kind, l := range g.limits {
+		if l.N <= 0 {
+			continue // off: no IP to parse, no key to derive
+		}
+		id := ids[kind]
+		if kind == limitIP {
+			id = ipID(s.IP)
+		}
+		if id != "" {
+			windows[n] = redisstore.Window{Key: g.keys.Key(kindNames[kind], id), N: l.N, Window: l.Window}
+			kinds[n] = kind
+			n++
 		}
 	}
-	if len(ws) == 0 {
+	if n == 0 {
 		return nil
 	}
+	ws := windows[:n]
 	full, counted := -1, false
 	// With ctx over, only memory can still answer, and Redis is not to blame.
 	if g.redisUsable() && ctx.Err() == nil {
@@ -336,7 +349,7 @@ func (g *Guard) Allow(ctx context.Context, s Subject) *Refusal {
 		}) == nil
 	}
 	if !counted {
-		full = g.mem.hit(g.now(), ws, kinds)
+		full = g.mem.hit(g.now(), ws, kinds[:n])
 	}
 	if full < 0 {
 		return nil

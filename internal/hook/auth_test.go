@@ -93,7 +93,11 @@ func TestBadInput(t *testing.T) {
 			if tt.want == 400 {
 				a := oktatest.Decode(t, resp)
 				if a.Error == nil || len(a.Error.ErrorCauses) == 0 || a.Error.ErrorCauses[0].Location != tt.location {
-					t.Errorf("error does not name %s: %s", tt.location, resp.Body)
+					t.Fatalf("error does not name %s: %s", tt.location, resp.Body)
+				}
+				where := map[bool]string{false: "body", true: "header"}[tt.location == "Content-Type"]
+				if got := a.Error.ErrorCauses[0].LocationType; got != where {
+					t.Errorf("locationType %q, want %q: %s", got, where, resp.Body)
 				}
 			}
 			if tt.want == 413 {

@@ -321,7 +321,7 @@ func readRequest(r *http.Request) (*okta.Request, *outcome) {
 	// Okta sends exactly "application/json": no need to parse it.
 	if ct := r.Header.Get("Content-Type"); ct != "" && ct != "application/json" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && mt != "application/cloudevents+json") {
-			return nil, badRequest("Content-Type", "must be application/json")
+			return nil, badRequest("header", "Content-Type", "must be application/json")
 		}
 	}
 	tooLarge := &outcome{status: http.StatusRequestEntityTooLarge, body: bodyTooLarge, result: "too_large"}
@@ -337,25 +337,27 @@ func readRequest(r *http.Request) (*okta.Request, *outcome) {
 		if errors.As(err, &tooBig) {
 			return nil, tooLarge
 		}
-		return nil, badRequest("body", "could not be read")
+		return nil, badRequest("body", "body", "could not be read")
 	}
 	req, err := okta.Parse(buf.Bytes())
 	if err != nil {
 		var fe *okta.FieldError
 		if errors.As(err, &fe) {
-			return nil, badRequest(fe.Field, fe.Problem)
+			return nil, badRequest("body", fe.Field, fe.Problem)
 		}
-		return nil, badRequest("body", "is not a telephony hook request")
+		return nil, badRequest("body", "body", "is not a telephony hook request")
 	}
 	return req, nil
 }
 
 // badRequest answers 400 with an error object naming the field (never its
 // value: the body holds a code and a phone number).
-func badRequest(field, problem string) *outcome {
+// badRequest names the field at fault; where is its locationType ("body"
+// or "header").
+func badRequest(where, field, problem string) *outcome {
 	return &outcome{status: http.StatusBadRequest, result: "bad_request", err: fmt.Errorf("%s %s", field, problem),
 		body: okta.Marshal(okta.Error("Invalid telephony hook request: "+field+" "+problem, okta.ErrorCause{
-			ErrorSummary: field + " " + problem, Reason: "INVALID_REQUEST", LocationType: "body", Location: field, Domain: "telephony-hook",
+			ErrorSummary: field + " " + problem, Reason: "INVALID_REQUEST", LocationType: where, Location: field, Domain: "telephony-hook",
 		}))}
 }
 
@@ -438,7 +440,7 @@ func (h *hookHandler) deliver(ctx context.Context, o outcome, num phone.Number) 
 		if v := h.conv.Check(ctx, num.Region(), num.Prefix()); v != nil {
 			o.suspect = v
 			if v.Refuse {
-				return o.refused(cmp.Or(v.Reason, reasonConversion))
+				return o.refused(v.Reason)
 			}
 		}
 	}
@@ -553,7 +555,6 @@ type refusal struct {
 const (
 	reasonPreviewPlaceholder = "preview_placeholder"
 	reasonExpired            = "otp_expired"
-	reasonConversion         = "conversion_suspect"
 	reasonPolicy             = "refused_by_policy" // a guard reason this table does not know yet
 )
 
@@ -569,9 +570,9 @@ var refusals = map[string]refusal{
 	string(guard.ReasonRateIP):        {message.RateLimited, "too many codes requested from this IP address", false},
 	// The user is not told why: a pump's operator must not learn which
 	// destinations are paused.
-	reasonConversion:        {message.Unavailable, "codes to this destination are rarely entered: paused by the conversion guard", false},
-	conversion.ReasonBudget: {message.Unavailable, "too many codes to this country are not entered: its budget is spent", false},
-	reasonPolicy:            {message.Unavailable, "refused by policy", false},
+	conversion.ReasonSuspect: {message.Unavailable, "codes to this destination are rarely entered: paused by the conversion guard", false},
+	conversion.ReasonBudget:  {message.Unavailable, "too many codes to this country are not entered: its budget is spent", false},
+	reasonPolicy:             {message.Unavailable, "refused by policy", false},
 }
 
 // answer sets Okta's 200 answer and the log line's outcome. The body is
@@ -634,13 +635,13 @@ func (h *hookHandler) logRequest(ctx context.Context, r *http.Request, o outcome
 	if o.req != nil {
 		attrs = append(attrs,
 			slog.String("eventId", o.req.EventID),
-			slog.String("requestType", o.req.RequestType),
+			slog.String("requestType", logging.Clip(o.req.RequestType, 128)),
 			slog.String("channel", o.req.Channel.String()),
 			slog.String("locale", o.lang.Tag()),
 			slog.Bool("preview", o.req.Preview),
 		)
 		if o.req.UserID != "" {
-			attrs = append(attrs, slog.String("userId", o.req.UserID))
+			attrs = append(attrs, slog.String("userId", logging.Clip(o.req.UserID, 128)))
 		}
 	}
 	if !o.num.IsZero() {

@@ -26,7 +26,7 @@ func TestStalledConversionStoreKeepsTheDeadline(t *testing.T) {
 	defer rdb.Close()
 	cfg := conversion.DefaultConfig()
 	cfg.Mode, cfg.KeySecret = conversion.Record, []byte("conversion-key-secret-0123456789")
-	tracker := conversion.New(cfg, conversion.NewRedisStore(rdb), nil, nil, nil)
+	tracker := conversion.New(cfg, redisstore.NewConversion(rdb), nil, nil, nil)
 	h := newHarness(t, func(s *setup) { s.conversion = tracker })
 	h.do(http.MethodGet, "/healthz", nil, nil) // loaded
 	h.fake.SetFaultFor(eightbyeighttest.SMS, eightbyeighttest.Hang)

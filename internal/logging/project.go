@@ -11,16 +11,12 @@ import (
 // the metadata server answers in milliseconds on Cloud Run.
 const metadataTimeout = 500 * time.Millisecond
 
-// ProjectID returns the project for trace correlation: GOOGLE_CLOUD_PROJECT,
-// then GCP_PROJECT (older runtimes), else the metadata server when running
-// on Google Cloud (the client caches its answer for the process). A failure
-// returns "": the entries then carry no trace, and nothing else is lost.
-func ProjectID(ctx context.Context, getenv func(string) string) string {
-	for _, k := range []string{"GOOGLE_CLOUD_PROJECT", "GCP_PROJECT"} {
-		if p := getenv(k); p != "" {
-			return p
-		}
-	}
+// ProjectID asks the metadata server for the project, for trace
+// correlation, when running on Google Cloud (the client caches its answer
+// for the process); GOOGLE_CLOUD_PROJECT, read by config, comes first. A
+// failure returns "": the entries then carry no trace, and nothing else is
+// lost.
+func ProjectID(ctx context.Context) string {
 	ctx, cancel := context.WithTimeout(ctx, metadataTimeout)
 	defer cancel()
 	if !metadata.OnGCEWithContext(ctx) {

@@ -16,22 +16,8 @@ func TestProjectID(t *testing.T) {
 		w.Write([]byte("meta-proj"))
 	}))
 	defer meta.Close()
-	tests := []struct {
-		name string
-		env  map[string]string
-		want string
-	}{
-		{"GOOGLE_CLOUD_PROJECT", map[string]string{"GOOGLE_CLOUD_PROJECT": "a", "GCP_PROJECT": "b"}, "a"},
-		{"GCP_PROJECT, on older runtimes", map[string]string{"GCP_PROJECT": "b"}, "b"},
-		{"the metadata server", nil, "meta-proj"},
-	}
 	t.Setenv("GCE_METADATA_HOST", meta.Listener.Addr().String())
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			getenv := func(k string) string { return tt.env[k] }
-			if got := ProjectID(context.Background(), getenv); got != tt.want {
-				t.Errorf("got %q, want %q", got, tt.want)
-			}
-		})
+	if got := ProjectID(context.Background()); got != "meta-proj" {
+		t.Errorf("got %q, want the metadata server's meta-proj", got)
 	}
 }

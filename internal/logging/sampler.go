@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 )
@@ -135,20 +134,11 @@ func writeSummaries(l *slog.Logger, ss []summary) {
 	for _, m := range ss {
 		// Not the context of the request at hand: the summary is not about it.
 		l.LogAttrs(context.Background(), slog.LevelWarn,
-			fmt.Sprintf("refusals not logged: %s %s between %s and %s",
-				thousands(m.suppressed), m.reason, m.from.UTC().Format(time.TimeOnly), m.to.UTC().Format(time.TimeOnly)),
+			fmt.Sprintf("refusals not logged: %d %s between %s and %s",
+				m.suppressed, m.reason, m.from.UTC().Format(time.TimeOnly), m.to.UTC().Format(time.TimeOnly)),
 			slog.String("reason", m.reason),
 			slog.Int("suppressed", m.suppressed),
 			slog.Time("from", m.from),
 			slog.Time("to", m.to))
 	}
-}
-
-// thousands writes a count with a comma between groups of three digits.
-func thousands(n int) string {
-	s := strconv.Itoa(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }

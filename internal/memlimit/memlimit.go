@@ -19,13 +19,15 @@ import (
 // runtime overhead.
 const headroom = 0.10
 
-// Files are where the container's limit is read: cgroup v2, then v1.
-var Files = []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}
+// limitFiles are where the container's limit is read: cgroup v2, then v1.
+var limitFiles = []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}
 
 // Apply sets the runtime's soft memory limit from the container's when
 // GOMEMLIMIT is unset, and returns the limit in force (0 when there is
 // none).
-func Apply(getenv func(string) string, read func(string) ([]byte, error)) int64 {
+func Apply(getenv func(string) string) int64 { return apply(getenv, os.ReadFile) }
+
+func apply(getenv func(string) string, read func(string) ([]byte, error)) int64 {
 	if getenv("GOMEMLIMIT") != "" {
 		return debug.SetMemoryLimit(-1)
 	}
@@ -41,10 +43,7 @@ func Apply(getenv func(string) string, read func(string) ([]byte, error)) int64 
 // container is the cgroup's memory limit in bytes, or 0 when unlimited or
 // unknown.
 func container(read func(string) ([]byte, error)) int64 {
-	if read == nil {
-		read = os.ReadFile
-	}
-	for _, f := range Files {
+	for _, f := range limitFiles {
 		b, err := read(f)
 		if err != nil {
 			continue

@@ -126,6 +126,7 @@ type Answer struct {
 			ErrorSummary string `json:"errorSummary"`
 			Reason       string `json:"reason"`
 			Location     string `json:"location"`
+			LocationType string `json:"locationType"`
 		} `json:"errorCauses"`
 	} `json:"error"`
 }

@@ -141,7 +141,7 @@ func (h *handler) handle(r *http.Request, body []byte) {
 	if err != nil {
 		h.log.LogAttrs(r.Context(), slog.LevelWarn, "8x8 event not understood",
 			slog.String("namespace", clip(env.Namespace, 64)), slog.String("eventType", clip(env.EventType, 64)),
-			slog.String("error", clip(err.Error(), maxText)))
+			slog.String("error", clip(redact.Text(err.Error()), maxText)))
 		return
 	}
 	h.record(r, o)

@@ -44,36 +44,31 @@ const (
 // as the scripts, which touch a country and the pool, need.
 type BudgetStore struct {
 	client redis.UniversalClient
-	prefix string
 }
 
 // NewBudgetStore returns a BudgetStore on client.
 func NewBudgetStore(client redis.UniversalClient) *BudgetStore {
-	return &BudgetStore{client: client, prefix: "okta8x8:{budget}:"}
+	return &BudgetStore{client: client}
 }
 
-// WithPrefix returns the store under another key prefix (tests sharing
-// one redis-server).
-func (s *BudgetStore) WithPrefix(p string) *BudgetStore {
-	return &BudgetStore{client: s.client, prefix: p}
-}
+const budgetPrefix = "okta8x8:{budget}:"
 
 func (s *BudgetStore) keys(country string) []string {
-	return []string{s.prefix + country, s.prefix + BudgetPool}
+	return []string{budgetPrefix + country, budgetPrefix + BudgetPool}
 }
 
 // Load reads the states of country and of the pool in one MGET.
 func (s *BudgetStore) Load(ctx context.Context, country string) (c, pool BudgetState, err error) {
 	vals, err := s.client.MGet(ctx, s.keys(country)...).Result()
 	if err == nil && len(vals) != 2 {
-		err = ErrBadReply
+		err = errBadReply
 	}
 	if err != nil {
 		return c, pool, err
 	}
 	for i, st := range []*BudgetState{&c, &pool} {
 		if raw, ok := vals[i].(string); ok && json.Unmarshal([]byte(raw), st) != nil {
-			return c, pool, ErrBadReply
+			return c, pool, errBadReply
 		}
 	}
 	return c, pool, nil

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+
+	"github.com/telephony-hooks/okta-8x8/internal/sharedtest"
 )
 
 func TestOpenHidesURL(t *testing.T) {
@@ -51,6 +53,54 @@ func TestClaimIsIdempotentForItsToken(t *testing.T) {
 	}
 	if err := st.Finish(ctx, now, k, "tok-B", now.Add(time.Minute), []byte("x")); err != ErrClaimLost {
 		t.Fatalf("Finish by another token = %v, want ErrClaimLost", err)
+	}
+}
+
+// A Finish retried after its reply was lost (go-redis retries it once)
+// finds its own answer stored and succeeds: the hook would otherwise
+// report a lost claim, "a second send is possible", for a stored answer.
+// Another answer, or the same bytes from another claim, is still refused.
+func TestFinishIsIdempotentForItsAnswer(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	deadline := now.Add(time.Minute)
+	for name, url := range sharedtest.RedisURLs(t, sharedtest.DBRedisstore) {
+		c, err := Open(url, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		st := NewGuardStore(c)
+		for i, tc := range []struct {
+			name  string
+			claim bool // claimed by tok-A first, or the key is gone (Redis restarted)
+		}{
+			{"claimed in Redis", true},
+			{"claimed in memory while Redis was away", false},
+		} {
+			t.Run(name+"/"+tc.name, func(t *testing.T) {
+				ctx, k := t.Context(), Key{byte(i)} // one key per case, on a database emptied for the test
+				if tc.claim {
+					if c, err := st.Claim(ctx, now, k, "tok-A", time.Minute); err != nil || c.State != Claimed {
+						t.Fatalf("Claim: %v %v, want Claimed", c.State, err)
+					}
+				}
+				for i := range 2 {
+					if err := st.Finish(ctx, now, k, "tok-A", deadline, []byte("answer A")); err != nil {
+						t.Fatalf("Finish %d = %v, want nil", i+1, err)
+					}
+				}
+				if err := st.Finish(ctx, now, k, "tok-A", deadline, []byte("answer B")); err != ErrClaimLost {
+					t.Fatalf("Finish with another answer = %v, want ErrClaimLost", err)
+				}
+				if err := st.Finish(ctx, now, k, "tok-B", deadline.Add(time.Millisecond), []byte("answer A")); err != ErrClaimLost {
+					t.Fatalf("Finish by another claim with the same answer = %v, want ErrClaimLost", err)
+				}
+				c, err := st.Claim(ctx, now, k, "tok-C", time.Minute)
+				if err != nil || c.State != Answered || string(c.Answer) != "answer A" || !c.Deadline.Equal(deadline) {
+					t.Fatalf("Claim after Finish: %v %q until %v, %v; want Answered %q until %v", c.State, c.Answer, c.Deadline, err, "answer A", deadline)
+				}
+			})
+		}
 	}
 }
 

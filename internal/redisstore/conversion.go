@@ -124,38 +124,27 @@ func (p ConvParams) Expiry(r ConvSend) int64 {
 // No key holds a user id or a whole phone number (HMACs and prefixes).
 type Conversion struct {
 	client redis.UniversalClient
-	prefix string
 }
 
 const convPrefix = "okta8x8:{conv}:"
 
-// NewConversion returns the conversion store on client.
+// NewConversion returns the conversion store on client. The client should
+// have ContextTimeoutEnabled set, so that the tracker's timeouts apply.
 func NewConversion(client redis.UniversalClient) *Conversion {
-	return &Conversion{client: client, prefix: convPrefix}
-}
-
-// WithPrefix returns the store under another key prefix (tests sharing
-// one redis-server); its Budget moves under it too.
-func (s *Conversion) WithPrefix(p string) *Conversion {
-	return &Conversion{client: s.client, prefix: p}
+	return &Conversion{client: client}
 }
 
 // Budget is the per-country budget's store on the same Redis.
-func (s *Conversion) Budget() *BudgetStore {
-	if s.prefix == convPrefix {
-		return NewBudgetStore(s.client)
-	}
-	return NewBudgetStore(s.client).WithPrefix(s.prefix + "budget:")
-}
+func (s *Conversion) Budget() *BudgetStore { return NewBudgetStore(s.client) }
 
 func (s *Conversion) lib(p ConvParams, extra ...any) []any {
 	return append([]any{p.Now, p.Width, p.MinSends, strconv.FormatFloat(p.MinRate, 'g', -1, 64),
-		p.MaxSuspects, p.DestTTL, s.prefix}, extra...)
+		p.MaxSuspects, p.DestTTL, convPrefix}, extra...)
 }
 
 // AddSend records a pending send and queues its settlement.
 func (s *Conversion) AddSend(ctx context.Context, p ConvParams, r ConvSend) error {
-	return convAdd.Run(ctx, s.client, []string{s.prefix + "due"}, s.prefix, r.ID, r.User, r.Phone, r.Channel,
+	return convAdd.Run(ctx, s.client, []string{convPrefix + "due"}, convPrefix, r.ID, r.User, r.Phone, r.Channel,
 		r.Country, r.Prefix, r.Tx, r.SentAt, r.SettleAt, r.FeedbackBy, r.Feedback, max(p.Expiry(r)-p.Now, 1000)).Err()
 }
 
@@ -173,7 +162,7 @@ func (s *Conversion) Apply(ctx context.Context, p ConvParams, items []ConvItem) 
 	}
 	err := s.run(ctx, convApply, args, &r)
 	if err == nil && len(r.Results) != len(items) {
-		err = ErrBadReply
+		err = errBadReply
 	}
 	return r.Results, r.ConvChanges, err
 }
@@ -190,7 +179,7 @@ func (s *Conversion) Take(ctx context.Context, p ConvParams, maxJobs int) ([]Con
 
 // Finish records what became of a leased report (ConvDone…).
 func (s *Conversion) Finish(ctx context.Context, p ConvParams, id, action string, next int64) error {
-	return convFinish.Run(ctx, s.client, []string{s.prefix + "due"}, s.prefix, id, action, next, p.Now).Err()
+	return convFinish.Run(ctx, s.client, []string{convPrefix + "due"}, convPrefix, id, action, next, p.Now).Err()
 }
 
 // Refresh re-judges the suspect destinations.
@@ -205,9 +194,9 @@ func (s *Conversion) Refresh(ctx context.Context, p ConvParams) (ConvView, ConvC
 
 // run runs a script and decodes its JSON reply into reply.
 func (s *Conversion) run(ctx context.Context, sc *redis.Script, args []any, reply any) error {
-	raw, err := sc.Run(ctx, s.client, []string{s.prefix + "due"}, args...).Text()
+	raw, err := sc.Run(ctx, s.client, []string{convPrefix + "due"}, args...).Text()
 	if err == nil && json.Unmarshal([]byte(raw), reply) != nil {
-		err = ErrBadReply
+		err = errBadReply
 	}
 	return err
 }

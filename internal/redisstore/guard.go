@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -104,7 +105,12 @@ return false
 // 1 if stored, 0 if lost. A key that is gone (Redis restarted, or the claim
 // was made in memory while Redis did not answer) gets the answer until the
 // claim's deadline: no one else holds it, and other instances then find
-// the answer instead of delivering again.
+// the answer instead of delivering again. go-redis retries a script whose
+// reply was lost, and that retry finds its own first run's answer: a key
+// answered with this answer and this claim's deadline counts as stored.
+// An answered record keeps no token (the record's layout is shared with
+// running instances of other revisions), but the deadline, to the
+// millisecond, is the claim's own: another request's claim has its own.
 var finishScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
 if not v then
@@ -115,7 +121,11 @@ if not v then
   redis.call('SET', KEYS[1], 'D' .. ARGV[3] .. ARGV[2], 'PX', ttl)
   return 1
 end
-if string.sub(v, 1, 1) ~= 'P' or string.sub(v, 18) ~= ARGV[1] then
+local state, rest = string.sub(v, 1, 1), string.sub(v, 18)
+if state == 'D' and string.sub(v, 2, 17) == ARGV[3] and rest == ARGV[2] then
+  return 1
+end
+if state ~= 'P' or rest ~= ARGV[1] then
   return 0
 end
 redis.call('SET', KEYS[1], 'D' .. string.sub(v, 2, 17) .. ARGV[2], 'KEEPTTL')
@@ -155,8 +165,7 @@ func (s *GuardStore) eventKey(k Key) string { return guardPrefix + "ev:" + k.Hex
 // Claim takes k for token until now+ttl unless it is held or answered and
 // not yet expired (then it returns what it found).
 func (s *GuardStore) Claim(ctx context.Context, now time.Time, k Key, token string, ttl time.Duration) (Claim, error) {
-	deadline := fmt.Sprintf("%016d", now.Add(ttl).UnixMilli())
-	v, err := claimScript.Run(ctx, s.client, []string{s.eventKey(k)}, now.UnixMilli(), ttl.Milliseconds(), token, deadline).Text()
+	v, err := claimScript.Run(ctx, s.client, []string{s.eventKey(k)}, now.UnixMilli(), ttl.Milliseconds(), token, deadlineField(now.Add(ttl))).Text()
 	if errors.Is(err, redis.Nil) {
 		return Claim{State: Claimed}, nil
 	}
@@ -168,7 +177,7 @@ func (s *GuardStore) Claim(ctx context.Context, now time.Time, k Key, token stri
 		ms, err = strconv.ParseInt(v[1:17], 10, 64)
 	}
 	if len(v) < 17 || err != nil {
-		return Claim{}, fmt.Errorf("guard: malformed eventId record: %w", ErrBadReply)
+		return Claim{}, fmt.Errorf("guard: malformed eventId record: %w", errBadReply)
 	}
 	c := Claim{State: InFlight, Deadline: time.UnixMilli(ms)}
 	if v[0] == 'D' {
@@ -178,14 +187,23 @@ func (s *GuardStore) Claim(ctx context.Context, now time.Time, k Key, token stri
 }
 
 // Finish stores answer under k, keeping its expiry, if token still holds
-// it, or until deadline if no one does; otherwise it returns ErrClaimLost.
+// it, or until deadline if no one does. It also succeeds when k already
+// holds this answer until deadline (Finish ran before and its reply was
+// lost); otherwise it returns ErrClaimLost.
 func (s *GuardStore) Finish(ctx context.Context, now time.Time, k Key, token string, deadline time.Time, answer []byte) error {
-	return owned(finishScript.Run(ctx, s.client, []string{s.eventKey(k)}, token, answer, fmt.Sprintf("%016d", deadline.UnixMilli()), now.UnixMilli()).Int64())
+	return owned(finishScript.Run(ctx, s.client, []string{s.eventKey(k)}, token, answer, deadlineField(deadline), now.UnixMilli()).Int64())
 }
 
 // Release drops token's claim on k so a later request may claim it.
 func (s *GuardStore) Release(ctx context.Context, k Key, token string) error {
 	return owned(releaseScript.Run(ctx, s.client, []string{s.eventKey(k)}, token).Int64())
+}
+
+// deadlineField is t as a record's deadline: Unix ms in 16 digits, zero
+// padded, so the answer or token after it starts at a fixed offset.
+func deadlineField(t time.Time) string {
+	ms := strconv.FormatInt(t.UnixMilli(), 10)
+	return strings.Repeat("0", max(0, 16-len(ms))) + ms
 }
 
 func owned(n int64, err error) error {

@@ -59,9 +59,11 @@ func Open(url, caPEM string) (*redis.Client, error) {
 	opt.PoolTimeout = 500 * time.Millisecond
 	opt.MaxRetries = 1
 	opt.DialerRetries = 1 // the stores retry after RetryAfter themselves
-	// A Cloud Run instance serves up to ~80 requests at once, each with
-	// three Redis round trips: go-redis's default pool (10 per CPU) would
-	// queue them.
+	// A Cloud Run instance serves up to ~80 requests at once, and a
+	// delivered code costs up to six Redis round trips, in order: Claim,
+	// the budget read, Hit, the budget count, AddSend, Finish (three
+	// without conversion tracking). go-redis's default pool (10 per CPU)
+	// would queue them.
 	if opt.PoolSize == 0 {
 		opt.PoolSize = 64
 	}
@@ -76,11 +78,11 @@ const (
 	// Timeout bounds one Redis call: a Redis within a region answers in
 	// about a millisecond, so a call this slow is a stall.
 	Timeout   = 250 * time.Millisecond
-	WarnEvery = time.Minute // bounds the "Redis unavailable" warnings
+	warnEvery = time.Minute // bounds the "Redis unavailable" warnings
 )
 
-// ErrBadReply is a script's reply of the wrong shape.
-var ErrBadReply = errors.New("unexpected reply from a redis script")
+// errBadReply is a script's reply of the wrong shape.
+var errBadReply = errors.New("unexpected reply from a redis script")
 
 // Failover is the rule for a store that must never make a request wait on
 // Redis trouble: after a failure Redis is skipped for RetryAfter (an outage
@@ -135,7 +137,7 @@ func (f *Failover) Failed(ctx context.Context, err error) {
 	defer f.mu.Unlock()
 	f.down = true
 	f.retryAt = now.Add(RetryAfter)
-	if f.warned && now.Sub(f.warnAt) < WarnEvery {
+	if f.warned && now.Sub(f.warnAt) < warnEvery {
 		return
 	}
 	f.warned, f.warnAt = true, now
@@ -155,7 +157,7 @@ func ErrorClass(err error) string {
 		return "connection_lost"
 	case errors.Is(err, redis.ErrClosed):
 		return "client_closed"
-	case errors.Is(err, ErrBadReply):
+	case errors.Is(err, errBadReply):
 		return "bad_reply"
 	case errors.As(err, &re):
 		// The first word of a Redis error is its code: READONLY, OOM,

@@ -58,7 +58,7 @@ func TestErrorClass(t *testing.T) {
 		{fmt.Errorf("dial: %w", syscall.ECONNREFUSED), "connection_refused"},
 		{io.EOF, "connection_lost"},
 		{redis.ErrClosed, "client_closed"},
-		{fmt.Errorf("x: %w", ErrBadReply), "bad_reply"},
+		{fmt.Errorf("x: %w", errBadReply), "bad_reply"},
 		{redis.Nil, "server_err"}, // a redis.Error whose first word is not a code
 		{&net.OpError{Op: "read", Err: errors.New("boom")}, "network"},
 		{errors.New("secret argument 482913"), "unknown"},

@@ -6,15 +6,15 @@
 // are judged, never prefixes: every new user brings a new prefix.
 //
 //   - Countries with no verified code in 30 days share one pool:
-//     NewCountryPerHour unverified sends in the last hour (default 30) and
-//     NewCountryPerDay in the last 24 h (100). A traveller's or a new
+//     newCountryPerHour unverified sends in the last hour (30) and
+//     newCountryPerDay in the last 24 h (100). A traveller's or a new
 //     office's country leaves the pool with its first code entered, and
 //     entered codes are taken back, so the pool holds minutes of their
 //     traffic; a ring over 50 countries gets 30 codes through in its first
 //     hour and 100 in a day, all countries together.
-//   - A country with history may have max(FloorPerHour, Ratio × its busiest
+//   - A country with history may have max(floorPerHour, ratio × its busiest
 //     hour of verified codes in 30 days) unverified in the last hour (10, 1),
-//     and max(FloorPerDay, Ratio × its busiest day) in the last 24 h (50), as
+//     and max(floorPerDay, ratio × its busiest day) in the last 24 h (50), as
 //     Authgear's fraud protection does. A country whose codes are mostly
 //     entered is never refused, even at its busiest.
 //
@@ -39,17 +39,15 @@ import (
 	"github.com/telephony-hooks/okta-8x8/internal/redisstore"
 )
 
-// Config sets the budgets (DefaultConfig's reasons are in the package doc).
-type Config struct {
-	NewCountryPerHour, NewCountryPerDay int     // the pool's
-	FloorPerHour, FloorPerDay           int     // a country's with history, at least
-	Ratio                               float64 // × its verified peak: its budget
-}
-
-// DefaultConfig returns the budgets for a typical company.
-func DefaultConfig() Config {
-	return Config{NewCountryPerHour: 30, NewCountryPerDay: 100, FloorPerHour: 10, FloorPerDay: 50, Ratio: 1}
-}
+// The budgets, sized for a typical company (the package doc gives the
+// reasons).
+const (
+	newCountryPerHour = 30  // the pool's, in the last hour
+	newCountryPerDay  = 100 // the pool's, in the last 24 h
+	floorPerHour      = 10  // a country's with history, at least, in the last hour
+	floorPerDay       = 50  // and in the last 24 h
+	ratio             = 1.0 // × a country's verified peak: its budget
+)
 
 // Decision is Allow's answer. Unverified and Limit are those of the window
 // that decided (the last 24 h when it refused, else the last hour); the
@@ -80,14 +78,13 @@ const (
 
 // Budget decides and records sends against the budgets.
 type Budget struct {
-	cfg Config
 	st  Store
 	now func() time.Time
 }
 
 // New returns a Budget keeping its history in st.
-func New(cfg Config, st Store, now func() time.Time) *Budget {
-	return &Budget{cfg: cfg, st: st, now: now}
+func New(st Store, now func() time.Time) *Budget {
+	return &Budget{st: st, now: now}
 }
 
 // Allow decides whether a send to country is within budget. With an error
@@ -99,13 +96,13 @@ func (b *Budget) Allow(ctx context.Context, country string) (Decision, error) {
 		return Decision{Allowed: true}, err
 	}
 	now := b.now()
-	hourLimit, dayLimit := b.cfg.NewCountryPerHour, b.cfg.NewCountryPerDay
+	hourLimit, dayLimit := newCountryPerHour, newCountryPerDay
 	judged := &p // the pool, unless the country has history of its own
 	peakHour, peakDay, history := peaks(&c, hourOf(now), dayOf(now))
 	if history {
 		judged = &c
-		hourLimit = max(b.cfg.FloorPerHour, int(b.cfg.Ratio*float64(peakHour)))
-		dayLimit = max(b.cfg.FloorPerDay, int(b.cfg.Ratio*float64(peakDay)))
+		hourLimit = max(floorPerHour, int(ratio*float64(peakHour)))
+		dayLimit = max(floorPerDay, int(ratio*float64(peakDay)))
 	}
 	hour := lastHour(judged, now)
 	day, _ := lastDay(judged, hourOf(now))

@@ -3,18 +3,17 @@ package budget_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/telephony-hooks/okta-8x8/internal/conversion/budget"
 	"github.com/telephony-hooks/okta-8x8/internal/oktatest"
 	"github.com/telephony-hooks/okta-8x8/internal/redisstore"
+	"github.com/telephony-hooks/okta-8x8/internal/sharedtest"
 )
 
 // A Monday, 00:00 UTC: the scenarios start on a clock hour.
@@ -30,27 +29,21 @@ type backend struct {
 }
 
 // backends are memory, miniredis, and the redis-server at REDIS_TEST_URL
-// when it is set (CI sets it), under a key prefix of this test's own.
+// when it is set (CI sets it), each empty.
 func backends(t *testing.T) []backend {
 	mem := budget.NewMemory()
-	mr := miniredis.RunT(t)
-	bs := []backend{{name: "memory", store: func() budget.Store { return mem }}, redisBackend(t, "miniredis", "redis://"+mr.Addr())}
-	if url := os.Getenv("REDIS_TEST_URL"); url != "" {
-		if err := client(t, url).Ping(t.Context()).Err(); err != nil {
-			t.Fatalf("REDIS_TEST_URL is set but redis does not answer: %v", err)
-		}
-		bs = append(bs, redisBackend(t, "redis-server", url))
-	} else {
-		t.Log("REDIS_TEST_URL not set: testing against memory and miniredis only (CI runs redis-server too)")
+	bs := []backend{{name: "memory", store: func() budget.Store { return mem }}}
+	for name, url := range sharedtest.RedisURLs(t, sharedtest.DBBudget) {
+		bs = append(bs, redisBackend(t, name, url))
 	}
 	return bs
 }
 
+// redisBackend is the Redis at url: its keys are the budget's alone.
 func redisBackend(t *testing.T, name, url string) backend {
-	prefix := fmt.Sprintf("okta8x8test:{budget-%d}:", time.Now().UnixNano())
 	scan := func() map[string]string {
 		c, out := client(t, url), map[string]string{}
-		iter := c.Scan(context.Background(), 0, prefix+"*", 1000).Iterator()
+		iter := c.Scan(context.Background(), 0, "*", 1000).Iterator()
 		for iter.Next(context.Background()) {
 			k := iter.Val()
 			if ttl := c.TTL(context.Background(), k).Val(); ttl <= 30*24*time.Hour || ttl > 31*24*time.Hour {
@@ -60,13 +53,8 @@ func redisBackend(t *testing.T, name, url string) backend {
 		}
 		return out
 	}
-	t.Cleanup(func() {
-		for k := range scan() {
-			client(t, url).Del(context.Background(), k)
-		}
-	})
 	return backend{name: name, keys: scan, store: func() budget.Store {
-		return redisstore.NewBudgetStore(client(t, url)).WithPrefix(prefix)
+		return redisstore.NewBudgetStore(client(t, url))
 	}}
 }
 
@@ -212,7 +200,7 @@ func TestFreshDeployHealthyCompanyAndRing(t *testing.T) {
 		for _, be := range backends(t) {
 			t.Run(tc.name+"/"+be.name, func(t *testing.T) {
 				clock := oktatest.NewClock(start)
-				got := play(t, budget.New(budget.DefaultConfig(), be.store(), clock.Now), clock, tc.sends)
+				got := play(t, budget.New(be.store(), clock.Now), clock, tc.sends)
 				if n := count(got.refused, company, 0, day); n != 0 {
 					t.Errorf("the company was refused %d times, want 0 (passed %d)", n, count(got.passed, company, 0, day))
 				}
@@ -253,7 +241,7 @@ func TestBudgetScalesWithItsPeak(t *testing.T) {
 		for _, be := range backends(t) {
 			t.Run(tc.name+"/"+be.name, func(t *testing.T) {
 				clock := oktatest.NewClock(start)
-				b := budget.New(budget.DefaultConfig(), be.store(), clock.Now)
+				b := budget.New(be.store(), clock.Now)
 				var sends []send
 				for i := range tc.peak {
 					sends = append(sends, send{at: 10*time.Hour + time.Duration(i)*20*time.Second, country: "LV", verifyIn: 20 * time.Second})
@@ -279,10 +267,10 @@ func TestHistorySurvivesARestart(t *testing.T) {
 		}
 		t.Run(be.name, func(t *testing.T) {
 			clock := oktatest.NewClock(start.Add(10 * time.Hour))
-			before := budget.New(budget.DefaultConfig(), be.store(), clock.Now)
+			before := budget.New(be.store(), clock.Now)
 			play(t, before, clock, append(healthy(10*time.Hour, 1, 10, "LV"), ring(10*time.Hour, 1, 12, []string{"PG"})...))
 			clock.Set(start.Add(11 * time.Hour)) // the last hour: 10:00 to 11:00
-			after := budget.New(budget.DefaultConfig(), be.store(), clock.Now)
+			after := budget.New(be.store(), clock.Now)
 			for country, want := range map[string]budget.Decision{
 				"LV": {Allowed: true, Unverified: 2, Limit: 10},
 				"PG": {Allowed: true, Unverified: 12, Limit: 30, NeverConverted: true},
@@ -310,7 +298,7 @@ func TestHistoryExpires(t *testing.T) {
 		for _, be := range backends(t) {
 			t.Run(fmt.Sprintf("%v/%s", tc.after, be.name), func(t *testing.T) {
 				clock := oktatest.NewClock(start.Add(10 * time.Hour))
-				b := budget.New(budget.DefaultConfig(), be.store(), clock.Now)
+				b := budget.New(be.store(), clock.Now)
 				play(t, b, clock, []send{{at: 10 * time.Hour, country: "LV", verifyIn: time.Minute}})
 				clock.Advance(tc.after)
 				if d, err := b.Allow(t.Context(), "LV"); err != nil || d.NeverConverted != tc.never {
@@ -340,7 +328,7 @@ func TestFootprintIsBounded(t *testing.T) {
 		}
 		t.Run(be.name, func(t *testing.T) {
 			clock := oktatest.NewClock(start)
-			b := budget.New(budget.DefaultConfig(), be.store(), clock.Now)
+			b := budget.New(be.store(), clock.Now)
 			for _, r := range regions {
 				if err := b.Sent(t.Context(), r); err != nil {
 					t.Fatal(err)
@@ -377,8 +365,8 @@ func TestInstancesShareOneBudget(t *testing.T) {
 		t.Run(be.name, func(t *testing.T) {
 			clock := oktatest.NewClock(start.Add(10 * time.Hour))
 			instances := []*budget.Budget{
-				budget.New(budget.DefaultConfig(), be.store(), clock.Now),
-				budget.New(budget.DefaultConfig(), be.store(), clock.Now),
+				budget.New(be.store(), clock.Now),
+				budget.New(be.store(), clock.Now),
 			}
 			var wg sync.WaitGroup
 			for i := range 8 {
